@@ -1,0 +1,35 @@
+# Top-level convenience wrapper around meson/ninja.
+#   make          build everything into build/
+#   make check    install missing packages, build, run every test
+#   make demo     install, build, run the main job on a temp volume
+#   make install  install the programs (PREFIX, default /usr/local)
+BUILD ?= build
+PREFIX ?= /usr/local
+
+.PHONY: all deps check demo install clean bench
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --prefix=$(PREFIX)
+
+deps:
+	@scripts/install-deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-tests.sh $(BUILD)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo.sh $(BUILD)
+
+bench: all
+	@bench/run.sh $(BUILD)
+
+install: all
+	meson install -C $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

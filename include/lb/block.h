@@ -1,0 +1,164 @@
+/*
+ * block.h: the block layer: a graph of nodes and the drivers behind them.
+ *
+ *   luks node ("libvirt-2-format")        driver luks (block/crypto.c)
+ *     ├── file:   raw node ──> file node  payload sectors only
+ *     └── header: file node               the LUKS header (optional)
+ *
+ * Nodes are opened from LbOpts (keyval, json: or QMP arguments).  A child
+ * is either nested options ({"file": {"driver": "file", ...}}) or the
+ * node-name of an existing node ({"file": "libvirt-1-storage"}).  Named
+ * nodes are kept in a process-wide registry.  Control-plane calls (open,
+ * close, create) take the graph lock; the data path never does: node I/O
+ * functions are thread-safe and may be called from many threads at once.
+ */
+#ifndef LB_BLOCK_H
+#define LB_BLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include "lb/opts.h"
+
+#define LB_BLOCK_ERROR (lb_block_error_quark())
+GQuark lb_block_error_quark(void);
+typedef enum {
+    LB_BLOCK_ERROR_FAILED,
+    LB_BLOCK_ERROR_NOT_FOUND,     /* no such node / driver / file */
+    LB_BLOCK_ERROR_IN_USE,        /* node has a parent or an export */
+    LB_BLOCK_ERROR_INVALID,       /* bad option */
+    LB_BLOCK_ERROR_EXISTS,        /* duplicate node-name */
+    LB_BLOCK_ERROR_PERM,          /* read-only, or a lock held elsewhere */
+} LbBlockError;
+
+typedef struct LbNode LbNode;
+
+typedef enum {
+    LB_OPEN_RDWR = 1 << 0,        /* default is read-only */
+    LB_OPEN_NO_KEYS = 1 << 1,     /* luks: header only (info) */
+    LB_OPEN_NO_LOCK = 1 << 2,     /* file: skip OFD locks (force-share) */
+    LB_OPEN_NOCACHE = 1 << 3,     /* file: O_DIRECT */
+} LbOpenFlags;
+
+typedef enum {
+    LB_WRITE_FUA = 1 << 0,        /* durable before returning */
+    LB_WRITE_MAY_UNMAP = 1 << 1,  /* write_zeroes may punch a hole */
+} LbWriteFlags;
+
+typedef enum {
+    LB_PREALLOC_OFF,
+    LB_PREALLOC_FALLOC,
+    LB_PREALLOC_FULL,
+} LbPrealloc;
+
+/* Driver interface (one const table per driver file, see block/drivers.c). */
+typedef struct LbBlockDriver {
+    const char *name;
+    size_t state_size;                /* core allocates node->opaque */
+    /* control plane */
+    bool (*open)(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp);
+    void (*close)(LbNode *bs);        /* must cope with half-open nodes */
+    bool (*truncate)(LbNode *bs, uint64_t size, LbPrealloc prealloc,
+                     GError **errp);
+    /* qemu-img create FILENAME: size + -o options */
+    bool (*create)(const char *filename, uint64_t size, LbOpts *opts,
+                   GError **errp);
+    /* blockdev-create: opts hold node references ("file", "header") */
+    bool (*create_nodes)(LbOpts *opts, GError **errp);
+    bool (*amend)(LbNode *bs, LbOpts *opts, bool force, GError **errp);
+    /* JSON for QEMU's ImageInfoSpecific {"type":..,"data":..} or NULL */
+    char *(*info_json)(LbNode *bs);
+    int64_t (*allocated_size)(LbNode *bs);   /* bytes on disk, -errno */
+    /* data path: 0 / -errno, no allocation per request */
+    int64_t (*length)(LbNode *bs);
+    int (*pread)(LbNode *bs, uint64_t off, void *buf, size_t len);
+    int (*pwrite)(LbNode *bs, uint64_t off, const void *buf, size_t len,
+                  unsigned flags);
+    int (*pwrite_zeroes)(LbNode *bs, uint64_t off, uint64_t len,
+                         unsigned flags);   /* optional */
+    int (*pdiscard)(LbNode *bs, uint64_t off, uint64_t len);   /* optional */
+    int (*flush)(LbNode *bs);                                  /* optional */
+} LbBlockDriver;
+
+/* ---- control plane ------------------------------------------------------ */
+
+/**
+ * lb_node_open: open a node (and its children) from @opts.  Keys: "driver"
+ * (required unless "filename" lets it be probed), optional "node-name",
+ * "read-only", "auto-read-only", "cache.direct", "discard", "force-share",
+ * plus the driver's options.  A node with a node-name is registered.
+ * Returns: (transfer full) the node, or NULL with @errp set.
+ */
+LbNode *lb_node_open(LbOpts *opts, unsigned flags, GError **errp);
+/**
+ * lb_node_open_image: what the tools' positional argument means:
+ * @filename (a path or "json:{...}") with optional @fmt ("luks", "raw";
+ * NULL = probe), or with @image_opts a keyval string instead.
+ */
+LbNode *lb_node_open_image(const char *filename, const char *fmt,
+                           bool image_opts, unsigned flags, GError **errp);
+LbNode *lb_node_ref(LbNode *bs);
+/** lb_node_unref: drop a reference; the last one flushes and closes. */
+void lb_node_unref(LbNode *bs);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LbNode, lb_node_unref)
+
+/** lb_node_find: (transfer none) the registered node @name, or NULL. */
+LbNode *lb_node_find(const char *name);
+/** lb_node_list: registered nodes (transfer container, nodes none). */
+GList *lb_node_list(void);
+/**
+ * lb_node_del: blockdev-del: unregister and close @name; refused while it
+ * is a child of another node or in use (exports hold a use count).
+ */
+bool lb_node_del(const char *name, GError **errp);
+/** lb_nodes_close_all: shutdown: flush and close every node. */
+void lb_nodes_close_all(void);
+/** Export layers mark a node busy so blockdev-del refuses it. */
+void lb_node_use(LbNode *bs);
+void lb_node_unuse(LbNode *bs);
+
+const char *lb_node_name(LbNode *bs);          /* may be auto-generated */
+const char *lb_node_driver_name(LbNode *bs);
+const char *lb_node_filename(LbNode *bs);      /* file path or json: text */
+bool lb_node_is_writable(LbNode *bs);
+/** (transfer none) child by role ("file", "header"), or NULL. */
+LbNode *lb_node_child(LbNode *bs, const char *role);
+/** Request alignment in bytes (luks: its sector size). */
+unsigned lb_node_alignment(LbNode *bs);
+void *lb_node_opaque(LbNode *bs);              /* driver state */
+/** Attach @child under @role (used by drivers' open). */
+LbNode *lb_node_open_child(LbNode *parent, LbOpts *opts, const char *role,
+                           bool required, unsigned flags, GError **errp);
+
+bool lb_node_truncate(LbNode *bs, uint64_t size, LbPrealloc prealloc,
+                      GError **errp);
+int64_t lb_node_allocated_size(LbNode *bs);
+/** (transfer full) ImageInfoSpecific JSON, or NULL. */
+char *lb_node_info_json(LbNode *bs);
+bool lb_node_amend(LbNode *bs, LbOpts *opts, bool force, GError **errp);
+
+/** qemu-img create: make @filename of format @fmt with @size and -o @opts. */
+bool lb_img_create(const char *fmt, const char *filename, uint64_t size,
+                   LbOpts *opts, GError **errp);
+/** blockdev-create: format existing nodes as described by @opts. */
+bool lb_blockdev_create(LbOpts *opts, GError **errp);
+bool lb_parse_prealloc(const char *s, LbPrealloc *out, GError **errp);
+
+/* ---- data path (thread-safe; 0 or -errno) ------------------------------- */
+
+int64_t lb_node_length(LbNode *bs);
+int lb_node_pread(LbNode *bs, uint64_t off, void *buf, size_t len);
+int lb_node_pwrite(LbNode *bs, uint64_t off, const void *buf, size_t len,
+                   unsigned flags);
+int lb_node_pwrite_zeroes(LbNode *bs, uint64_t off, uint64_t len,
+                          unsigned flags);
+int lb_node_pdiscard(LbNode *bs, uint64_t off, uint64_t len);
+int lb_node_flush(LbNode *bs);
+
+/* Drivers (block/drivers.c registry). */
+const LbBlockDriver *lb_block_driver_find(const char *name);
+extern const LbBlockDriver lb_driver_file;
+extern const LbBlockDriver lb_driver_raw;
+extern const LbBlockDriver lb_driver_luks;
+
+#endif /* LB_BLOCK_H */

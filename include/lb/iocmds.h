@@ -1,0 +1,33 @@
+/*
+ * iocmds.h: the qemu-io command language on a node (block layer).
+ *
+ * Shared by luksblk-io (-c 'write -P 0xab 0 1M') and by the daemon's
+ * human-monitor-command "qemu-io NODE \"CMD\"".  Output lines are QEMU's:
+ *   wrote 1048576/1048576 bytes at offset 0
+ *   1 MiB, 1 ops; 00.00 sec (xxx MiB/sec and yyy ops/sec)
+ *   Pattern verification failed at offset 0, 512 bytes
+ */
+#ifndef LB_IOCMDS_H
+#define LB_IOCMDS_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+typedef struct LbNode LbNode;
+typedef struct LbIoCmds LbIoCmds;
+
+/** lb_iocmds_new: an interpreter bound to @node (takes a reference). */
+LbIoCmds *lb_iocmds_new(LbNode *node);
+/**
+ * lb_iocmds_run: run one command line, appending its output to @out.
+ * @quiet suppresses the timing lines (-q).
+ * Returns: 0 on success, non-zero if the command failed (pattern mismatch,
+ * I/O error, bad arguments).
+ */
+int lb_iocmds_run(LbIoCmds *io, const char *cmdline, bool quiet, GString *out);
+/** Wait for outstanding aio_* requests, appending their output. */
+int lb_iocmds_drain(LbIoCmds *io, GString *out);
+void lb_iocmds_free(LbIoCmds *io);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LbIoCmds, lb_iocmds_free)
+
+#endif /* LB_IOCMDS_H */

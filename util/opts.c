@@ -1,0 +1,1 @@
+/* util/opts.c: not yet written (placeholder so the build lists every file). */

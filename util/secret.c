@@ -1,0 +1,1 @@
+/* util/secret.c: not yet written (placeholder so the build lists every file). */
