@@ -28,6 +28,15 @@ int lb_iocmds_run(LbIoCmds *io, const char *cmdline, bool quiet, GString *out);
 /** Wait for outstanding aio_* requests, appending their output. */
 int lb_iocmds_drain(LbIoCmds *io, GString *out);
 void lb_iocmds_free(LbIoCmds *io);
+/**
+ * lb_iocmds_dump_json: append QEMU's human form of the JSON object @json
+ * (keys with '-' shown as ' ', nested values indented by 4 more spaces) at
+ * @indent spaces.  An ImageInfoSpecific {"type":..,"data":{..}} prints its
+ * data.  Used by qemu-io's `info` and `luksblk-img info`.
+ * Returns: false with @errp set if @json does not parse.
+ */
+bool lb_iocmds_dump_json(GString *out, const char *json, unsigned indent,
+                         GError **errp);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LbIoCmds, lb_iocmds_free)
 
 #endif /* LB_IOCMDS_H */
