@@ -1,0 +1,223 @@
+/*
+ * export/nbd/chan.c: the byte stream of one NBD connection.
+ *
+ * Before STARTTLS the connection is a plain socket read with recv() and
+ * written with sendmsg(); afterwards every byte goes through a gnutls
+ * session on the same socket.  One thread reads (the connection thread) and
+ * one thread at a time writes (under the connection's send lock), which is
+ * the concurrency gnutls allows on a single session.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <glib.h>
+#include <gnutls/gnutls.h>
+
+#include "lb/export.h"
+#include "nbd-priv.h"
+
+/* Small writes are corked into one TLS record; big payloads stream. */
+#define NBD_TLS_CORK_MAX  (64 * 1024)
+
+static int chan_tls_err(ssize_t r)
+{
+    return r == GNUTLS_E_PREMATURE_TERMINATION ? -ECONNRESET : -EIO;
+}
+
+int nbd_chan_read(NbdChan *ch, void *buf, size_t len)
+{
+    uint8_t *p = buf;
+
+    while (len > 0) {
+        ssize_t r;
+        if (ch->tls) {
+            r = gnutls_record_recv(ch->tls, p, len);
+            if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN) {
+                continue;
+            }
+            if (r < 0) {
+                return chan_tls_err(r);
+            }
+        } else {
+            r = recv(ch->fd, p, len, 0);
+            if (r < 0 && errno == EINTR) {
+                continue;
+            }
+            if (r < 0) {
+                return -errno;
+            }
+        }
+        if (r == 0) {
+            return -ECONNRESET;
+        }
+        p += r;
+        len -= r;
+    }
+    return 0;
+}
+
+int nbd_chan_skip(NbdChan *ch, uint64_t len)
+{
+    uint8_t buf[16384];
+
+    while (len > 0) {
+        size_t n = MIN(len, sizeof(buf));
+        int r = nbd_chan_read(ch, buf, n);
+        if (r < 0) {
+            return r;
+        }
+        len -= n;
+    }
+    return 0;
+}
+
+static int chan_tls_send(gnutls_session_t s, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t r = gnutls_record_send(s, p, len);
+        if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN) {
+            continue;
+        }
+        if (r < 0) {
+            return chan_tls_err(r);
+        }
+        p += r;
+        len -= r;
+    }
+    return 0;
+}
+
+static int chan_tls_writev(gnutls_session_t s, struct iovec *iov, int iovcnt)
+{
+    size_t total = 0;
+
+    for (int i = 0; i < iovcnt; i++) {
+        total += iov[i].iov_len;
+    }
+    bool cork = total <= NBD_TLS_CORK_MAX;
+    if (cork) {
+        gnutls_record_cork(s);
+    }
+    for (int i = 0; i < iovcnt; i++) {
+        int r = chan_tls_send(s, iov[i].iov_base, iov[i].iov_len);
+        if (r < 0) {
+            if (cork) {
+                gnutls_record_uncork(s, 0);
+            }
+            return r;
+        }
+    }
+    if (cork) {
+        int r;
+        do {
+            r = gnutls_record_uncork(s, GNUTLS_RECORD_WAIT);
+        } while (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN);
+        if (r < 0) {
+            return chan_tls_err(r);
+        }
+    }
+    return 0;
+}
+
+int nbd_chan_writev(NbdChan *ch, struct iovec *iov, int iovcnt)
+{
+    if (ch->tls) {
+        return chan_tls_writev(ch->tls, iov, iovcnt);
+    }
+    while (iovcnt > 0) {
+        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = iovcnt };
+        ssize_t r = sendmsg(ch->fd, &msg, MSG_NOSIGNAL);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            return -errno;
+        }
+        while (iovcnt > 0 && (size_t)r >= iov->iov_len) {
+            r -= iov->iov_len;
+            iov++;
+            iovcnt--;
+        }
+        if (iovcnt > 0) {
+            iov->iov_base = (uint8_t *)iov->iov_base + r;
+            iov->iov_len -= r;
+        }
+    }
+    return 0;
+}
+
+int nbd_chan_write(NbdChan *ch, const void *buf, size_t len)
+{
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+    return nbd_chan_writev(ch, &iov, 1);
+}
+
+bool nbd_chan_start_tls(NbdChan *ch, void *creds_backend, bool is_psk,
+                        bool verify_peer, GError **errp)
+{
+    gnutls_session_t s = NULL;
+    int r = gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NO_SIGNAL);
+
+    if (r < 0) {
+        goto fail;
+    }
+    /* The same priority strings QEMU uses for its TLS credentials. */
+    r = gnutls_priority_set_direct(
+        s, is_psk ? "NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK" : "NORMAL", NULL);
+    if (r < 0) {
+        goto fail;
+    }
+    r = gnutls_credentials_set(s, is_psk ? GNUTLS_CRD_PSK
+                                         : GNUTLS_CRD_CERTIFICATE,
+                               creds_backend);
+    if (r < 0) {
+        goto fail;
+    }
+    if (!is_psk && verify_peer) {
+        gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
+    }
+    gnutls_transport_set_int(s, ch->fd);
+    do {
+        r = gnutls_handshake(s);
+    } while (r < 0 && !gnutls_error_is_fatal(r));
+    if (r < 0) {
+        goto fail;
+    }
+    if (!is_psk && verify_peer) {
+        unsigned status = 0;
+        r = gnutls_certificate_verify_peers2(s, &status);
+        if (r < 0 || status != 0) {
+            g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                        "TLS client certificate rejected (status 0x%x)",
+                        status);
+            gnutls_deinit(s);
+            return false;
+        }
+    }
+    ch->tls = s;
+    return true;
+
+fail:
+    g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                "TLS handshake failed: %s", gnutls_strerror(r));
+    if (s) {
+        gnutls_deinit(s);
+    }
+    return false;
+}
+
+void nbd_chan_close(NbdChan *ch)
+{
+    if (ch->tls) {
+        gnutls_bye(ch->tls, GNUTLS_SHUT_WR);
+        gnutls_deinit(ch->tls);
+        ch->tls = NULL;
+    }
+    if (ch->fd >= 0) {
+        close(ch->fd);
+        ch->fd = -1;
+    }
+}

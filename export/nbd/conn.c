@@ -1,0 +1,428 @@
+/*
+ * export/nbd/conn.c: one NBD connection in transmission.
+ *
+ * Spec: NBD protocol, "Transmission" / "Request types" / "Structured reply
+ * chunk message types" / "Error values".
+ *
+ * The connection thread reads requests, checks them (range, alignment,
+ * permissions, flags) and hands valid ones to the server's worker pool;
+ * rejected requests are answered directly.  Workers do the node I/O and
+ * reply under the send lock, so requests on one connection overlap and
+ * replies may leave out of order.  In-flight requests are bounded by count
+ * and bytes; the reader waits when the bound is reached, which pushes back
+ * on the client through TCP.
+ *
+ * Requests (NbdReq) and their data buffers are recycled per connection so
+ * steady-state I/O allocates nothing.  When the client goes away (EOF,
+ * error, NBD_CMD_DISC, or a hard export delete shutting the socket down)
+ * the reader stops and waits for every in-flight request to finish: a
+ * write that was started completes on the node even if its reply cannot be
+ * delivered, and writes already acknowledged are never undone.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <glib.h>
+
+#include "lb/export.h"
+#include "nbd-priv.h"
+
+#define NBD_FREE_REQS_MAX   16
+#define NBD_KEEP_BUF_MAX    (4u * 1024 * 1024)
+
+typedef struct NbdReq {
+    NbdConn *conn;
+    uint16_t flags;
+    uint16_t type;
+    uint64_t cookie;
+    uint64_t offset;
+    uint32_t len;
+    uint32_t acct;                    /* bytes counted in inflight_bytes */
+    void *buf;
+    size_t cap;
+} NbdReq;
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    v = GUINT16_TO_BE(v);
+    memcpy(p, &v, 2);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    v = GUINT32_TO_BE(v);
+    memcpy(p, &v, 4);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    v = GUINT64_TO_BE(v);
+    memcpy(p, &v, 8);
+}
+
+NbdConn *nbd_conn_new(NbdServer *srv, int fd)
+{
+    NbdConn *conn = g_new0(NbdConn, 1);
+    conn->srv = srv;
+    conn->ch.fd = fd;
+    conn->min_block = 1;
+    g_mutex_init(&conn->send_lock);
+    g_mutex_init(&conn->lock);
+    g_cond_init(&conn->cond);
+    return conn;
+}
+
+static void req_free(NbdReq *req)
+{
+    free(req->buf);
+    g_free(req);
+}
+
+void nbd_conn_free(NbdConn *conn)
+{
+    if (!conn) {
+        return;
+    }
+    g_assert(conn->inflight == 0);
+    nbd_chan_close(&conn->ch);
+    g_slist_free_full(conn->free_reqs, (GDestroyNotify)req_free);
+    g_mutex_clear(&conn->send_lock);
+    g_mutex_clear(&conn->lock);
+    g_cond_clear(&conn->cond);
+    g_free(conn);
+}
+
+void nbd_conn_kick(NbdConn *conn)
+{
+    shutdown(conn->ch.fd, SHUT_RDWR);
+}
+
+/* Map a node's -errno to the protocol's error values. */
+static uint32_t nbd_errno(int err)
+{
+    switch (-err) {
+    case 0:
+        return 0;
+    case EPERM:
+    case EROFS:
+    case EACCES:
+        return NBD_EPERM;
+    case ENOMEM:
+        return NBD_ENOMEM;
+    case EINVAL:
+        return NBD_EINVAL;
+    case ENOSPC:
+    case EFBIG:
+    case EDQUOT:
+        return NBD_ENOSPC;
+    case EOVERFLOW:
+        return NBD_EOVERFLOW;
+    case ENOTSUP:
+        return NBD_ENOTSUP;
+    case ESHUTDOWN:
+        return NBD_ESHUTDOWN;
+    default:
+        return NBD_EIO;
+    }
+}
+
+/*
+ * Send the reply for @req with NBD error @err; read data goes with it.
+ * Failures are ignored: the reader notices a dead socket on its own.
+ */
+static void conn_reply(NbdConn *conn, NbdReq *req, uint32_t err)
+{
+    uint8_t hdr[NBD_CHUNK_HEADER_SIZE + 8];
+    struct iovec iov[2];
+    int n = 1;
+
+    if (conn->structured && req->type == NBD_CMD_READ) {
+        put32(hdr, NBD_STRUCTURED_REPLY_MAGIC);
+        put16(hdr + 4, NBD_REPLY_FLAG_DONE);
+        put64(hdr + 8, req->cookie);
+        if (err) {
+            put16(hdr + 6, NBD_REPLY_TYPE_ERROR);
+            put32(hdr + 16, 6);
+            put32(hdr + 20, err);
+            put16(hdr + 24, 0);       /* no message */
+            iov[0] = (struct iovec){ hdr, NBD_CHUNK_HEADER_SIZE + 6 };
+        } else {
+            put16(hdr + 6, NBD_REPLY_TYPE_OFFSET_DATA);
+            put32(hdr + 16, 8 + req->len);
+            put64(hdr + 20, req->offset);
+            iov[0] = (struct iovec){ hdr, NBD_CHUNK_HEADER_SIZE + 8 };
+            iov[1] = (struct iovec){ req->buf, req->len };
+            n = 2;
+        }
+    } else {
+        put32(hdr, NBD_SIMPLE_REPLY_MAGIC);
+        put32(hdr + 4, err);
+        put64(hdr + 8, req->cookie);
+        iov[0] = (struct iovec){ hdr, NBD_SIMPLE_REPLY_SIZE };
+        if (!err && req->type == NBD_CMD_READ) {
+            iov[1] = (struct iovec){ req->buf, req->len };
+            n = 2;
+        }
+    }
+    g_mutex_lock(&conn->send_lock);
+    nbd_chan_writev(&conn->ch, iov, n);
+    g_mutex_unlock(&conn->send_lock);
+}
+
+static NbdReq *req_get(NbdConn *conn)
+{
+    NbdReq *req = NULL;
+
+    g_mutex_lock(&conn->lock);
+    if (conn->free_reqs) {
+        req = conn->free_reqs->data;
+        conn->free_reqs = g_slist_delete_link(conn->free_reqs,
+                                              conn->free_reqs);
+        conn->n_free_reqs--;
+    }
+    g_mutex_unlock(&conn->lock);
+    if (!req) {
+        req = g_new0(NbdReq, 1);
+        req->conn = conn;
+    }
+    return req;
+}
+
+/* Make room for @len data bytes; false if memory is short. */
+static bool req_reserve(NbdReq *req, size_t len)
+{
+    if (req->cap >= len) {
+        return true;
+    }
+    free(req->buf);
+    req->buf = NULL;
+    req->cap = 0;
+    /* Page alignment suits O_DIRECT files below and costs nothing. */
+    size_t cap = MAX(len, 4096);
+    if (posix_memalign(&req->buf, 4096, cap) != 0) {
+        req->buf = NULL;
+        return false;
+    }
+    req->cap = cap;
+    return true;
+}
+
+/*
+ * Return @req to the free list and drop it from the in-flight count.  The
+ * connection may be freed as soon as the lock is released.
+ */
+static void req_done(NbdConn *conn, NbdReq *req, bool counted)
+{
+    bool keep;
+
+    g_mutex_lock(&conn->lock);
+    keep = conn->n_free_reqs < NBD_FREE_REQS_MAX &&
+           req->cap <= NBD_KEEP_BUF_MAX;
+    if (keep) {
+        conn->free_reqs = g_slist_prepend(conn->free_reqs, req);
+        conn->n_free_reqs++;
+    }
+    if (counted) {
+        conn->inflight--;
+        conn->inflight_bytes -= req->acct;
+        g_cond_broadcast(&conn->cond);
+    }
+    g_mutex_unlock(&conn->lock);
+    if (!keep) {
+        req_free(req);
+    }
+}
+
+static int req_execute(NbdConn *conn, NbdReq *req)
+{
+    LbExport *exp = conn->nexp->exp;
+    unsigned wflags = 0;
+    int r;
+
+    if ((req->flags & NBD_CMD_FLAG_FUA) || exp->writethrough) {
+        wflags |= LB_WRITE_FUA;
+    }
+    switch (req->type) {
+    case NBD_CMD_READ:
+        return lb_node_pread(exp->node, req->offset, req->buf, req->len);
+    case NBD_CMD_WRITE:
+        return lb_node_pwrite(exp->node, req->offset, req->buf, req->len,
+                              wflags);
+    case NBD_CMD_FLUSH:
+        return lb_node_flush(exp->node);
+    case NBD_CMD_TRIM:
+        /* Trimming is advisory: a node that cannot discard did nothing. */
+        r = lb_node_pdiscard(exp->node, req->offset, req->len);
+        if (r == -ENOTSUP || r == -EOPNOTSUPP) {
+            r = 0;
+        }
+        if (r == 0 && (wflags & LB_WRITE_FUA)) {
+            r = lb_node_flush(exp->node);
+        }
+        return r;
+    case NBD_CMD_WRITE_ZEROES:
+        if (!(req->flags & NBD_CMD_FLAG_NO_HOLE)) {
+            wflags |= LB_WRITE_MAY_UNMAP;
+        }
+        return lb_node_pwrite_zeroes(exp->node, req->offset, req->len,
+                                     wflags);
+    case NBD_CMD_CACHE:
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+void nbd_conn_worker(gpointer data, gpointer user_data)
+{
+    NbdReq *req = data;
+    NbdConn *conn = req->conn;
+
+    conn_reply(conn, req, nbd_errno(req_execute(conn, req)));
+    req_done(conn, req, true);
+}
+
+/*
+ * Validate a request header.  Returns 0 if it may run, else the NBD error
+ * to answer with (after consuming any write payload).
+ */
+static uint32_t req_check(NbdConn *conn, NbdReq *req, uint64_t size)
+{
+    LbExport *exp = conn->nexp->exp;
+    bool is_write = req->type == NBD_CMD_WRITE ||
+                    req->type == NBD_CMD_TRIM ||
+                    req->type == NBD_CMD_WRITE_ZEROES;
+    uint16_t known = NBD_CMD_FLAG_FUA;
+
+    switch (req->type) {
+    case NBD_CMD_READ:
+        known |= NBD_CMD_FLAG_DF;
+        break;
+    case NBD_CMD_WRITE_ZEROES:
+        known |= NBD_CMD_FLAG_NO_HOLE;
+        break;
+    case NBD_CMD_WRITE:
+    case NBD_CMD_FLUSH:
+    case NBD_CMD_TRIM:
+    case NBD_CMD_CACHE:
+        break;
+    default:
+        return NBD_EINVAL;
+    }
+    if (req->flags & ~known) {
+        return NBD_EINVAL;
+    }
+    if (is_write && !exp->writable) {
+        return NBD_EPERM;
+    }
+    if (req->type == NBD_CMD_FLUSH) {
+        return 0;
+    }
+    if ((req->type == NBD_CMD_READ || req->type == NBD_CMD_WRITE) &&
+        req->len > NBD_MAX_BLOCK) {
+        return NBD_EINVAL;
+    }
+    if (req->offset > size || req->len > size - req->offset) {
+        return is_write ? NBD_ENOSPC : NBD_EINVAL;
+    }
+    if (req->offset % conn->min_block || req->len % conn->min_block) {
+        return NBD_EINVAL;
+    }
+    return 0;
+}
+
+/* Wait until another request fits in the in-flight bounds, then count it. */
+static void conn_throttle(NbdConn *conn, uint32_t len)
+{
+    g_mutex_lock(&conn->lock);
+    while (conn->inflight >= NBD_MAX_INFLIGHT ||
+           (conn->inflight > 0 &&
+            conn->inflight_bytes + len > NBD_MAX_INFLIGHT_BYTES)) {
+        g_cond_wait(&conn->cond, &conn->lock);
+    }
+    conn->inflight++;
+    conn->inflight_bytes += len;
+    g_mutex_unlock(&conn->lock);
+}
+
+/* The transmission phase; returns when the client is gone or said DISC. */
+static void conn_transmit(NbdConn *conn)
+{
+    GThreadPool *pool = nbd_server_pool(conn->srv);
+    int64_t size = lb_node_length(conn->nexp->exp->node);
+
+    while (size >= 0) {
+        uint8_t hdr[NBD_REQUEST_SIZE];
+        if (nbd_chan_read(&conn->ch, hdr, sizeof(hdr)) < 0) {
+            break;
+        }
+        uint32_t magic, len;
+        uint16_t flags, type;
+        uint64_t cookie, offset;
+        memcpy(&magic, hdr, 4);
+        memcpy(&flags, hdr + 4, 2);
+        memcpy(&type, hdr + 6, 2);
+        memcpy(&cookie, hdr + 8, 8);
+        memcpy(&offset, hdr + 16, 8);
+        memcpy(&len, hdr + 24, 4);
+        if (GUINT32_FROM_BE(magic) != NBD_REQUEST_MAGIC) {
+            break;
+        }
+        type = GUINT16_FROM_BE(type);
+        if (type == NBD_CMD_DISC) {
+            break;
+        }
+        NbdReq *req = req_get(conn);
+        req->flags = GUINT16_FROM_BE(flags);
+        req->type = type;
+        req->cookie = cookie;         /* opaque: echoed as received */
+        req->offset = GUINT64_FROM_BE(offset);
+        req->len = GUINT32_FROM_BE(len);
+
+        uint32_t err = req_check(conn, req, size);
+        bool has_payload = type == NBD_CMD_WRITE;
+        bool needs_buf = type == NBD_CMD_READ || type == NBD_CMD_WRITE;
+        if (!err && needs_buf && !req_reserve(req, req->len)) {
+            err = NBD_ENOMEM;
+        }
+        if (err) {
+            /* A rejected write's payload still has to be read past. */
+            if (has_payload && nbd_chan_skip(&conn->ch, req->len) < 0) {
+                req_done(conn, req, false);
+                break;
+            }
+            conn_reply(conn, req, err);
+            req_done(conn, req, false);
+            continue;
+        }
+        if (has_payload && nbd_chan_read(&conn->ch, req->buf, req->len) < 0) {
+            req_done(conn, req, false);
+            break;
+        }
+        /* The byte bound counts buffers, not the range of a TRIM. */
+        req->acct = needs_buf ? req->len : 0;
+        conn_throttle(conn, req->acct);
+        g_thread_pool_push(pool, req, NULL);
+    }
+}
+
+void nbd_conn_run(NbdConn *conn)
+{
+    if (nbd_proto_negotiate(conn)) {
+        conn_transmit(conn);
+    }
+    /* Drain: every started request finishes before the connection ends. */
+    g_mutex_lock(&conn->lock);
+    conn->dead = true;
+    while (conn->inflight > 0) {
+        g_cond_wait(&conn->cond, &conn->lock);
+    }
+    g_mutex_unlock(&conn->lock);
+    if (conn->nexp) {
+        nbd_server_export_put(conn->srv, conn->nexp);
+        conn->nexp = NULL;
+    }
+}

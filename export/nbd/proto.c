@@ -1,0 +1,353 @@
+/*
+ * export/nbd/proto.c: the NBD handshake (fixed newstyle negotiation).
+ *
+ * Spec: NBD protocol, "Handshake" / "Option types" / "Option reply types".
+ *
+ *   server: NBDMAGIC IHAVEOPT flags(FIXED_NEWSTYLE|NO_ZEROES)
+ *   client: flags
+ *   loop:   client option (IHAVEOPT, opt, len, data) -> server replies
+ *           until GO or EXPORT_NAME enters transmission, or ABORT/EOF.
+ *
+ * Supported options: EXPORT_NAME, ABORT, LIST, STARTTLS, INFO, GO,
+ * STRUCTURED_REPLY; everything else gets NBD_REP_ERR_UNSUP.  A server with
+ * TLS credentials answers every option but STARTTLS and ABORT with
+ * NBD_REP_ERR_TLS_REQD (and drops EXPORT_NAME, which has no error reply)
+ * until the TLS session is up.
+ *
+ * Multi-conn: NBD_FLAG_CAN_MULTI_CONN is advertised for every export.  All
+ * connections of an export share one node whose I/O functions are
+ * thread-safe and which keeps no per-connection cache, so a write completed
+ * on one connection is visible to reads on every other, and a FLUSH on any
+ * connection makes every write that completed before it durable (the node
+ * flush syncs the whole file).  That is exactly the spec's condition.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <glib.h>
+
+#include "lb/export.h"
+#include "nbd-priv.h"
+
+#define NBD_MAX_NAME 4096
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    v = GUINT16_TO_BE(v);
+    memcpy(p, &v, 2);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    v = GUINT32_TO_BE(v);
+    memcpy(p, &v, 4);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    v = GUINT64_TO_BE(v);
+    memcpy(p, &v, 8);
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return GUINT16_FROM_BE(v);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return GUINT32_FROM_BE(v);
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return GUINT64_FROM_BE(v);
+}
+
+uint16_t nbd_proto_export_flags(NbdExport *nexp)
+{
+    uint16_t flags = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH |
+                     NBD_FLAG_SEND_FUA | NBD_FLAG_CAN_MULTI_CONN |
+                     NBD_FLAG_SEND_CACHE;
+
+    if (nexp->exp->writable) {
+        flags |= NBD_FLAG_SEND_TRIM | NBD_FLAG_SEND_WRITE_ZEROES;
+    } else {
+        flags |= NBD_FLAG_READ_ONLY;
+    }
+    return flags;
+}
+
+static int opt_reply(NbdConn *conn, uint32_t opt, uint32_t type,
+                     const void *data, uint32_t len)
+{
+    uint8_t hdr[20];
+    put64(hdr, NBD_REP_MAGIC);
+    put32(hdr + 8, opt);
+    put32(hdr + 12, type);
+    put32(hdr + 16, len);
+    struct iovec iov[2] = {
+        { .iov_base = hdr, .iov_len = sizeof(hdr) },
+        { .iov_base = (void *)data, .iov_len = len },
+    };
+    return nbd_chan_writev(&conn->ch, iov, len ? 2 : 1);
+}
+
+static uint32_t conn_min_block(NbdExport *nexp)
+{
+    unsigned align = lb_node_alignment(nexp->exp->node);
+    return align ? align : 1;
+}
+
+/* NBD_OPT_LIST: one NBD_REP_SERVER per export, then ACK. */
+static int opt_list(NbdConn *conn, uint32_t opt)
+{
+    GPtrArray *descs = NULL;
+    g_autoptr(GPtrArray) names = nbd_server_export_names(conn->srv, &descs);
+    int r = 0;
+
+    for (guint i = 0; i < names->len && r == 0; i++) {
+        const char *name = names->pdata[i];
+        const char *desc = descs->pdata[i] ? descs->pdata[i] : "";
+        size_t nlen = strlen(name), dlen = strlen(desc);
+        g_autofree uint8_t *buf = g_malloc(4 + nlen + dlen);
+        put32(buf, nlen);
+        memcpy(buf + 4, name, nlen);
+        memcpy(buf + 4 + nlen, desc, dlen);
+        r = opt_reply(conn, opt, NBD_REP_SERVER, buf, 4 + nlen + dlen);
+    }
+    g_ptr_array_unref(descs);
+    return r < 0 ? r : opt_reply(conn, opt, NBD_REP_ACK, NULL, 0);
+}
+
+/* The NBD_INFO_* replies of INFO/GO for @nexp. */
+static int opt_send_infos(NbdConn *conn, uint32_t opt, NbdExport *nexp,
+                          int64_t size, const uint8_t *reqs, unsigned nreqs)
+{
+    uint8_t buf[12 + NBD_MAX_NAME];
+    bool want_name = false, want_desc = false;
+    int r;
+
+    for (unsigned i = 0; i < nreqs; i++) {
+        uint16_t t = get16(reqs + 2 * i);
+        want_name |= t == NBD_INFO_NAME;
+        want_desc |= t == NBD_INFO_DESCRIPTION;
+    }
+    put16(buf, NBD_INFO_EXPORT);
+    put64(buf + 2, size);
+    put16(buf + 10, nbd_proto_export_flags(nexp));
+    if ((r = opt_reply(conn, opt, NBD_REP_INFO, buf, 12)) < 0) {
+        return r;
+    }
+    if (want_name) {
+        size_t n = MIN(strlen(nexp->name), NBD_MAX_NAME);
+        put16(buf, NBD_INFO_NAME);
+        memcpy(buf + 2, nexp->name, n);
+        if ((r = opt_reply(conn, opt, NBD_REP_INFO, buf, 2 + n)) < 0) {
+            return r;
+        }
+    }
+    if (want_desc && nexp->description) {
+        size_t n = MIN(strlen(nexp->description), NBD_MAX_NAME);
+        put16(buf, NBD_INFO_DESCRIPTION);
+        memcpy(buf + 2, nexp->description, n);
+        if ((r = opt_reply(conn, opt, NBD_REP_INFO, buf, 2 + n)) < 0) {
+            return r;
+        }
+    }
+    /* Always sent: clients that ignore it still get correct errors. */
+    uint32_t min = conn_min_block(nexp);
+    put16(buf, NBD_INFO_BLOCK_SIZE);
+    put32(buf + 2, min);
+    put32(buf + 6, MAX(NBD_PREF_BLOCK, min));
+    put32(buf + 10, NBD_MAX_BLOCK);
+    return opt_reply(conn, opt, NBD_REP_INFO, buf, 14);
+}
+
+/*
+ * NBD_OPT_INFO / NBD_OPT_GO.  Returns 1 when GO entered transmission, 0 to
+ * keep negotiating, -errno when the connection is gone.
+ */
+static int opt_info_go(NbdConn *conn, uint32_t opt, const uint8_t *data,
+                       uint32_t len)
+{
+    if (len < 6) {
+        return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+    }
+    uint32_t nlen = get32(data);
+    if (nlen > len - 6 || nlen > NBD_MAX_NAME) {
+        return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+    }
+    uint16_t nreqs = get16(data + 4 + nlen);
+    if (4 + nlen + 2 + 2u * nreqs != len) {
+        return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+    }
+    g_autofree char *name = g_strndup((const char *)data + 4, nlen);
+    NbdExport *nexp = nbd_server_export_get(conn->srv, name);
+    if (!nexp) {
+        return opt_reply(conn, opt, NBD_REP_ERR_UNKNOWN, NULL, 0);
+    }
+    int64_t size = lb_node_length(nexp->exp->node);
+    int r;
+    if (size < 0) {
+        r = opt_reply(conn, opt, NBD_REP_ERR_SHUTDOWN, NULL, 0);
+    } else {
+        r = opt_send_infos(conn, opt, nexp, size, data + 6 + nlen, nreqs);
+        if (r == 0) {
+            r = opt_reply(conn, opt, NBD_REP_ACK, NULL, 0);
+        }
+    }
+    if (r == 0 && opt == NBD_OPT_GO && size >= 0) {
+        conn->nexp = nexp;
+        conn->min_block = conn_min_block(nexp);
+        return 1;
+    }
+    nbd_server_export_put(conn->srv, nexp);
+    return r;
+}
+
+/* NBD_OPT_EXPORT_NAME: no error reply exists; unknown names hang up. */
+static int opt_export_name(NbdConn *conn, const uint8_t *data, uint32_t len)
+{
+    g_autofree char *name = g_strndup((const char *)data, len);
+    NbdExport *nexp = nbd_server_export_get(conn->srv, name);
+    if (!nexp) {
+        return -ENOENT;
+    }
+    int64_t size = lb_node_length(nexp->exp->node);
+    if (size < 0) {
+        nbd_server_export_put(conn->srv, nexp);
+        return (int)size;
+    }
+    uint8_t buf[10 + 124] = { 0 };
+    put64(buf, size);
+    put16(buf + 8, nbd_proto_export_flags(nexp));
+    int r = nbd_chan_write(&conn->ch, buf, conn->no_zeroes ? 10 : 134);
+    if (r < 0) {
+        nbd_server_export_put(conn->srv, nexp);
+        return r;
+    }
+    conn->nexp = nexp;
+    conn->min_block = conn_min_block(nexp);
+    return 1;
+}
+
+static int opt_starttls(NbdConn *conn, uint32_t opt, uint32_t len)
+{
+    bool is_psk = false, verify = true;
+    void *creds = nbd_server_tls(conn->srv, &is_psk, &verify);
+
+    if (len != 0 || conn->ch.tls) {
+        return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+    }
+    if (!creds) {
+        return opt_reply(conn, opt, NBD_REP_ERR_POLICY, NULL, 0);
+    }
+    int r = opt_reply(conn, opt, NBD_REP_ACK, NULL, 0);
+    if (r < 0) {
+        return r;
+    }
+    g_autoptr(GError) err = NULL;
+    if (!nbd_chan_start_tls(&conn->ch, creds, is_psk, verify, &err)) {
+        g_debug("nbd: %s", err->message);
+        return -EPROTO;
+    }
+    /* State negotiated in plaintext does not survive STARTTLS. */
+    conn->structured = false;
+    return 0;
+}
+
+/* One option: 1 = transmission, 0 = continue, -errno = end. */
+static int opt_handle(NbdConn *conn, uint32_t opt, const uint8_t *data,
+                      uint32_t len)
+{
+    bool tls_reqd = nbd_server_tls_required(conn->srv) && !conn->ch.tls;
+
+    if (tls_reqd && opt != NBD_OPT_STARTTLS && opt != NBD_OPT_ABORT) {
+        if (opt == NBD_OPT_EXPORT_NAME) {
+            return -EACCES;
+        }
+        return opt_reply(conn, opt, NBD_REP_ERR_TLS_REQD, NULL, 0);
+    }
+    switch (opt) {
+    case NBD_OPT_EXPORT_NAME:
+        return opt_export_name(conn, data, len);
+    case NBD_OPT_ABORT:
+        opt_reply(conn, opt, NBD_REP_ACK, NULL, 0);
+        return -ECONNRESET;
+    case NBD_OPT_LIST:
+        if (len != 0) {
+            return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+        }
+        return opt_list(conn, opt);
+    case NBD_OPT_STARTTLS:
+        return opt_starttls(conn, opt, len);
+    case NBD_OPT_INFO:
+    case NBD_OPT_GO:
+        return opt_info_go(conn, opt, data, len);
+    case NBD_OPT_STRUCTURED_REPLY:
+        if (len != 0) {
+            return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+        }
+        conn->structured = true;
+        return opt_reply(conn, opt, NBD_REP_ACK, NULL, 0);
+    default:
+        return opt_reply(conn, opt, NBD_REP_ERR_UNSUP, NULL, 0);
+    }
+}
+
+bool nbd_proto_negotiate(NbdConn *conn)
+{
+    uint8_t hello[18];
+    put64(hello, NBD_MAGIC);
+    put64(hello + 8, NBD_OPTS_MAGIC);
+    put16(hello + 16, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
+    if (nbd_chan_write(&conn->ch, hello, sizeof(hello)) < 0) {
+        return false;
+    }
+    uint8_t cflags_be[4];
+    if (nbd_chan_read(&conn->ch, cflags_be, 4) < 0) {
+        return false;
+    }
+    uint32_t cflags = get32(cflags_be);
+    if (cflags & ~(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)) {
+        return false;
+    }
+    conn->no_zeroes = cflags & NBD_FLAG_C_NO_ZEROES;
+
+    for (;;) {
+        uint8_t hdr[16];
+        if (nbd_chan_read(&conn->ch, hdr, sizeof(hdr)) < 0 ||
+            get64(hdr) != NBD_OPTS_MAGIC) {
+            return false;
+        }
+        uint32_t opt = get32(hdr + 8), len = get32(hdr + 12);
+        int r;
+        if (len > NBD_MAX_OPTION) {
+            if (opt == NBD_OPT_EXPORT_NAME ||
+                nbd_chan_skip(&conn->ch, len) < 0) {
+                return false;
+            }
+            r = opt_reply(conn, opt, NBD_REP_ERR_TOO_BIG, NULL, 0);
+        } else {
+            g_autofree uint8_t *data = g_malloc(len + 1);
+            if (nbd_chan_read(&conn->ch, data, len) < 0) {
+                return false;
+            }
+            r = opt_handle(conn, opt, data, len);
+        }
+        if (r < 0) {
+            return false;
+        }
+        if (r == 1) {
+            return true;
+        }
+    }
+}

@@ -1,0 +1,614 @@
+/*
+ * export/nbd/server.c: the NBD server: nbd-server-start/-stop, listening
+ * sockets, the accept thread, and the "nbd" export type.
+ *
+ * There is one server per process, as in QEMU.  It listens on a unix
+ * socket or on TCP (every address the host name resolves to), accepts
+ * connections on one thread and runs each connection on its own thread
+ * (handshake, then reading requests); the I/O of every connection runs on
+ * one shared worker pool sized for the machine.
+ *
+ *   nbd-server-start ──> listeners + accept thread + worker pool
+ *   block-export-add type=nbd ──> NbdExport in srv->exports (by name)
+ *   client connects ──> NbdConn thread: GO name ──> NbdExport.n_clients++
+ *   block-export-del hard / nbd-server-stop ──> shut sockets down, wait
+ *
+ * srv->lock guards the export list, the connection list and the client
+ * counts; srv->cond signals a connection leaving.
+ */
+#include "config.h"
+#include "lb/export.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <glib.h>
+
+#include "lb/object.h"
+#include "nbd-priv.h"
+
+#define NBD_MAX_LISTEN 8
+
+struct NbdServer {
+    GMutex lock;
+    GCond cond;
+    int listen_fds[NBD_MAX_LISTEN];
+    unsigned n_listen;
+    bool listen_tcp;
+    char *unix_path;                  /* unlinked on stop */
+    int wake[2];                      /* pipe: stop the accept thread */
+    GThread *accept_thread;
+    GList *conns;                     /* NbdConn * */
+    unsigned n_conns;
+    uint64_t max_conns;               /* 0 = unlimited */
+    GPtrArray *exports;               /* NbdExport * */
+    char *tls_creds;                  /* object id, or NULL */
+    GThreadPool *pool;
+};
+
+static GMutex server_lock;            /* guards nbd_server itself */
+static NbdServer *nbd_server;
+
+/* ---- exports ------------------------------------------------------------ */
+
+static NbdExport *server_export_find_locked(NbdServer *srv, const char *name)
+{
+    for (guint i = 0; i < srv->exports->len; i++) {
+        NbdExport *nexp = srv->exports->pdata[i];
+        if (strcmp(nexp->name, name) == 0) {
+            return nexp;
+        }
+    }
+    return NULL;
+}
+
+NbdExport *nbd_server_export_get(NbdServer *srv, const char *name)
+{
+    g_mutex_lock(&srv->lock);
+    NbdExport *nexp = server_export_find_locked(srv, name);
+    if (!nexp && name[0] == '\0' && srv->exports->len == 1) {
+        nexp = srv->exports->pdata[0];
+    }
+    if (nexp) {
+        nexp->n_clients++;
+    }
+    g_mutex_unlock(&srv->lock);
+    return nexp;
+}
+
+void nbd_server_export_put(NbdServer *srv, NbdExport *nexp)
+{
+    g_mutex_lock(&srv->lock);
+    g_assert(nexp->n_clients > 0);
+    nexp->n_clients--;
+    g_cond_broadcast(&srv->cond);
+    g_mutex_unlock(&srv->lock);
+}
+
+GPtrArray *nbd_server_export_names(NbdServer *srv, GPtrArray **descs)
+{
+    GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+    *descs = g_ptr_array_new_with_free_func(g_free);
+    g_mutex_lock(&srv->lock);
+    for (guint i = 0; i < srv->exports->len; i++) {
+        NbdExport *nexp = srv->exports->pdata[i];
+        g_ptr_array_add(names, g_strdup(nexp->name));
+        g_ptr_array_add(*descs, g_strdup(nexp->description));
+    }
+    g_mutex_unlock(&srv->lock);
+    return names;
+}
+
+bool nbd_server_tls_required(NbdServer *srv)
+{
+    return srv->tls_creds != NULL;
+}
+
+void *nbd_server_tls(NbdServer *srv, bool *is_psk, bool *verify_peer)
+{
+    *is_psk = false;
+    *verify_peer = true;
+    if (!srv->tls_creds) {
+        return NULL;
+    }
+    /*
+     * Looked up per use so that a deleted object fails the handshake
+     * instead of leaving a dangling pointer; a server configured for TLS
+     * never falls back to plaintext (see nbd_server_tls_required).
+     */
+    g_autoptr(GError) err = NULL;
+    LbTlsCreds *creds = lb_tls_creds_lookup(srv->tls_creds, &err);
+    if (!creds) {
+        return NULL;
+    }
+    *verify_peer = lb_tls_creds_verify_peer(creds);
+    return lb_tls_creds_backend(creds, is_psk);
+}
+
+GThreadPool *nbd_server_pool(NbdServer *srv)
+{
+    return srv->pool;
+}
+
+/* Wait until @nexp has no clients, kicking any connection that uses it. */
+static void server_export_drain_locked(NbdServer *srv, NbdExport *nexp)
+{
+    while (nexp->n_clients > 0) {
+        for (GList *l = srv->conns; l; l = l->next) {
+            NbdConn *conn = l->data;
+            if (conn->nexp == nexp) {
+                nbd_conn_kick(conn);
+            }
+        }
+        g_cond_wait_until(&srv->cond, &srv->lock,
+                          g_get_monotonic_time() + 100 * G_TIME_SPAN_MILLISECOND);
+    }
+}
+
+static bool nbd_export_create(LbExport *exp, LbOpts *args, GError **errp)
+{
+    const char *name = NULL, *desc = NULL;
+
+    if (!lb_opts_get_string(args, "name", &name, errp) ||
+        !lb_opts_get_string(args, "description", &desc, errp)) {
+        return false;
+    }
+    lb_opts_mark_used(args, "allocation-depth");
+    if (lb_opts_has(args, "bitmaps")) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                    "NBD dirty bitmap exports are not supported");
+        return false;
+    }
+    if (!name) {
+        name = exp->node_name;
+    }
+    if (strlen(name) > 4096 || (desc && strlen(desc) > 4096)) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                    "export name or description longer than 4096 bytes");
+        return false;
+    }
+
+    g_mutex_lock(&server_lock);
+    NbdServer *srv = nbd_server;
+    if (!srv) {
+        g_mutex_unlock(&server_lock);
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "NBD server not running");
+        return false;
+    }
+    g_mutex_lock(&srv->lock);
+    bool dup = server_export_find_locked(srv, name) != NULL;
+    if (!dup) {
+        NbdExport *nexp = g_new0(NbdExport, 1);
+        nexp->exp = exp;
+        nexp->name = g_strdup(name);
+        nexp->description = g_strdup(desc);
+        exp->impl = nexp;
+        g_ptr_array_add(srv->exports, nexp);
+    }
+    g_mutex_unlock(&srv->lock);
+    g_mutex_unlock(&server_lock);
+    if (dup) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_EXISTS,
+                    "NBD server already has export named '%s'", name);
+        return false;
+    }
+    return true;
+}
+
+static void nbd_export_destroy(LbExport *exp, bool hard)
+{
+    NbdExport *nexp = exp->impl;
+
+    g_mutex_lock(&server_lock);
+    NbdServer *srv = nbd_server;
+    g_assert(srv);
+    g_mutex_lock(&srv->lock);
+    g_ptr_array_remove(srv->exports, nexp);
+    server_export_drain_locked(srv, nexp);
+    g_mutex_unlock(&srv->lock);
+    g_mutex_unlock(&server_lock);
+    g_free(nexp->name);
+    g_free(nexp->description);
+    g_free(nexp);
+}
+
+static unsigned nbd_export_n_clients(LbExport *exp)
+{
+    NbdExport *nexp = exp->impl;
+    unsigned n;
+
+    g_mutex_lock(&server_lock);
+    g_mutex_lock(&nbd_server->lock);
+    n = nexp->n_clients;
+    g_mutex_unlock(&nbd_server->lock);
+    g_mutex_unlock(&server_lock);
+    return n;
+}
+
+const LbExportOps lb_export_nbd_ops = {
+    .type = "nbd",
+    .create = nbd_export_create,
+    .destroy = nbd_export_destroy,
+    .n_clients = nbd_export_n_clients,
+};
+
+/* ---- connections -------------------------------------------------------- */
+
+static gpointer server_conn_thread(gpointer data)
+{
+    NbdConn *conn = data;
+    NbdServer *srv = conn->srv;
+
+    nbd_conn_run(conn);
+    g_mutex_lock(&srv->lock);
+    srv->conns = g_list_remove(srv->conns, conn);
+    g_mutex_unlock(&srv->lock);
+    nbd_conn_free(conn);
+    /* Last touch of @srv: stop may free it once n_conns reaches 0. */
+    g_mutex_lock(&srv->lock);
+    srv->n_conns--;
+    g_cond_broadcast(&srv->cond);
+    g_mutex_unlock(&srv->lock);
+    return NULL;
+}
+
+static void server_accept_one(NbdServer *srv, int lfd)
+{
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0) {
+        return;
+    }
+    if (srv->listen_tcp) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+    g_mutex_lock(&srv->lock);
+    if (srv->max_conns && srv->n_conns >= srv->max_conns) {
+        g_mutex_unlock(&srv->lock);
+        close(fd);
+        return;
+    }
+    NbdConn *conn = nbd_conn_new(srv, fd);
+    srv->conns = g_list_prepend(srv->conns, conn);
+    srv->n_conns++;
+    g_mutex_unlock(&srv->lock);
+
+    g_autoptr(GError) err = NULL;
+    GThread *t = g_thread_try_new("nbd-conn", server_conn_thread, conn, &err);
+    if (!t) {
+        g_mutex_lock(&srv->lock);
+        srv->conns = g_list_remove(srv->conns, conn);
+        srv->n_conns--;
+        g_mutex_unlock(&srv->lock);
+        nbd_conn_free(conn);
+        return;
+    }
+    g_thread_unref(t);
+}
+
+static gpointer server_accept_thread(gpointer data)
+{
+    NbdServer *srv = data;
+    struct pollfd pfd[NBD_MAX_LISTEN + 1];
+
+    for (;;) {
+        pfd[0] = (struct pollfd){ .fd = srv->wake[0], .events = POLLIN };
+        for (unsigned i = 0; i < srv->n_listen; i++) {
+            pfd[i + 1] = (struct pollfd){ .fd = srv->listen_fds[i],
+                                          .events = POLLIN };
+        }
+        if (poll(pfd, srv->n_listen + 1, -1) < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        if (pfd[0].revents) {
+            break;
+        }
+        for (unsigned i = 0; i < srv->n_listen; i++) {
+            if (pfd[i + 1].revents & POLLIN) {
+                server_accept_one(srv, srv->listen_fds[i]);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* ---- listeners ---------------------------------------------------------- */
+
+static bool server_listen_fd(NbdServer *srv, int fd, GError **errp)
+{
+    if (listen(fd, 64) < 0) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "failed to listen on socket: %s", g_strerror(errno));
+        close(fd);
+        return false;
+    }
+    srv->listen_fds[srv->n_listen++] = fd;
+    return true;
+}
+
+static bool server_listen_unix(NbdServer *srv, const char *path,
+                               GError **errp)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                    "UNIX socket path '%s' is too long", path);
+        return false;
+    }
+    strcpy(sun.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "failed to create socket: %s", g_strerror(errno));
+        return false;
+    }
+    /* Like QEMU: a stale socket file from an earlier run is replaced. */
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "failed to bind socket to %s: %s", path,
+                    g_strerror(errno));
+        close(fd);
+        return false;
+    }
+    srv->unix_path = g_strdup(path);
+    return server_listen_fd(srv, fd, errp);
+}
+
+static bool server_listen_inet(NbdServer *srv, const char *host,
+                               const char *port, GError **errp)
+{
+    struct addrinfo hints = { .ai_flags = AI_PASSIVE,
+                              .ai_family = AF_UNSPEC,
+                              .ai_socktype = SOCK_STREAM };
+    struct addrinfo *res = NULL;
+    int saved = 0;
+
+    int rc = getaddrinfo(host && *host ? host : NULL, port, &hints, &res);
+    if (rc != 0) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                    "address resolution failed for %s:%s: %s",
+                    host ? host : "", port, gai_strerror(rc));
+        return false;
+    }
+    for (struct addrinfo *ai = res; ai && srv->n_listen < NBD_MAX_LISTEN;
+         ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+                        ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (ai->ai_family == AF_INET6) {
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+        }
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+            saved = errno;
+            close(fd);
+            continue;
+        }
+        srv->listen_fds[srv->n_listen++] = fd;
+    }
+    freeaddrinfo(res);
+    if (srv->n_listen == 0) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "Failed to bind socket on %s:%s: %s", host ? host : "",
+                    port, g_strerror(saved ? saved : EADDRNOTAVAIL));
+        return false;
+    }
+    srv->listen_tcp = true;
+    return true;
+}
+
+/*
+ * @addr is QMP's SocketAddressLegacy ({"type":"unix","data":{"path":..}})
+ * or the flat SocketAddress of the command line (addr.type=unix,
+ * addr.path=..).
+ */
+static bool server_listen(NbdServer *srv, LbOpts *addr, GError **errp)
+{
+    const char *type = NULL, *path = NULL, *host = NULL, *port = NULL;
+
+    if (!lb_opts_get_string(addr, "type", &type, errp)) {
+        return false;
+    }
+    LbOpts *data = lb_opts_get_child(addr, "data");
+    LbOpts *a = data ? data : addr;
+    if (!type) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                    "Parameter 'addr.type' is missing");
+        return false;
+    }
+    if (strcmp(type, "unix") == 0) {
+        if (!lb_opts_get_string(a, "path", &path, errp)) {
+            return false;
+        }
+        if (!path) {
+            g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                        "Parameter 'addr.path' is missing");
+            return false;
+        }
+        return server_listen_unix(srv, path, errp);
+    }
+    if (strcmp(type, "inet") == 0) {
+        if (!lb_opts_get_string(a, "host", &host, errp) ||
+            !lb_opts_get_string(a, "port", &port, errp)) {
+            return false;
+        }
+        if (!port) {
+            g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                        "Parameter 'addr.port' is missing");
+            return false;
+        }
+        return server_listen_inet(srv, host, port, errp);
+    }
+    g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                "Invalid parameter 'addr.type': '%s' (unix or inet)", type);
+    return false;
+}
+
+/* ---- start / stop ------------------------------------------------------- */
+
+static void server_free(NbdServer *srv)
+{
+    for (unsigned i = 0; i < srv->n_listen; i++) {
+        close(srv->listen_fds[i]);
+    }
+    if (srv->unix_path) {
+        unlink(srv->unix_path);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (srv->wake[i] >= 0) {
+            close(srv->wake[i]);
+        }
+    }
+    if (srv->pool) {
+        g_thread_pool_free(srv->pool, FALSE, TRUE);
+    }
+    g_ptr_array_unref(srv->exports);
+    g_free(srv->unix_path);
+    g_free(srv->tls_creds);
+    g_mutex_clear(&srv->lock);
+    g_cond_clear(&srv->cond);
+    g_free(srv);
+}
+
+static bool server_check_tls(const char *id, GError **errp)
+{
+    LbTlsCreds *creds = lb_tls_creds_lookup(id, errp);
+    if (!creds) {
+        return false;
+    }
+    if (!lb_tls_creds_is_server(creds)) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                    "Expecting TLS credentials with a server endpoint");
+        return false;
+    }
+    return true;
+}
+
+bool lb_nbd_server_start(LbOpts *args, GError **errp)
+{
+    const char *tls = NULL, *authz = NULL;
+    uint64_t max_conns = 0;
+
+    if (lb_nbd_server_running()) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_EXISTS,
+                    "NBD server already running");
+        return false;
+    }
+    LbOpts *addr = lb_opts_get_child(args, "addr");
+    lb_opts_mark_used(args, "addr");
+    if (!lb_opts_get_string(args, "tls-creds", &tls, errp) ||
+        !lb_opts_get_string(args, "tls-authz", &authz, errp) ||
+        !lb_opts_get_uint(args, "max-connections", 0, &max_conns, errp) ||
+        !lb_opts_check_unused(args, NULL, errp)) {
+        return false;
+    }
+    if (!addr) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                    "Parameter 'addr' is missing");
+        return false;
+    }
+    if (authz) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_UNAVAILABLE,
+                    "tls-authz is not supported");
+        return false;
+    }
+    if (tls && !server_check_tls(tls, errp)) {
+        return false;
+    }
+
+    NbdServer *srv = g_new0(NbdServer, 1);
+    g_mutex_init(&srv->lock);
+    g_cond_init(&srv->cond);
+    srv->wake[0] = srv->wake[1] = -1;
+    srv->exports = g_ptr_array_new();
+    srv->max_conns = max_conns;
+    srv->tls_creds = g_strdup(tls);
+    if (!server_listen(srv, addr, errp) ||
+        !lb_opts_check_unused(addr, "addr", errp)) {
+        server_free(srv);
+        return false;
+    }
+    if (pipe2(srv->wake, O_CLOEXEC) < 0) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "pipe: %s", g_strerror(errno));
+        server_free(srv);
+        return false;
+    }
+    int nthreads = MAX(4, 2 * (int)g_get_num_processors());
+    srv->pool = g_thread_pool_new(nbd_conn_worker, NULL, nthreads, FALSE,
+                                  errp);
+    if (!srv->pool) {
+        server_free(srv);
+        return false;
+    }
+    srv->accept_thread = g_thread_try_new("nbd-accept", server_accept_thread,
+                                          srv, errp);
+    if (!srv->accept_thread) {
+        server_free(srv);
+        return false;
+    }
+    g_mutex_lock(&server_lock);
+    nbd_server = srv;
+    g_mutex_unlock(&server_lock);
+    return true;
+}
+
+bool lb_nbd_server_running(void)
+{
+    g_mutex_lock(&server_lock);
+    bool running = nbd_server != NULL;
+    g_mutex_unlock(&server_lock);
+    return running;
+}
+
+bool lb_nbd_server_stop(GError **errp)
+{
+    g_mutex_lock(&server_lock);
+    NbdServer *srv = nbd_server;
+    g_mutex_unlock(&server_lock);
+    if (!srv) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "NBD server not running");
+        return false;
+    }
+    /* No new connections, ... */
+    ssize_t w = write(srv->wake[1], "x", 1);
+    (void)w;
+    g_thread_join(srv->accept_thread);
+    srv->accept_thread = NULL;
+    /* ... every nbd export goes (BLOCK_EXPORT_DELETED each), ... */
+    lb_export_del_type(&lb_export_nbd_ops);
+    /* ... and connections still negotiating are cut off. */
+    g_mutex_lock(&srv->lock);
+    while (srv->n_conns > 0) {
+        for (GList *l = srv->conns; l; l = l->next) {
+            nbd_conn_kick(l->data);
+        }
+        g_cond_wait_until(&srv->cond, &srv->lock,
+                          g_get_monotonic_time() + 100 * G_TIME_SPAN_MILLISECOND);
+    }
+    g_mutex_unlock(&srv->lock);
+
+    g_mutex_lock(&server_lock);
+    nbd_server = NULL;
+    g_mutex_unlock(&server_lock);
+    server_free(srv);
+    return true;
+}
