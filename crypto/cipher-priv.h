@@ -1,0 +1,79 @@
+/*
+ * crypto/cipher-priv.h: internals of LbBlockCipher shared by cipher.c (spec
+ * parsing, sector loop), cipher-gnutls.c (AES fast paths), cipher-nettle.c
+ * (everything else) and ivgen.c (ESSIV's single-block cipher).
+ * Private to the crypto layer: it pulls in nettle types.
+ */
+#ifndef LB_CRYPTO_CIPHER_PRIV_H
+#define LB_CRYPTO_CIPHER_PRIV_H
+
+#include <nettle/aes.h>
+#include <nettle/cast128.h>
+#include <nettle/nettle-meta.h>
+#include <nettle/serpent.h>
+#include <nettle/twofish.h>
+
+#include "lb/crypto.h"
+#include "lb/secret.h"
+#include "crypto/ivgen-priv.h"
+
+typedef enum {
+    LB_CHAIN_ECB,
+    LB_CHAIN_CBC,
+    LB_CHAIN_XTS,
+    LB_CHAIN_CTR,
+} LbChainMode;
+
+/* Largest IV / cipher block handled (AES, serpent, twofish: 16). */
+#define LB_CIPHER_MAX_BLOCK 16
+
+/**
+ * lb_cipher_nettle_alg: the nettle block cipher for dm-crypt name @cipher
+ * ("aes", "serpent", "twofish", "cast5") with a single @keylen-byte key.
+ * Returns: (transfer none) the table entry, or NULL when the name or the
+ * key size is not supported.
+ */
+const struct nettle_cipher *lb_cipher_nettle_alg(const char *cipher,
+                                                 size_t keylen);
+
+/**
+ * lb_nettle_block_setkey: key both directions of @b with @alg and @key
+ * (alg->key_size bytes).  @b should live in locked memory.
+ */
+void lb_nettle_block_setkey(LbNettleBlock *b, const struct nettle_cipher *alg,
+                            const guint8 *key);
+
+/* One sector/unit: @iv is the ivgen output (unused for ECB), len > 0. */
+typedef int (*LbCipherUnitFunc)(LbBlockCipher *c, const guint8 *iv,
+                                const guint8 *in, guint8 *out, size_t len);
+
+struct LbBlockCipher {
+    LbSecret *mem;              /* this struct lives inside it */
+    LbChainMode chain;
+    unsigned block_size;
+    bool null_cipher;           /* cipher_null: identity */
+    LbIvgen ivgen;
+    LbCipherUnitFunc encrypt;
+    LbCipherUnitFunc decrypt;
+    void *gnutls;               /* gnutls_cipher_hd_t, or NULL */
+    LbNettleBlock data;         /* nettle: data key */
+    LbNettleBlock tweak;        /* nettle XTS: tweak key */
+};
+
+/**
+ * lb_cipher_gnutls_setup: use gnutls for @c when it has a fast path for
+ * AES in @c->chain with @key.  Returns: true if set up; false (no error)
+ * when the caller should fall back to nettle.
+ */
+bool lb_cipher_gnutls_setup(LbBlockCipher *c, const char *cipher,
+                            const guint8 *key, size_t keylen);
+void lb_cipher_gnutls_free(LbBlockCipher *c);
+
+/**
+ * lb_cipher_nettle_setup: set up @c with nettle for @cipher in @c->chain.
+ * Returns: false with @errp set when the key size is not supported.
+ */
+bool lb_cipher_nettle_setup(LbBlockCipher *c, const char *cipher,
+                            const guint8 *key, size_t keylen, GError **errp);
+
+#endif /* LB_CRYPTO_CIPHER_PRIV_H */

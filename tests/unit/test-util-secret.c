@@ -1,0 +1,87 @@
+/*
+ * tests/unit/test-util-secret.c: LbSecret allocation, copies, wiping
+ * helpers and constant-time comparison.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib.h>
+
+#include "lb/secret.h"
+
+static void test_secret_new(void)
+{
+    static const size_t sizes[] = { 0, 1, 31, 4096, 4097, 300000 };
+
+    for (unsigned i = 0; i < G_N_ELEMENTS(sizes); i++) {
+        g_autoptr(LbSecret) s = lb_secret_new(sizes[i]);
+        guint8 *p = lb_secret_data(s);
+
+        g_assert_nonnull(p);
+        g_assert_cmpuint(lb_secret_len(s), ==, sizes[i]);
+        g_assert_true(lb_secret_cdata(s) == p);
+        /* Zero-filled, writable, and aligned for structs. */
+        for (size_t j = 0; j < sizes[i]; j++) {
+            g_assert_cmpuint(p[j], ==, 0);
+        }
+        memset(p, 0xa5, sizes[i]);
+        g_assert_cmpuint((uintptr_t)p % 16, ==, 0);
+    }
+    lb_secret_free(NULL);
+}
+
+static void test_secret_copy(void)
+{
+    static const char pw[] = "correct horse battery staple";
+    g_autoptr(LbSecret) a = lb_secret_new_from(pw, strlen(pw));
+    g_autoptr(LbSecret) b = lb_secret_dup(a);
+    g_autoptr(LbSecret) e = lb_secret_new_from(NULL, 0);
+
+    g_assert_cmpmem(lb_secret_cdata(a), lb_secret_len(a), pw, strlen(pw));
+    g_assert_cmpmem(lb_secret_cdata(b), lb_secret_len(b), pw, strlen(pw));
+    g_assert_true(lb_secret_data(a) != lb_secret_data(b));
+    lb_secret_data(b)[0] = 'C';
+    g_assert_cmpuint(lb_secret_data(a)[0], ==, 'c');
+    g_assert_cmpuint(lb_secret_len(e), ==, 0);
+}
+
+static void test_memzero(void)
+{
+    guint8 buf[100];
+
+    memset(buf, 0xff, sizeof(buf));
+    lb_memzero(buf + 10, 80);
+    g_assert_cmpuint(buf[9], ==, 0xff);
+    g_assert_cmpuint(buf[90], ==, 0xff);
+    for (int i = 10; i < 90; i++) {
+        g_assert_cmpuint(buf[i], ==, 0);
+    }
+    lb_memzero(NULL, 0);
+}
+
+static void test_memeq(void)
+{
+    guint8 a[33];
+    guint8 b[33];
+
+    memset(a, 7, sizeof(a));
+    memset(b, 7, sizeof(b));
+    g_assert_true(lb_memeq_consttime(a, b, sizeof(a)));
+    g_assert_true(lb_memeq_consttime(a, b, 0));
+    b[32] = 8;
+    g_assert_false(lb_memeq_consttime(a, b, sizeof(a)));
+    g_assert_true(lb_memeq_consttime(a, b, 32));
+    b[0] = 0;
+    g_assert_false(lb_memeq_consttime(a, b, 32));
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/util/secret/new", test_secret_new);
+    g_test_add_func("/util/secret/copy", test_secret_copy);
+    g_test_add_func("/util/secret/memzero", test_memzero);
+    g_test_add_func("/util/secret/memeq", test_memeq);
+    return g_test_run();
+}
