@@ -1,1 +1,71 @@
-/* block/create.c: not yet written (placeholder so the build lists every file). */
+/*
+ * create.c: image creation: qemu-img create (a file name, a size and -o
+ * options) and blockdev-create (options that name existing nodes).
+ */
+#include "config.h"
+#include "block-priv.h"
+
+#include <string.h>
+
+bool lb_parse_prealloc(const char *s, LbPrealloc *out, GError **errp)
+{
+    static const char *const names[] = { "off", "falloc", "full" };
+
+    for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
+        if (g_str_equal(s, names[i])) {
+            *out = (LbPrealloc)i;
+            return true;
+        }
+    }
+    g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                "Parameter 'preallocation' does not accept value '%s'", s);
+    return false;
+}
+
+bool lb_img_create(const char *fmt, const char *filename, uint64_t size,
+                   LbOpts *opts, GError **errp)
+{
+    const LbBlockDriver *drv = lb_block_driver_find(fmt);
+    g_autoptr(LbOpts) empty = NULL;
+
+    if (!drv) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_NOT_FOUND,
+                    "Unknown file format '%s'", fmt);
+        return false;
+    }
+    if (!drv->create) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_FAILED,
+                    "Format driver '%s' does not support image creation",
+                    fmt);
+        return false;
+    }
+    if (!opts) {
+        opts = empty = lb_opts_new();
+    }
+    if (!drv->create(filename, size, opts, errp)) {
+        g_prefix_error(errp, "%s: ", filename);
+        return false;
+    }
+    return true;
+}
+
+bool lb_blockdev_create(LbOpts *opts, GError **errp)
+{
+    const char *driver = NULL;
+
+    if (!lb_opts_get_string(opts, "driver", &driver, errp)) {
+        return false;
+    }
+    if (!driver) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "Parameter 'driver' is missing");
+        return false;
+    }
+    const LbBlockDriver *drv = lb_block_driver_find(driver);
+    if (!drv || !drv->create_nodes) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "Driver '%s' does not support blockdev-create", driver);
+        return false;
+    }
+    return drv->create_nodes(opts, errp);
+}

@@ -1,1 +1,239 @@
-/* crypto/object.c: not yet written (placeholder so the build lists every file). */
+/*
+ * object.c: the registry of user-creatable objects (--object, object-add).
+ *
+ * Objects are kept in one process-wide table keyed by id, protected by a
+ * mutex.  Each object type is an LbObjectClass listed explicitly below.
+ * The TLS classes live in crypto/tlscreds.c (the NBD layer's); they are
+ * referenced weakly so this file links whether or not that file defines
+ * them yet.
+ */
+#include "config.h"
+#include "lb/object.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK(lb-object-error-quark, lb_object_error)
+
+extern const LbObjectClass lb_tls_creds_x509_class __attribute__((weak));
+extern const LbObjectClass lb_tls_creds_psk_class __attribute__((weak));
+
+typedef struct LbObject {
+    char *id;
+    const LbObjectClass *cls;
+    void *priv;
+} LbObject;
+
+static GMutex obj_lock;
+static GHashTable *objects;   /* id -> LbObject */
+static GList *obj_order;      /* ids in creation order (for listing) */
+
+static const LbObjectClass *find_class(const char *type)
+{
+    const LbObjectClass *classes[] = {
+        &lb_secret_class,
+        &lb_tls_creds_x509_class,
+        &lb_tls_creds_psk_class,
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(classes); i++) {
+        if (classes[i] && classes[i]->type &&
+            g_str_equal(classes[i]->type, type)) {
+            return classes[i];
+        }
+    }
+    return NULL;
+}
+
+static void object_free(LbObject *obj)
+{
+    if (obj->cls->destroy) {
+        obj->cls->destroy(obj->priv);
+    }
+    g_free(obj->id);
+    g_free(obj);
+}
+
+static GHashTable *table(void)
+{
+    if (!objects) {
+        objects = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                        (GDestroyNotify)object_free);
+    }
+    return objects;
+}
+
+/* QEMU's id_wellformed(): a letter, then letters, digits, '-', '.', '_'. */
+static bool id_wellformed(const char *id)
+{
+    if (!g_ascii_isalpha(id[0])) {
+        return false;
+    }
+    for (const char *p = id; *p; p++) {
+        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool lb_object_add(LbOpts *props, GError **errp)
+{
+    const char *type = NULL, *id = NULL;
+
+    if (!lb_opts_get_string(props, "qom-type", &type, errp) ||
+        !lb_opts_get_string(props, "id", &id, errp)) {
+        return false;
+    }
+    if (!type) {
+        g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_INVALID,
+                    "Parameter 'qom-type' is missing");
+        return false;
+    }
+    if (!id) {
+        g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_INVALID,
+                    "Parameter 'id' is missing");
+        return false;
+    }
+    const LbObjectClass *cls = find_class(type);
+    if (!cls) {
+        g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_INVALID,
+                    "Invalid parameter 'qom-type': object type '%s' "
+                    "is not supported", type);
+        return false;
+    }
+    if (!id_wellformed(id)) {
+        g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_INVALID,
+                    "Parameter 'id' expects an identifier");
+        return false;
+    }
+    /* The legacy QMP form nests the properties under "props". */
+    LbOpts *legacy = lb_opts_get_child(props, "props");
+    g_autoptr(LbOpts) merged = NULL;
+    if (legacy) {
+        merged = lb_opts_dup(props);
+        lb_opts_remove(merged, "props");
+        lb_opts_merge(merged, legacy);
+        lb_opts_mark_used(merged, "qom-type");
+        lb_opts_mark_used(merged, "id");
+        props = merged;
+    }
+
+    g_mutex_lock(&obj_lock);
+    bool exists = g_hash_table_contains(table(), id);
+    g_mutex_unlock(&obj_lock);
+    if (exists) {
+        g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_EXISTS,
+                    "attempt to add duplicate property '%s' to object "
+                    "(type 'container')", id);
+        return false;
+    }
+
+    /* Create without the lock: a secret's create looks up its keyid. */
+    void *priv = cls->create(id, props, errp);
+    if (!priv) {
+        return false;
+    }
+    if (!lb_opts_check_unused(props, NULL, errp)) {
+        cls->destroy(priv);
+        return false;
+    }
+    LbObject *obj = g_new0(LbObject, 1);
+    obj->id = g_strdup(id);
+    obj->cls = cls;
+    obj->priv = priv;
+
+    g_mutex_lock(&obj_lock);
+    if (g_hash_table_contains(table(), id)) {
+        g_mutex_unlock(&obj_lock);
+        object_free(obj);
+        g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_EXISTS,
+                    "attempt to add duplicate property '%s' to object "
+                    "(type 'container')", id);
+        return false;
+    }
+    g_hash_table_insert(objects, obj->id, obj);
+    obj_order = g_list_append(obj_order, obj->id);
+    g_mutex_unlock(&obj_lock);
+    return true;
+}
+
+bool lb_object_add_keyval(const char *str, GError **errp)
+{
+    g_autoptr(LbOpts) props = lb_opts_parse_any(str, "qom-type", errp);
+
+    return props && lb_object_add(props, errp);
+}
+
+bool lb_object_del(const char *id, GError **errp)
+{
+    g_mutex_lock(&obj_lock);
+    LbObject *obj = objects ? g_hash_table_lookup(objects, id) : NULL;
+    if (obj) {
+        obj_order = g_list_remove(obj_order, obj->id);
+        g_hash_table_steal(objects, id);
+    }
+    g_mutex_unlock(&obj_lock);
+    if (!obj) {
+        g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_NOT_FOUND,
+                    "object '%s' not found", id);
+        return false;
+    }
+    object_free(obj);
+    return true;
+}
+
+bool lb_object_exists(const char *id)
+{
+    g_mutex_lock(&obj_lock);
+    bool found = objects && g_hash_table_contains(objects, id);
+    g_mutex_unlock(&obj_lock);
+    return found;
+}
+
+const char *lb_object_type(const char *id)
+{
+    g_mutex_lock(&obj_lock);
+    LbObject *obj = objects ? g_hash_table_lookup(objects, id) : NULL;
+    const char *type = obj ? obj->cls->type : NULL;
+    g_mutex_unlock(&obj_lock);
+    return type;
+}
+
+GList *lb_object_list(void)
+{
+    g_mutex_lock(&obj_lock);
+    GList *l = g_list_copy(obj_order);
+    g_mutex_unlock(&obj_lock);
+    return l;
+}
+
+void lb_objects_clear(void)
+{
+    g_mutex_lock(&obj_lock);
+    g_clear_pointer(&obj_order, g_list_free);
+    GHashTable *old = g_steal_pointer(&objects);
+    g_mutex_unlock(&obj_lock);
+    if (old) {
+        g_hash_table_unref(old);
+    }
+}
+
+void *lb_object_get(const char *id, const LbObjectClass *cls, GError **errp)
+{
+    g_mutex_lock(&obj_lock);
+    LbObject *obj = objects ? g_hash_table_lookup(objects, id) : NULL;
+    void *priv = obj && obj->cls == cls ? obj->priv : NULL;
+    g_mutex_unlock(&obj_lock);
+    if (!obj) {
+        g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_NOT_FOUND,
+                    "No %s with id '%s'",
+                    cls == &lb_secret_class ? "secret" : "object", id);
+        return NULL;
+    }
+    if (!priv) {
+        g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_INVALID,
+                    "Object with id '%s' is not a %s object", id, cls->type);
+        return NULL;
+    }
+    return priv;
+}

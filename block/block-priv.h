@@ -1,0 +1,73 @@
+/*
+ * block-priv.h: the node structure, shared by the block/ sources only.
+ *
+ * Lifecycle of a node:
+ *
+ *   lb_node_open ──> NEW ──drv->open──> OPEN ──last unref──> CLOSED (freed)
+ *                     └── open fails ──> drv->close (half-open) ──> freed
+ *
+ * Graph fields (children, parents, registry) change only under the graph
+ * lock in block.c; the data path reads them without it, which is safe
+ * because a node's children never change while it is open.
+ */
+#ifndef LB_BLOCK_BLOCK_PRIV_H
+#define LB_BLOCK_BLOCK_PRIV_H
+
+#include "lb/block.h"
+
+/* Internal open flag: auto-read-only in effect (inherited by children). */
+#define LB_OPEN_AUTO_RO (1u << 16)
+
+typedef enum {
+    LB_NODE_NEW,
+    LB_NODE_OPEN,
+    LB_NODE_CLOSING,
+} LbNodeState;
+
+typedef struct LbChild {
+    char *role;
+    LbNode *node;
+} LbChild;
+
+/* A write in flight on a node with alignment > 1 (see io.c). */
+typedef struct LbTrackedReq {
+    uint64_t start, end;         /* byte range, aligned outward for RMW */
+    bool rmw;
+    struct LbTrackedReq *next;
+} LbTrackedReq;
+
+struct LbNode {
+    gint refcnt;
+    LbNodeState state;
+    const LbBlockDriver *drv;
+    void *opaque;
+    char *node_name;
+    char *filename;              /* set by the driver, or derived */
+    char *opts_json;             /* the options the node was opened with */
+    unsigned flags;              /* LbOpenFlags in effect */
+    bool read_only;
+    bool monitor_owned;          /* registry holds a reference */
+    unsigned alignment;
+    GPtrArray *children;         /* of LbChild * */
+    int n_parents;
+    gint users;                  /* exports, lb_node_use() */
+    /* io.c: serialisation of read-modify-write on unaligned writes */
+    GMutex track_lock;
+    GCond track_cond;
+    LbTrackedReq *tracked;
+};
+
+/* Drivers set these during open. */
+void lb_node_set_filename(LbNode *bs, const char *filename);
+void lb_node_set_alignment(LbNode *bs, unsigned alignment);
+void lb_node_set_read_only(LbNode *bs);
+
+/* io.c helpers for drivers that need generic fallbacks. */
+int lb_io_write_zeroes_fallback(LbNode *bs, uint64_t off, uint64_t len,
+                                unsigned flags);
+
+/* Convert a data-path error at a control-plane boundary. */
+bool lb_block_errno_to_error(int ret, GError **errp, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
+
+#endif /* LB_BLOCK_BLOCK_PRIV_H */
