@@ -61,7 +61,7 @@ static void registry_add(LbNode *bs)
 
 static void registry_remove(LbNode *bs)
 {
-    if (registry && g_hash_table_lookup(registry, bs->node_name) == bs) {
+    if (registry && bs->node_name && g_hash_table_lookup(registry, bs->node_name) == bs) {
         g_hash_table_remove(registry, bs->node_name);
         g_ptr_array_remove(reg_order, bs);
     }
