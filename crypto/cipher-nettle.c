@@ -7,9 +7,9 @@
  * refuses those, following the IEEE 1619 / FIPS advice; the kernel and
  * cryptsetup accept them, so we must be able to open such volumes).
  *
- * The chain modes wrap nettle's block functions: cbc_encrypt/cbc_decrypt,
- * xts_encrypt_message/xts_decrypt_message and ctr_crypt, once per sector
- * with the ivgen output as IV, tweak or initial counter.  All of them
+ * The chain modes wrap nettle's block functions: cbc_encrypt/cbc_decrypt
+ * and ctr_crypt, and an XTS written here for whole data units (below), once
+ * per sector with the ivgen output as IV, tweak or initial counter.  All of them
  * accept in == out.  dm-crypt's ctr mode is the kernel's ctr(cipher): the
  * whole block is a big-endian counter starting at the IV, which is exactly
  * nettle's ctr_crypt.
@@ -22,9 +22,12 @@
 
 #include <nettle/cbc.h>
 #include <nettle/ctr.h>
-#include <nettle/xts.h>
+#include <nettle/memxor.h>
 
 #include <glib.h>
+
+/* Largest XTS data unit: the largest sector size. */
+#define LB_XTS_MAX_UNIT 4096
 
 /* dm-crypt cipher names and the key sizes nettle implements for them. */
 static const struct {
@@ -105,20 +108,69 @@ static int lb_nettle_cbc_decrypt(LbBlockCipher *c, const guint8 *iv,
     return 0;
 }
 
+/*
+ * XTS (IEEE 1619) over one data unit.  nettle's xts_encrypt_message()
+ * calls the block function once per 16-byte block; instead compute all the
+ * tweaks T_j = E_K2(iv) * x^j of the unit first, then run the block cipher
+ * once over the whole unit (P ^ T), which lets nettle use its multi-block
+ * code (AES-NI pipelining, serpent's two-block path).  Data units are
+ * whole sectors, always a multiple of 16 bytes, so no ciphertext stealing.
+ */
+static void lb_xts_tweaks(LbBlockCipher *c, const guint8 *iv, guint8 *tw,
+                          size_t len)
+{
+    guint8 t0[16];
+    guint64 lo;
+    guint64 hi;
+
+    c->tweak.alg->encrypt(&c->tweak.enc, 16, t0, iv);
+    memcpy(&lo, t0, 8);
+    memcpy(&hi, t0 + 8, 8);
+    lo = GUINT64_FROM_LE(lo);
+    hi = GUINT64_FROM_LE(hi);
+    for (size_t off = 0; off < len; off += 16) {
+        guint64 le_lo = GUINT64_TO_LE(lo);
+        guint64 le_hi = GUINT64_TO_LE(hi);
+        guint64 carry = hi >> 63;
+
+        memcpy(tw + off, &le_lo, 8);
+        memcpy(tw + off + 8, &le_hi, 8);
+        /* T * x in GF(2^128), little-endian, x^128 = x^7 + x^2 + x + 1. */
+        hi = (hi << 1) | (lo >> 63);
+        lo = (lo << 1) ^ (carry * 0x87);
+    }
+}
+
+static int lb_nettle_xts_run(LbBlockCipher *c, nettle_cipher_func *f,
+                             const void *ctx, const guint8 *iv,
+                             const guint8 *in, guint8 *out, size_t len)
+{
+    guint8 tw[LB_XTS_MAX_UNIT];
+
+    g_assert(len <= sizeof(tw) && len % 16 == 0);
+    lb_xts_tweaks(c, iv, tw, len);
+    if (in == out) {
+        memxor(out, tw, len);
+    } else {
+        memxor3(out, in, tw, len);
+    }
+    f(ctx, len, out, out);
+    memxor(out, tw, len);
+    return 0;
+}
+
 static int lb_nettle_xts_encrypt(LbBlockCipher *c, const guint8 *iv,
                                  const guint8 *in, guint8 *out, size_t len)
 {
-    xts_encrypt_message(&c->data.enc, &c->tweak.enc, c->data.alg->encrypt,
-                        iv, len, out, in);
-    return 0;
+    return lb_nettle_xts_run(c, c->data.alg->encrypt, &c->data.enc, iv, in,
+                             out, len);
 }
 
 static int lb_nettle_xts_decrypt(LbBlockCipher *c, const guint8 *iv,
                                  const guint8 *in, guint8 *out, size_t len)
 {
-    xts_decrypt_message(&c->data.dec, &c->tweak.enc, c->data.alg->decrypt,
-                        c->tweak.alg->encrypt, iv, len, out, in);
-    return 0;
+    return lb_nettle_xts_run(c, c->data.alg->decrypt, &c->data.dec, iv, in,
+                             out, len);
 }
 
 static int lb_nettle_ctr_crypt(LbBlockCipher *c, const guint8 *iv,
