@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -124,7 +125,12 @@ static bool parse_args(LbFuseExport *exp, LbOpts *args, AllowOther *ao,
                     "parameter 'mountpoint' is missing");
         return false;
     }
-    exp->mountpoint = g_strdup(mountpoint);
+    /*
+     * Absolute, so unmounting works whatever the daemon's working
+     * directory is by then; symlinks are kept, as the mount covers the
+     * link itself (QEMU's reasoning).
+     */
+    exp->mountpoint = g_canonicalize_filename(mountpoint, NULL);
 
     if (!allow_other || g_str_equal(allow_other, "auto")) {
         *ao = ALLOW_OTHER_AUTO;
@@ -206,7 +212,17 @@ static unsigned worker_count(void)
 static bool workers_start(LbFuseExport *exp, GError **errp)
 {
     unsigned n = worker_count();
+    sigset_t all, old;
+    bool ok = true;
 
+    /*
+     * Workers inherit a mask blocking every signal, so process signals
+     * (SIGTERM for the daemon) go to the threads that expect them and never
+     * interrupt a worker.  pthread_cancel() still works: glibc's
+     * cancellation signal cannot be blocked.
+     */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     for (unsigned i = 0; i < n; i++) {
         LbFuseWorker *w = &exp->workers[i];
 
@@ -218,11 +234,13 @@ static bool workers_start(LbFuseExport *exp, GError **errp)
         if (err) {
             g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
                         "cannot start FUSE worker: %s", g_strerror(err));
-            return false;
+            ok = false;
+            break;
         }
         w->started = true;
     }
-    return true;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return ok;
 }
 
 static void workers_stop(LbFuseExport *exp)

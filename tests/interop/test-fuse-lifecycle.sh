@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# test-fuse-lifecycle.sh: FUSE export options and lifecycle on a plain file
+# node: bad mountpoints and options are refused with a clear message,
+# growable exports grow on writes past EOF, others refuse them, truncate
+# and fallocate work, and deleting the export unmounts it (also while a
+# file on it is open) and emits BLOCK_EXPORT_DELETED.
+. "$(dirname "$0")/fuse-common.sh"
+need dd cmp truncate fallocate
+
+F=$T/plain.img M=$T/disk.raw
+truncate -s 1M "$F"
+touch "$M"
+BD=(--blockdev "driver=file,node-name=f0,filename=$F")
+
+# expect_refused MESSAGE EXPORT-OPTIONS...: the server must fail to start.
+expect_refused() {
+    local msg=$1; shift
+    local args=("${BD[@]}")
+    for e in "$@"; do args+=(--export "$e"); done
+    if "$SERVER" "${args[@]}" > "$T/refused.log" 2>&1; then
+        fail "export accepted: $*"
+    fi
+    grep -q "$msg" "$T/refused.log" || { cat "$T/refused.log"; fail "no '$msg' for: $*"; }
+    is_mounted "$M" && fail "left mounted after refusal: $*"
+    return 0
+}
+mkdir "$T/dir"
+expect_refused "is not a regular file" "type=fuse,id=e0,node-name=f0,mountpoint=$T/dir"
+expect_refused "failed to stat" "type=fuse,id=e0,node-name=f0,mountpoint=$T/missing"
+expect_refused "allow-other" "type=fuse,id=e0,node-name=f0,mountpoint=$M,allow-other=maybe"
+expect_refused "already is a FUSE export" \
+    "type=fuse,id=e0,node-name=f0,mountpoint=$M" "type=fuse,id=e1,node-name=f0,mountpoint=$M"
+expect_refused "Invalid parameter" "type=fuse,id=e0,node-name=f0,mountpoint=$M,bogus=1"
+
+# Non-growable, writable: a write past EOF is refused, truncate resizes.
+MOUNTS=("$M")
+start_server "${BD[@]}" --export "type=fuse,id=e0,node-name=f0,mountpoint=$M,writable=on,allow-other=off"
+grep -q "allow_other" <(grep " $(realpath "$M") fuse" /proc/self/mounts) && fail "allow-other=off mounted with allow_other"
+out=$(dd if=/dev/zero of="$M" bs=4k seek=256 count=1 conv=notrunc 2>&1) && fail "write past EOF succeeded"
+echo "$out" | grep -q 'No space left' || fail "write past EOF: $out"
+[ "$(stat -c %s "$M")" = $((1 << 20)) ] || fail "size changed by a refused write"
+truncate -s 2M "$M" || fail "truncate grow"
+[ "$(stat -c %s "$F")" = $((2 << 20)) ] || fail "node not grown by truncate"
+stop_server
+
+# Growable: writes past EOF extend the node; fallocate punch/zero work.
+start_server "${BD[@]}" --export "type=fuse,id=e0,node-name=f0,mountpoint=$M,writable=on,growable=on"
+head -c 64k /dev/urandom > "$T/rand"
+dd if="$T/rand" of="$M" bs=64k seek=48 conv=notrunc status=none || fail "growing write"
+[ "$(stat -c %s "$M")" = $((3 << 20)) ] || fail "size after growing write $(stat -c %s "$M")"
+[ "$(stat -c %s "$F")" = $((3 << 20)) ] || fail "node size after growing write"
+cmp "$T/rand" <(dd if="$M" bs=64k skip=48 count=1 status=none) || fail "growing write readback"
+head -c 64k /dev/urandom > "$T/rand0"
+dd if="$T/rand0" of="$M" bs=64k conv=notrunc status=none || fail "write at 0"
+fallocate -p -o 4096 -l 4096 "$M" || fail "punch hole"
+cmp <(head -c 4096 /dev/zero) <(dd if="$M" bs=4k skip=1 count=1 status=none) \
+    || fail "punched range does not read as zeroes"
+cmp -n 4096 "$T/rand0" "$M" || fail "punch hole clobbered data before it"
+cmp -i 8192:8192 -n 57344 "$T/rand0" "$M" || fail "punch hole clobbered data after it"
+fallocate -z -o $((3 << 20)) -l 65536 "$M" || fail "zero range past EOF"
+[ "$(stat -c %s "$M")" = $(((3 << 20) + 65536)) ] || fail "zero range did not extend"
+cmp <(head -c 65536 /dev/zero) <(dd if="$M" bs=64k skip=48 count=1 status=none) >/dev/null \
+    && fail "zeroing past EOF clobbered data before it"
+
+# Deleting the export unmounts it, even with a file open on it.
+exec 7<"$M"
+kill -USR1 "$SERVER_PID"
+for _ in $(seq 50); do is_mounted "$M" || break; sleep 0.1; done
+is_mounted "$M" && fail "still mounted after block-export-del"
+grep -q '"event": "BLOCK_EXPORT_DELETED", "data": {"id":"e0"}' "$T/server.log" \
+    || grep -q 'BLOCK_EXPORT_DELETED.*"e0"' "$T/server.log" || fail "no BLOCK_EXPORT_DELETED event"
+head -c 1 <&7 >/dev/null 2>&1 && fail "read on a deleted export succeeded"
+exec 7<&-
+kill -0 "$SERVER_PID" || fail "server died on export deletion"
+[ -f "$M" ] && [ ! -s "$M" ] || fail "mountpoint file not restored"
+stop_server
+cmp "$T/rand" <(dd if="$F" bs=64k skip=48 count=1 status=none) || fail "data lost after shutdown"
+echo PASS
