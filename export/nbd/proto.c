@@ -14,6 +14,13 @@
  * NBD_REP_ERR_TLS_REQD (and drops EXPORT_NAME, which has no error reply)
  * until the TLS session is up.
  *
+ * Block sizes: the minimum advertised is the node's alignment (a luks
+ * node's sector size), preferred 4096, maximum 32 MiB.  A client that asked
+ * for NBD_INFO_BLOCK_SIZE in GO agreed to those constraints and gets EINVAL
+ * for a misaligned request; any other client (EXPORT_NAME, GO without the
+ * request) may send any offset and length, which the block layer handles by
+ * read-modify-write, so no client needs NBD_REP_ERR_BLOCK_SIZE_REQD.
+ *
  * Multi-conn: NBD_FLAG_CAN_MULTI_CONN is advertised for every export.  All
  * connections of an export share one node whose I/O functions are
  * thread-safe and which keeps no per-connection cache, so a write completed
@@ -206,7 +213,12 @@ static int opt_info_go(NbdConn *conn, uint32_t opt, const uint8_t *data,
     }
     if (r == 0 && opt == NBD_OPT_GO && size >= 0) {
         conn->nexp = nexp;
-        conn->min_block = conn_min_block(nexp);
+        conn->min_block = 1;
+        for (unsigned i = 0; i < nreqs; i++) {
+            if (get16(data + 6 + nlen + 2 * i) == NBD_INFO_BLOCK_SIZE) {
+                conn->min_block = conn_min_block(nexp);
+            }
+        }
         return 1;
     }
     nbd_server_export_put(conn->srv, nexp);
@@ -235,7 +247,7 @@ static int opt_export_name(NbdConn *conn, const uint8_t *data, uint32_t len)
         return r;
     }
     conn->nexp = nexp;
-    conn->min_block = conn_min_block(nexp);
+    conn->min_block = 1;
     return 1;
 }
 

@@ -1,0 +1,99 @@
+# nbd-lib.sh: shared setup for the test-nbd-*.sh interop tests (sourced).
+#
+# Gives a scratch dir $T on /dev/shm (removed on exit), LUKS1 volumes with
+# detached headers made by cryptsetup, and start_server / stop_server for
+# the NBD server under test ($LB_NBD_SERVER, default the storage daemon's
+# stand-in tests/unit/nbd-test-server).  Every server started is killed by
+# the EXIT trap.
+set -u
+BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
+SRCDIR=$(cd "$(dirname "$0")" && pwd)
+SERVER=${LB_NBD_SERVER:-$BUILD/tests/unit/nbd-test-server}
+
+need() {
+    for t in "$@"; do
+        command -v "$t" >/dev/null 2>&1 || { echo "SKIP: $t not installed"; exit 77; }
+    done
+}
+
+T=$(mktemp -d "${TMPDIR:-/dev/shm}/lb-nbd.XXXXXX")
+SERVER_PIDS=()
+BG_PIDS=()
+cleanup() {
+    for p in "${BG_PIDS[@]}" "${SERVER_PIDS[@]}"; do
+        kill -9 "$p" 2>/dev/null
+    done
+    wait 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL  $*"; exit 1; }
+ok() { echo "ok    $*"; }
+
+printf 'abc123' > "$T/pass"
+SECRET="secret,id=sec0,file=$T/pass"
+QSECRET="secret,id=sec0,file=$T/pass"
+
+# make_volume NAME SIZE: $T/NAME-payload.img + $T/NAME-header.img (LUKS1).
+make_volume() {
+    truncate -s "$2" "$T/$1-payload.img"
+    cryptsetup luksFormat --batch-mode --type luks1 --header "$T/$1-header.img" \
+        --key-file "$T/pass" --pbkdf-force-iterations 1000 "$T/$1-payload.img" \
+        || fail "cryptsetup luksFormat $1"
+}
+
+# blockdev_args NAME: the --blockdev options for node "NAME" (luks).
+blockdev_args() {
+    echo "--blockdev driver=file,node-name=$1-p,filename=$T/$1-payload.img" \
+         "--blockdev driver=file,node-name=$1-h,filename=$T/$1-header.img" \
+         "--blockdev driver=luks,node-name=$1,file=$1-p,header=$1-h,key-secret=sec0"
+}
+
+# qemu's --image-opts for volume NAME opened directly from its files.
+qemu_opts() {
+    echo "driver=luks,file.filename=$T/$1-payload.img,header.filename=$T/$1-header.img,key-secret=sec0"
+}
+
+# start_server PIDFILE ARGS...: run the server, wait until it is serving.
+start_server() {
+    local pidfile=$1
+    shift
+    rm -f "$pidfile"
+    "$SERVER" "$@" --pidfile "$pidfile" >"$pidfile.log" 2>&1 &
+    local pid=$!
+    SERVER_PIDS+=("$pid")
+    for _ in $(seq 100); do
+        [ -s "$pidfile" ] && return 0
+        kill -0 "$pid" 2>/dev/null || { cat "$pidfile.log"; fail "server exited"; }
+        sleep 0.1
+    done
+    cat "$pidfile.log"
+    fail "server did not start"
+}
+
+# stop_server PIDFILE: SIGTERM and check a clean exit.
+stop_server() {
+    local pid
+    pid=$(cat "$1")
+    kill -TERM "$pid"
+    wait "$pid"
+    local rc=$?
+    [ $rc = 0 ] || { cat "$1.log"; fail "server exit status $rc"; }
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# qio ARGS...: qemu-io that fails on any error or pattern mismatch.
+qio() {
+    local out
+    out=$(qemu-io "$@" 2>&1)
+    local rc=$?
+    if [ $rc != 0 ] || echo "$out" | grep -qiE "fail|error|mismatch"; then
+        echo "$out"
+        return 1
+    fi
+    return 0
+}
