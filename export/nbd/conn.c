@@ -142,7 +142,7 @@ static void conn_reply(NbdConn *conn, NbdReq *req, uint32_t err)
     if (conn->structured && req->type == NBD_CMD_READ) {
         put32(hdr, NBD_STRUCTURED_REPLY_MAGIC);
         put16(hdr + 4, NBD_REPLY_FLAG_DONE);
-        put64(hdr + 8, req->cookie);
+        memcpy(hdr + 8, &req->cookie, 8);  /* opaque bytes */
         if (err) {
             put16(hdr + 6, NBD_REPLY_TYPE_ERROR);
             put32(hdr + 16, 6);
@@ -160,7 +160,7 @@ static void conn_reply(NbdConn *conn, NbdReq *req, uint32_t err)
     } else {
         put32(hdr, NBD_SIMPLE_REPLY_MAGIC);
         put32(hdr + 4, err);
-        put64(hdr + 8, req->cookie);
+        memcpy(hdr + 8, &req->cookie, 8);  /* opaque bytes */
         iov[0] = (struct iovec){ hdr, NBD_SIMPLE_REPLY_SIZE };
         if (!err && req->type == NBD_CMD_READ) {
             iov[1] = (struct iovec){ req->buf, req->len };

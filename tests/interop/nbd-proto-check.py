@@ -121,7 +121,8 @@ class Client:
 
     def call(self, cmd, offset, length, data=b"", flags=0):
         c = self.request(cmd, offset, length, data, flags)
-        cookie, err, payload = self.response({c: length})
+        cookie, err, payload = self.response(
+            {c: length} if cmd == CMD_READ else {})
         assert cookie == c
         return err, payload
 

@@ -16,9 +16,9 @@ start_server "$T/pid" --object "$SECRET" $(blockdev_args v) $(blockdev_args w) \
 
 # A fio stream into 48M..64M, killed with SIGKILL while requests are in
 # flight; its range is not verified, only that nothing else suffers.
-fio --name=victim --ioengine=nbd --uri="$URI" --rw=randwrite --bs=64k \
+fio --thread --name=victim --ioengine=nbd --uri="$URI" --rw=randwrite --bs=64k \
     --offset=48M --size=16M --iodepth=32 --time_based --runtime=30 \
-    --output="$T/victim.log" &
+    --output="$T/victim.log" 2>/dev/null &
 victim=$!
 BG_PIDS+=("$victim")
 

@@ -33,14 +33,14 @@ signing_key
 expiration_days = 2
 INFO
 {
-    certtool --generate-privkey --key-type=ecdsa > "$T/ca/ca-key.pem" &&
+    certtool --generate-privkey --key-type=rsa --bits=2048 > "$T/ca/ca-key.pem" &&
     certtool --generate-self-signed --load-privkey "$T/ca/ca-key.pem" \
         --template "$T/ca/ca.info" --outfile "$T/ca/ca-cert.pem" &&
-    certtool --generate-privkey --key-type=ecdsa > "$T/srv/server-key.pem" &&
+    certtool --generate-privkey --key-type=rsa --bits=2048 > "$T/srv/server-key.pem" &&
     certtool --generate-certificate --load-privkey "$T/srv/server-key.pem" \
         --load-ca-certificate "$T/ca/ca-cert.pem" --load-ca-privkey "$T/ca/ca-key.pem" \
         --template "$T/ca/srv.info" --outfile "$T/srv/server-cert.pem" &&
-    certtool --generate-privkey --key-type=ecdsa > "$T/cli/client-key.pem" &&
+    certtool --generate-privkey --key-type=rsa --bits=2048 > "$T/cli/client-key.pem" &&
     certtool --generate-certificate --load-privkey "$T/cli/client-key.pem" \
         --load-ca-certificate "$T/ca/ca-cert.pem" --load-ca-privkey "$T/ca/ca-key.pem" \
         --template "$T/ca/cli.info" --outfile "$T/cli/client-cert.pem"
