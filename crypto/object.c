@@ -3,9 +3,8 @@
  *
  * Objects are kept in one process-wide table keyed by id, protected by a
  * mutex.  Each object type is an LbObjectClass listed explicitly below.
- * The TLS classes live in crypto/tlscreds.c (the NBD layer's); they are
- * referenced weakly so this file links whether or not that file defines
- * them yet.
+ * The TLS classes live in crypto/tlscreds.c, so every program (the tools
+ * included, as in QEMU) accepts --object tls-creds-x509/tls-creds-psk.
  */
 #include "config.h"
 #include "lb/object.h"
@@ -13,9 +12,6 @@
 #include <string.h>
 
 G_DEFINE_QUARK(lb-object-error-quark, lb_object_error)
-
-extern const LbObjectClass lb_tls_creds_x509_class __attribute__((weak));
-extern const LbObjectClass lb_tls_creds_psk_class __attribute__((weak));
 
 typedef struct LbObject {
     char *id;
