@@ -14,6 +14,7 @@
 #include <nettle/sm3.h>
 
 #include "lb/crypto.h"
+#include "crypto/whirlpool-priv.h"
 
 /* Large enough for the state of any hash in the table (asserted). */
 typedef union LbHashCtx {
@@ -25,6 +26,7 @@ typedef union LbHashCtx {
     struct sha3_256_ctx sha3_256;
     struct sha3_512_ctx sha3_512;
     struct sm3_ctx sm3;
+    LbWhirlpoolCtx whirlpool;
     guint64 align;
 } LbHashCtx;
 

@@ -1,8 +1,8 @@
 /*
  * tests/unit/test-crypto-hash.c: hash name parsing and known-answer digests
  * for every hash LUKS headers may name (expected values: FIPS 180/202,
- * RFC 1321/ripemd160/GB/T 32905 "abc" vectors, cross-checked with python3
- * hashlib).
+ * RFC 1321/ripemd160/GB/T 32905/ISO 10118-3 "abc" vectors, cross-checked
+ * with python3 hashlib or the openssl command line).
  */
 #include "config.h"
 
@@ -51,6 +51,13 @@ static const HashCase hash_cases[] = {
     { "sm3",
       "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0",
       "f4bedca973227d45c5b822551d2e762d4cfb0e9af70b241452545727b5fb046f" },
+    /* Whirlpool (crypto/whirlpool.c): ISO/IEC 10118-3 "abc" vector; 1000 x
+     * 'a' from `openssl dgst -whirlpool -provider legacy`. */
+    { "whirlpool",
+      "4e2448a4c6f486bb16b6562c73b4020bf3043e3a731bce721ae1b303d97e6d4c"
+      "7181eebdb6c57e277d0e34957114cbd6c797fc9d95d8b582d225292076d4eef5",
+      "fe24b173807796fdac15ebcaf5769f661695601ffeb64490ec0eecd30bd5b2c3"
+      "773b36d4edaf3175378b8df114e9496c833ef13606e7ab3d455681e98ecc818f" },
 };
 
 static char *to_hex(const guint8 *p, size_t n)
@@ -140,6 +147,27 @@ static void test_hash_unsupported(void)
     g_assert_true(lb_hash_supported(LB_HASH_SHA256));
     g_assert_true(lb_hash_supported(LB_HASH_SHA1));
     g_assert_true(lb_hash_supported(LB_HASH_SHA512));
+    g_assert_true(lb_hash_supported(LB_HASH_WHIRLPOOL));
+}
+
+/* Whirlpool's own buffering: every split of a message gives one digest. */
+static void test_whirlpool_splits(void)
+{
+    guint8 msg[300];
+    guint8 ref[64];
+
+    for (unsigned i = 0; i < sizeof(msg); i++) {
+        msg[i] = i * 7 + 1;
+    }
+    g_assert_true(lb_hash_bytes(LB_HASH_WHIRLPOOL, msg, sizeof(msg), ref,
+                                NULL));
+    for (size_t cut = 0; cut <= sizeof(msg); cut += 13) {
+        guint8 out[64];
+
+        g_assert_true(lb_hash_bytes2(LB_HASH_WHIRLPOOL, msg, cut, msg + cut,
+                                     sizeof(msg) - cut, out, NULL));
+        g_assert_cmpmem(out, 64, ref, 64);
+    }
 }
 
 static void test_random(void)
@@ -165,6 +193,7 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/crypto/hash/names", test_hash_names);
     g_test_add_func("/crypto/hash/unsupported", test_hash_unsupported);
+    g_test_add_func("/crypto/hash/whirlpool-splits", test_whirlpool_splits);
     g_test_add_func("/crypto/random/bytes", test_random);
     return g_test_run();
 }
