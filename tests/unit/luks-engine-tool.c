@@ -29,9 +29,6 @@
 #include "lb/secret.h"
 #include "crypto/block-luks-priv.h"
 
-/* Until the LUKS1 engine is linked in (see test-crypto-block-luks2.c). */
-__attribute__((weak)) const LbLuksFormatOps lb_luks1_ops = { .name = "luks1" };
-
 static bool f_read(void *o, uint64_t off, void *buf, size_t len,
                    GError **errp)
 {

@@ -18,10 +18,6 @@
 #include "lb/luks.h"
 #include "lb/secret.h"
 
-/* Until the LUKS1 engine is linked in, a weak stand-in keeps the dispatch
- * table resolvable; the real one wins as soon as it exists. */
-__attribute__((weak)) const LbLuksFormatOps lb_luks1_ops = { .name = "luks1" };
-
 /* ---- in-memory header device --------------------------------------------- */
 
 typedef struct MemDev {
