@@ -1,0 +1,83 @@
+/*
+ * commands-export.c: nbd-server-start/-stop, block-export-add/-del and
+ * query-block-exports.
+ *
+ * QMP's nbd-server-start takes QEMU's legacy address form
+ *   {"type": "unix", "data": {"path": "/run/nbd.sock"}}
+ * which is flattened here into the form the export layer (and the
+ * daemon's --nbd-server) uses: {"type": "unix", "path": "/run/nbd.sock"}.
+ */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+
+#include "lb-qapi-commands-block-export.h"
+#include "lb/export.h"
+#include "qmp/qmp-opts.h"
+
+bool lb_qmp_nbd_server_start(const LbQmpNbdServerStartArgs *args,
+                             JsonNode **ret, GError **errp)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    JsonObject *addr = json_node_get_object(args->addr);
+    JsonObject *data = json_object_get_object_member(addr, "data");
+    g_autoptr(GList) keys = json_object_get_members(data);
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "addr");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "type");
+    json_builder_add_string_value(b,
+        json_object_get_string_member(addr, "type"));
+    for (GList *l = keys; l; l = l->next) {
+        json_builder_set_member_name(b, l->data);
+        json_builder_add_value(b, json_object_dup_member(data, l->data));
+    }
+    json_builder_end_object(b);
+    if (args->has_tls_creds) {
+        json_builder_set_member_name(b, "tls-creds");
+        json_builder_add_string_value(b, args->tls_creds);
+    }
+    if (args->has_tls_authz) {
+        json_builder_set_member_name(b, "tls-authz");
+        json_builder_add_string_value(b, args->tls_authz);
+    }
+    if (args->has_max_connections) {
+        json_builder_set_member_name(b, "max-connections");
+        json_builder_add_int_value(b, (gint64)args->max_connections);
+    }
+    json_builder_end_object(b);
+    g_autoptr(JsonNode) root = json_builder_get_root(b);
+    g_autoptr(LbOpts) opts = lb_qmp_opts_from_node(root, errp);
+    return opts && lb_nbd_server_start(opts, errp);
+}
+
+bool lb_qmp_nbd_server_stop(JsonNode **ret, GError **errp)
+{
+    return lb_nbd_server_stop(errp);
+}
+
+bool lb_qmp_block_export_add(JsonObject *args, JsonNode **ret, GError **errp)
+{
+    g_autoptr(LbOpts) opts = lb_qmp_opts_from_object(args, errp);
+
+    return opts && lb_block_export_add(opts, errp);
+}
+
+bool lb_qmp_block_export_del(const LbQmpBlockExportDelArgs *args,
+                             JsonNode **ret, GError **errp)
+{
+    return lb_block_export_del(args->id,
+                               args->has_mode
+                                   ? lb_qapi_BlockExportRemoveMode_str[args->mode]
+                                   : NULL,
+                               errp);
+}
+
+bool lb_qmp_query_block_exports(JsonNode **ret, GError **errp)
+{
+    g_autofree char *text = lb_block_export_query_json();
+
+    *ret = json_from_string(text ? text : "[]", errp);
+    return *ret != NULL;
+}

@@ -1,0 +1,137 @@
+/*
+ * json-splitter.c: cut a QMP byte stream into top-level JSON texts.
+ *
+ * A small state machine over the bytes: outside any value, whitespace is
+ * skipped, '{' or '[' opens a structured value and anything else starts a
+ * scalar (which ends at whitespace or a bracket).  Inside a value only
+ * strings (with backslash escapes) and bracket depth are tracked.  When
+ * the depth returns to zero the text is handed on, unparsed.
+ */
+#include "config.h"
+#include "qmp/json-splitter.h"
+
+#include <string.h>
+
+void lb_json_splitter_init(LbJsonSplitter *s, size_t max_size,
+                           LbJsonSplitterFunc fn, void *opaque)
+{
+    memset(s, 0, sizeof(*s));
+    s->buf = g_string_new(NULL);
+    s->max_size = max_size;
+    s->fn = fn;
+    s->opaque = opaque;
+}
+
+void lb_json_splitter_destroy(LbJsonSplitter *s)
+{
+    if (s->buf) {
+        g_string_free(s->buf, TRUE);
+        s->buf = NULL;
+    }
+}
+
+static void emit(LbJsonSplitter *s)
+{
+    const char *why = s->overflow;
+
+    s->depth = 0;
+    s->in_string = s->escape = s->scalar = false;
+    s->overflow = NULL;
+    if (why) {
+        g_string_truncate(s->buf, 0);
+        s->fn(NULL, 0, why, s->opaque);
+        return;
+    }
+    /* Copy out first: the callback may feed the splitter again. */
+    g_autofree char *text = g_strndup(s->buf->str, s->buf->len);
+    size_t len = s->buf->len;
+    g_string_truncate(s->buf, 0);
+    s->fn(text, len, NULL, s->opaque);
+}
+
+static void append(LbJsonSplitter *s, char c)
+{
+    if (s->overflow) {
+        return;
+    }
+    if (s->buf->len >= s->max_size) {
+        s->overflow = "message size limit exceeded";
+        g_string_truncate(s->buf, 0);
+        return;
+    }
+    g_string_append_c(s->buf, c);
+}
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* One byte outside any structured value (depth 0). */
+static void feed_top(LbJsonSplitter *s, char c)
+{
+    if (s->scalar && !s->in_string) {
+        if (is_space(c) || strchr("{}[]", c)) {
+            emit(s);
+        } else {
+            append(s, c);
+            return;
+        }
+    } else if (s->in_string) {
+        append(s, c);
+        if (s->escape) {
+            s->escape = false;
+        } else if (c == '\\') {
+            s->escape = true;
+        } else if (c == '"') {
+            emit(s);
+        }
+        return;
+    }
+    if (is_space(c)) {
+        return;
+    }
+    if (c == '{' || c == '[') {
+        s->depth = 1;
+        append(s, c);
+    } else if (c == '}' || c == ']') {
+        g_string_append_c(s->buf, c);
+        emit(s);
+    } else {
+        s->scalar = true;
+        s->in_string = c == '"';
+        append(s, c);
+    }
+}
+
+void lb_json_splitter_feed(LbJsonSplitter *s, const char *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = data[i];
+
+        if (s->depth == 0) {
+            feed_top(s, c);
+            continue;
+        }
+        append(s, c);
+        if (s->in_string) {
+            if (s->escape) {
+                s->escape = false;
+            } else if (c == '\\') {
+                s->escape = true;
+            } else if (c == '"') {
+                s->in_string = false;
+            }
+        } else if (c == '"') {
+            s->in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++s->depth > LB_JSON_MAX_DEPTH && !s->overflow) {
+                s->overflow = "nesting depth limit exceeded";
+            }
+        } else if (c == '}' || c == ']') {
+            if (--s->depth == 0) {
+                emit(s);
+            }
+        }
+    }
+}
