@@ -155,7 +155,7 @@ static bool visit_enum(Walk *w, const LbQapiType *type, const char *name,
     if (lb_qapi_enum_value(type, s) < 0) {
         /* QEMU names the member here, not its full path. */
         set_err(errp, "Parameter '%s' does not accept value '%s'",
-                name ? name : "null", s);
+                name ? name : full(w), s);
         return false;
     }
     return true;
@@ -270,7 +270,9 @@ static bool visit(Walk *w, const LbQapiType *type, const char *name,
         for (guint i = 0; i < json_array_get_length(arr); i++) {
             gsize len = w->path->len;
             g_string_append_printf(w->path, "[%u]", i);
-            bool ok = visit(w, type->element, name,
+            /* Elements have no name of their own: messages that would
+             * name the member use the element's full path instead. */
+            bool ok = visit(w, type->element, NULL,
                             json_array_get_element(arr, i), errp);
             g_string_truncate(w->path, len);
             if (!ok) {
@@ -286,7 +288,7 @@ static bool visit(Walk *w, const LbQapiType *type, const char *name,
             }
         }
         set_err(errp, "Invalid parameter type for '%s', expected: %s",
-                name ? name : "null", type->name);
+                name ? name : full(w), type->name);
         return false;
     }
     g_assert_not_reached();
