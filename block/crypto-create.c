@@ -1,0 +1,360 @@
+/*
+ * crypto-create.c: the luks driver's control plane beyond open: image
+ * creation (qemu-img create -f luks), blockdev-create on existing nodes,
+ * and keyslot amendment, all with QEMU's option names and semantics:
+ *
+ *   img create, detached-header=false  FILENAME = header + SIZE of payload
+ *   img create, detached-header=true   FILENAME = the header only
+ *   blockdev-create header only        format a detached header
+ *   blockdev-create header + file      detached header; payload resized
+ *   blockdev-create file only          attached image of header + size
+ *
+ * LUKS2 and cryptsetup-only knobs are extra options in the same style
+ * (luks-version, sector-size, pbkdf, pbkdf-memory, ...).
+ */
+#include "config.h"
+#include "crypto-priv.h"
+
+#include <string.h>
+#include "lb/object.h"
+
+typedef struct CreateParams {
+    LbLuksCreateOpts c;
+    LbPrealloc prealloc;
+    const char *key_secret;
+    uint64_t size;
+} CreateParams;
+
+static bool get_u32(LbOpts *o, const char *key, uint32_t *out, GError **errp)
+{
+    uint64_t v;
+
+    if (!lb_opts_get_uint(o, key, *out, &v, errp)) {
+        return false;
+    }
+    if (v > UINT32_MAX) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "Parameter '%s' is out of range", key);
+        return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* Read every LbLuksCreateOpts field from @o (QEMU names where they exist). */
+static bool parse_create_opts(LbOpts *o, CreateParams *p, GError **errp)
+{
+    LbLuksCreateOpts *c = &p->c;
+    const char *prealloc = NULL;
+    uint64_t version = 1, sector = 0, iter_time = 2000, force_iters = 0;
+    uint32_t memory = 0, parallel = 0;
+
+    memset(p, 0, sizeof(*p));
+    if (!lb_opts_get_string(o, "key-secret", &p->key_secret, errp) ||
+        !lb_opts_get_string(o, "cipher-alg", &c->cipher_alg, errp) ||
+        !lb_opts_get_string(o, "cipher-mode", &c->cipher_mode, errp) ||
+        !lb_opts_get_string(o, "ivgen-alg", &c->ivgen_alg, errp) ||
+        !lb_opts_get_string(o, "ivgen-hash-alg", &c->ivgen_hash_alg, errp) ||
+        !lb_opts_get_string(o, "hash-alg", &c->hash_alg, errp) ||
+        !lb_opts_get_uint(o, "iter-time", 2000, &iter_time, errp) ||
+        !lb_opts_get_bool(o, "detached-header", false, &c->detached, errp) ||
+        !lb_opts_get_string(o, "preallocation", &prealloc, errp) ||
+        !lb_opts_get_uint(o, "luks-version", 1, &version, errp) ||
+        !lb_opts_get_size(o, "sector-size", 0, &sector, errp) ||
+        !lb_opts_get_string(o, "pbkdf", &c->pbkdf, errp) ||
+        !get_u32(o, "pbkdf-memory", &memory, errp) ||
+        !get_u32(o, "pbkdf-parallel", &parallel, errp) ||
+        !lb_opts_get_uint(o, "pbkdf-iterations", 0, &force_iters, errp) ||
+        !lb_opts_get_string(o, "label", &c->label, errp) ||
+        !lb_opts_get_string(o, "subsystem", &c->subsystem, errp) ||
+        !lb_opts_get_string(o, "uuid", &c->uuid, errp) ||
+        !lb_opts_get_size(o, "payload-offset", 0, &c->payload_offset, errp) ||
+        !lb_opts_get_size(o, "metadata-size", 0, &c->hdr_size, errp) ||
+        !lb_opts_get_size(o, "keyslots-size", 0, &c->keyslots_size, errp)) {
+        return false;
+    }
+    if (prealloc && !lb_parse_prealloc(prealloc, &p->prealloc, errp)) {
+        return false;
+    }
+    if (version != 1 && version != 2) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "Parameter 'luks-version' must be 1 or 2");
+        return false;
+    }
+    static const char *const luks2_only[] = {
+        "sector-size", "pbkdf", "pbkdf-memory", "pbkdf-parallel", "label",
+        "subsystem", "metadata-size", "keyslots-size",
+    };
+    for (guint i = 0; version == 1 && i < G_N_ELEMENTS(luks2_only); i++) {
+        if (lb_opts_has(o, luks2_only[i])) {
+            g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                        "Parameter '%s' requires luks-version=2",
+                        luks2_only[i]);
+            return false;
+        }
+    }
+    if (!p->key_secret) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "Parameter 'key-secret' is required for cipher");
+        return false;
+    }
+    c->version = (unsigned)version;
+    c->sector_size = (unsigned)sector;
+    c->iter_time_ms = iter_time;
+    c->pbkdf_memory_kib = memory;
+    c->pbkdf_parallel = parallel;
+    /* cryptsetup's --pbkdf-force-iterations: PBKDF2 iterations or the
+     * argon2 time cost, depending on the KDF. */
+    bool argon = version == 2 && (!c->pbkdf || g_str_has_prefix(c->pbkdf,
+                                                                "argon2"));
+    if (force_iters > UINT32_MAX) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "Parameter 'pbkdf-iterations' is out of range");
+        return false;
+    }
+    if (argon) {
+        c->pbkdf_time = (uint32_t)force_iters;
+    } else {
+        c->iterations = (uint32_t)force_iters;
+    }
+    return true;
+}
+
+/* Format a header on @hdr; for an attached image size it to hold @size. */
+static bool format_on_node(LbNode *hdr, CreateParams *p, LbNode *payload,
+                           GError **errp)
+{
+    g_autoptr(LbSecret) pass = lb_secret_lookup(p->key_secret, errp);
+    LbLuksIO io;
+
+    if (!pass) {
+        return false;
+    }
+    lb_luks_node_io(hdr, &io);
+    g_autoptr(LbLuks) luks = lb_luks_create(&io, &p->c, pass, errp);
+    if (!luks) {
+        return false;
+    }
+    if (!p->c.detached) {
+        return lb_node_truncate(hdr, lb_luks_payload_offset(luks) + p->size,
+                                p->prealloc, errp);
+    }
+    if (payload) {
+        return lb_node_truncate(payload, p->size, p->prealloc, errp);
+    }
+    return true;
+}
+
+bool lb_luks_drv_create(const char *filename, uint64_t size, LbOpts *opts,
+                        GError **errp)
+{
+    CreateParams p;
+
+    if (!parse_create_opts(opts, &p, errp) ||
+        !lb_opts_check_unused(opts, NULL, errp)) {
+        return false;
+    }
+    p.size = (size + 511) / 512 * 512;
+    if (!lb_driver_file.create(filename, 0, NULL, errp)) {
+        return false;
+    }
+    g_autoptr(LbOpts) fopts = lb_opts_new();
+    lb_opts_set_str(fopts, "driver", "file");
+    lb_opts_set_str(fopts, "filename", filename);
+    g_autoptr(LbNode) node = lb_node_open(fopts, LB_OPEN_RDWR, errp);
+    return node && format_on_node(node, &p, NULL, errp);
+}
+
+static LbNode *find_writable(const char *name, GError **errp)
+{
+    LbNode *bs = lb_node_find(name);
+
+    if (!bs) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_NOT_FOUND,
+                    "Cannot find device='%s' nor node-name='%s'", name, name);
+        return NULL;
+    }
+    if (!lb_node_is_writable(bs)) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_PERM,
+                    "Block node '%s' is read-only", name);
+        return NULL;
+    }
+    return bs;
+}
+
+bool lb_luks_drv_create_nodes(LbOpts *opts, GError **errp)
+{
+    const char *file = NULL, *header = NULL;
+    uint64_t size = 0;
+    CreateParams p;
+
+    lb_opts_mark_used(opts, "driver");
+    if (!lb_opts_get_string(opts, "file", &file, errp) ||
+        !lb_opts_get_string(opts, "header", &header, errp) ||
+        !lb_opts_get_size(opts, "size", 0, &size, errp) ||
+        !parse_create_opts(opts, &p, errp) ||
+        !lb_opts_check_unused(opts, NULL, errp)) {
+        return false;
+    }
+    if (!file && !header) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "Either the parameter 'file' or 'header' must be "
+                    "specified");
+        return false;
+    }
+    p.size = size;
+    p.c.detached = header != NULL;
+    LbNode *hdr = find_writable(header ? header : file, errp);
+    LbNode *payload = header && file ? find_writable(file, errp) : NULL;
+    if (!hdr || (header && file && !payload)) {
+        return false;
+    }
+    if (hdr == payload) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "'file' and 'header' must be different nodes");
+        return false;
+    }
+    return format_on_node(hdr, &p, payload, errp);
+}
+
+/* ---- amend (QEMU's QCryptoBlockAmendOptionsLUKS) ------------------------- */
+
+static bool slot_active(LbLuks *luks, int slot, bool *exists)
+{
+    g_autoptr(LbLuksInfo) info = lb_luks_get_info(luks);
+
+    *exists = false;
+    for (unsigned i = 0; i < info->n_slots; i++) {
+        if (info->slots[i].id == slot) {
+            *exists = true;
+            return info->slots[i].active;
+        }
+    }
+    /* LUKS2 lists only existing keyslots; any id up to 31 is valid. */
+    *exists = info->version >= 2 && slot >= 0 && slot < 32;
+    return false;
+}
+
+static bool amend_activate(LbLuks *luks, const char *new_secret,
+                           int64_t keyslot, uint64_t iter_time, GError **errp)
+{
+    bool exists;
+
+    if (!new_secret) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "'new-secret' is required to activate a keyslot");
+        return false;
+    }
+    if (keyslot >= 0 && slot_active(luks, (int)keyslot, &exists)) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "Refusing to overwrite active keyslot %" G_GINT64_FORMAT
+                    " - please erase it first", keyslot);
+        return false;
+    }
+    if (!lb_luks_has_keys(luks)) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "adding a keyslot needs the volume opened with "
+                    "key-secret");
+        return false;
+    }
+    g_autoptr(LbSecret) pass = lb_secret_lookup(new_secret, errp);
+    return pass && lb_luks_add_key(luks, pass, (int)keyslot, iter_time,
+                                   errp) >= 0;
+}
+
+static bool amend_erase(LbLuks *luks, const char *old_secret,
+                        int64_t keyslot, bool force, GError **errp)
+{
+    bool exists;
+
+    if (keyslot >= 0) {
+        if (!slot_active(luks, (int)keyslot, &exists)) {
+            g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                        exists ? "Given keyslot %" G_GINT64_FORMAT
+                                 " is already erased (inactive) "
+                               : "Invalid keyslot %" G_GINT64_FORMAT
+                                 " specified", keyslot);
+            return false;
+        }
+        if (lb_luks_n_active_slots(luks) == 1 && !force) {
+            g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                        "Attempt to erase the only active keyslot %"
+                        G_GINT64_FORMAT " which will erase all the data in "
+                        "the image irreversibly - refusing operation",
+                        keyslot);
+            return false;
+        }
+        return lb_luks_remove_key(luks, (int)keyslot, errp);
+    }
+    if (!old_secret) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "'keyslot' or 'old-secret' is required to erase a "
+                    "keyslot");
+        return false;
+    }
+    g_autoptr(LbSecret) pass = lb_secret_lookup(old_secret, errp);
+    if (!pass) {
+        return false;
+    }
+    unsigned erased = 0;
+    for (;;) {
+        int slot = lb_luks_find_key(luks, pass, errp);
+        if (slot == -2) {
+            return false;
+        }
+        if (slot < 0) {
+            break;
+        }
+        if (lb_luks_n_active_slots(luks) == 1 && !force) {
+            g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                        "Requested operation would erase all active "
+                        "keyslots which will erase all the data in the "
+                        "image irreversibly - refusing operation");
+            return false;
+        }
+        if (!lb_luks_remove_key(luks, slot, errp)) {
+            return false;
+        }
+        erased++;
+    }
+    if (erased == 0) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "Didn't erase a keyslot, because no keyslots match the "
+                    "given password");
+        return false;
+    }
+    return true;
+}
+
+bool lb_luks_drv_amend(LbNode *bs, LbOpts *opts, bool force, GError **errp)
+{
+    LbLuks *luks = lb_luks_drv_engine(bs);
+    const char *state = NULL, *new_secret = NULL, *old_secret = NULL;
+    int64_t keyslot = -1;
+    uint64_t iter_time = 2000;
+
+    lb_opts_mark_used(opts, "driver");
+    if (!lb_opts_get_string(opts, "state", &state, errp) ||
+        !lb_opts_get_string(opts, "new-secret", &new_secret, errp) ||
+        !lb_opts_get_string(opts, "old-secret", &old_secret, errp) ||
+        !lb_opts_get_int(opts, "keyslot", -1, &keyslot, errp) ||
+        !lb_opts_get_uint(opts, "iter-time", 2000, &iter_time, errp) ||
+        !lb_opts_check_unused(opts, NULL, errp)) {
+        return false;
+    }
+    if (!state || (!g_str_equal(state, "active") &&
+                   !g_str_equal(state, "inactive"))) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "Parameter 'state' must be 'active' or 'inactive'");
+        return false;
+    }
+    if (lb_opts_has(opts, "keyslot") && keyslot < 0) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "Invalid keyslot %" G_GINT64_FORMAT " specified",
+                    keyslot);
+        return false;
+    }
+    return g_str_equal(state, "active")
+        ? amend_activate(luks, new_secret, keyslot, iter_time, errp)
+        : amend_erase(luks, old_secret, keyslot, force, errp);
+}
