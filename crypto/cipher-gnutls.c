@@ -9,8 +9,9 @@
  * allocation and no copy.
  *
  * Fallbacks to nettle (the caller handles them when setup returns false):
- * AES-192-XTS (gnutls has only 128 and 256), and XTS keys whose halves are
- * equal, which gnutls rejects at init time while dm-crypt accepts them.
+ * AES-192-XTS (gnutls has only 128 and 256), and any key gnutls refuses at
+ * init time: in FIPS mode that includes XTS keys with equal halves, which
+ * dm-crypt accepts.
  */
 #include "config.h"
 #include "crypto/cipher-priv.h"
@@ -80,7 +81,7 @@ bool lb_cipher_gnutls_setup(LbBlockCipher *c, const char *cipher,
     if (alg == GNUTLS_CIPHER_UNKNOWN) {
         return false;
     }
-    /* Fails for XTS keys with equal halves: nettle takes over. */
+    /* FIPS mode refuses XTS keys with equal halves: nettle takes over. */
     if (gnutls_cipher_init(&h, alg, &k, &iv) < 0) {
         return false;
     }

@@ -3,13 +3,13 @@
  *
  * Serves every cipher/chain pair gnutls has no fast path for: serpent,
  * twofish and cast5 in any chain mode, AES in ECB and CTR (gnutls exposes
- * neither), AES-192-XTS, and AES-XTS keys whose two halves are equal (gnutls
- * refuses those, following the IEEE 1619 / FIPS advice; the kernel and
- * cryptsetup accept them, so we must be able to open such volumes).
+ * neither), AES-192-XTS, and AES-XTS keys whose two halves are equal when
+ * gnutls refuses them (it does in FIPS mode; the kernel and cryptsetup
+ * accept them, so we must still be able to open such volumes).
  *
- * The chain modes wrap nettle's block functions: cbc_encrypt/cbc_decrypt
- * and ctr_crypt, and an XTS written here for whole data units (below), once
- * per sector with the ivgen output as IV, tweak or initial counter.  All of them
+ * The chain modes wrap nettle's block functions: cbc_encrypt/cbc_decrypt,
+ * ctr_crypt, and an XTS written here for whole data units (below), once per
+ * sector with the ivgen output as IV, tweak or initial counter.  All of them
  * accept in == out.  dm-crypt's ctr mode is the kernel's ctr(cipher): the
  * whole block is a big-endian counter starting at the IV, which is exactly
  * nettle's ctr_crypt.
