@@ -27,14 +27,13 @@ static int chan_tls_err(ssize_t r)
     return r == GNUTLS_E_PREMATURE_TERMINATION ? -ECONNRESET : -EIO;
 }
 
-int nbd_chan_read(NbdChan *ch, void *buf, size_t len)
+/* One recv() (or TLS record read) of up to @len bytes; >0, or -errno. */
+static ssize_t chan_recv_some(NbdChan *ch, void *buf, size_t len)
 {
-    uint8_t *p = buf;
-
-    while (len > 0) {
+    for (;;) {
         ssize_t r;
         if (ch->tls) {
-            r = gnutls_record_recv(ch->tls, p, len);
+            r = gnutls_record_recv(ch->tls, buf, len);
             if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN) {
                 continue;
             }
@@ -42,7 +41,7 @@ int nbd_chan_read(NbdChan *ch, void *buf, size_t len)
                 return chan_tls_err(r);
             }
         } else {
-            r = recv(ch->fd, p, len, 0);
+            r = recv(ch->fd, buf, len, 0);
             if (r < 0 && errno == EINTR) {
                 continue;
             }
@@ -50,11 +49,42 @@ int nbd_chan_read(NbdChan *ch, void *buf, size_t len)
                 return -errno;
             }
         }
-        if (r == 0) {
-            return -ECONNRESET;
+        return r == 0 ? -ECONNRESET : r;
+    }
+}
+
+int nbd_chan_read(NbdChan *ch, void *buf, size_t len)
+{
+    uint8_t *p = buf;
+
+    while (len > 0) {
+        if (ch->rpos < ch->rlen) {
+            size_t n = MIN(len, ch->rlen - ch->rpos);
+            memcpy(p, ch->rbuf + ch->rpos, n);
+            ch->rpos += n;
+            p += n;
+            len -= n;
+            continue;
         }
-        p += r;
-        len -= r;
+        /* Large payloads go straight to the caller's buffer. */
+        if (len >= NBD_CHAN_RBUF / 2) {
+            ssize_t r = chan_recv_some(ch, p, len);
+            if (r < 0) {
+                return r;
+            }
+            p += r;
+            len -= r;
+            continue;
+        }
+        if (!ch->rbuf) {
+            ch->rbuf = g_malloc(NBD_CHAN_RBUF);
+        }
+        ssize_t r = chan_recv_some(ch, ch->rbuf, NBD_CHAN_RBUF);
+        if (r < 0) {
+            return r;
+        }
+        ch->rpos = 0;
+        ch->rlen = r;
     }
     return 0;
 }
@@ -159,6 +189,16 @@ bool nbd_chan_start_tls(NbdChan *ch, void *creds_backend, bool is_psk,
                         bool verify_peer, GError **errp)
 {
     gnutls_session_t s = NULL;
+
+    /*
+     * Plaintext sent after STARTTLS but before the handshake must not be
+     * taken as if it came through TLS (the classic STARTTLS injection).
+     */
+    if (ch->rpos < ch->rlen) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "client sent data before the TLS handshake");
+        return false;
+    }
     int r = gnutls_init(&s, GNUTLS_SERVER | GNUTLS_NO_SIGNAL);
 
     if (r < 0) {
@@ -220,4 +260,6 @@ void nbd_chan_close(NbdChan *ch)
         close(ch->fd);
         ch->fd = -1;
     }
+    g_clear_pointer(&ch->rbuf, g_free);
+    ch->rpos = ch->rlen = 0;
 }

@@ -128,9 +128,17 @@ enum {
 
 /* ---- chan.c: the byte stream of one connection ------------------------- */
 
+#define NBD_CHAN_RBUF 65536
+
 typedef struct NbdChan {
     int fd;
     gnutls_session_t tls;             /* NULL until STARTTLS */
+    /*
+     * Read buffer: many small requests arrive per recv().  Only the
+     * connection thread reads, so it needs no lock.
+     */
+    size_t rpos, rlen;
+    uint8_t *rbuf;
 } NbdChan;
 
 /* 0, or -errno (-ECONNRESET on EOF). */
