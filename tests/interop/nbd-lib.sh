@@ -2,13 +2,13 @@
 #
 # Gives a scratch dir $T on /dev/shm (removed on exit), LUKS1 volumes with
 # detached headers made by cryptsetup, and start_server / stop_server for
-# the NBD server under test ($LB_NBD_SERVER, default the storage daemon's
-# stand-in tests/unit/nbd-test-server).  Every server started is killed by
-# the EXIT trap.
+# the NBD server under test ($LB_NBD_SERVER, default luksblk-storage-daemon;
+# tests/unit/nbd-test-server takes the same options without QMP).  Every
+# server started is killed by the EXIT trap.
 set -u
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 SRCDIR=$(cd "$(dirname "$0")" && pwd)
-SERVER=${LB_NBD_SERVER:-$BUILD/tests/unit/nbd-test-server}
+SERVER=${LB_NBD_SERVER:-$BUILD/tools/luksblk-storage-daemon}
 
 need() {
     for t in "$@"; do
