@@ -24,7 +24,8 @@
  *
  * Data path rules: no allocation per request (read replies come from the
  * worker's buffer, write data straight from the request buffer), no lock
- * except for size changes and partial-sector read-modify-write.
+ * except for size changes.  Requests need not be sector-aligned: the block
+ * layer does read-modify-write of partial sectors.
  */
 #include "config.h"
 #include "fuse-priv.h"
@@ -44,11 +45,6 @@
 static inline LbFuseExport *req_export(fuse_req_t req)
 {
     return fuse_req_userdata(req);
-}
-
-static bool is_aligned(LbFuseExport *exp, uint64_t v)
-{
-    return (v & (exp->align - 1)) == 0;
 }
 
 static void lb_fuse_init(void *userdata, struct fuse_conn_info *conn)
@@ -239,51 +235,12 @@ static void lb_fuse_read(fuse_req_t req, fuse_ino_t ino, size_t size,
     }
     size = MIN(size, (uint64_t)(len - off));
 
-    /* Widen to the node's alignment; the reply skips the extra bytes. */
-    uint64_t a0 = off & ~(uint64_t)(exp->align - 1);
-    uint64_t a1 = (off + size + exp->align - 1) &
-                  ~(uint64_t)(exp->align - 1);
-    a1 = MIN(a1, (uint64_t)len);
-    g_assert(a1 - a0 <= w->rbuf_size);
-    int ret = lb_node_pread(exp->node, a0, w->rbuf, a1 - a0);
+    int ret = lb_node_pread(exp->node, off, w->rbuf, size);
     if (ret < 0) {
         fuse_reply_err(req, -ret);
         return;
     }
-    fuse_reply_buf(req, (const char *)w->rbuf + (off - a0), size);
-}
-
-/*
- * Partial-sector write: read the first and last sectors into the worker's
- * buffer, lay the data over them and write the whole sectors back.  Held
- * under resize_lock so two such writes sharing a sector cannot undo each
- * other; writes of disjoint byte ranges never share a whole sector with a
- * partial one, so aligned writes need no lock.
- */
-static int write_unaligned(LbFuseExport *exp, LbFuseWorker *w, uint64_t off,
-                           const void *buf, size_t size, unsigned flags)
-{
-    uint64_t mask = exp->align - 1;
-    uint64_t a0 = off & ~mask;
-    uint64_t a1 = (off + size + mask) & ~mask;
-    size_t span = a1 - a0;
-    int ret = 0;
-
-    g_assert(span <= w->rbuf_size);
-    g_mutex_lock(&exp->resize_lock);
-    if (off != a0) {
-        ret = lb_node_pread(exp->node, a0, w->rbuf, exp->align);
-    }
-    if (ret == 0 && off + size != a1) {
-        ret = lb_node_pread(exp->node, a1 - exp->align,
-                            w->rbuf + span - exp->align, exp->align);
-    }
-    if (ret == 0) {
-        memcpy(w->rbuf + (off - a0), buf, size);
-        ret = lb_node_pwrite(exp->node, a0, w->rbuf, span, flags);
-    }
-    g_mutex_unlock(&exp->resize_lock);
-    return ret;
+    fuse_reply_buf(req, (const char *)w->rbuf, size);
 }
 
 static void lb_fuse_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
@@ -320,12 +277,8 @@ static void lb_fuse_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
             size = len - off;
         }
     }
-    if (is_aligned(exp, off) && is_aligned(exp, size)) {
-        ret = lb_node_pwrite(exp->node, off, buf, size, flags);
-    } else {
-        ret = write_unaligned(exp, lb_fuse_current_worker(), off, buf, size,
-                              flags);
-    }
+    /* Partial sectors are the block layer's business (io.c does RMW). */
+    ret = lb_node_pwrite(exp->node, off, buf, size, flags);
     if (ret < 0) {
         fuse_reply_err(req, -ret);
         return;

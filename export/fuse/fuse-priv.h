@@ -35,15 +35,14 @@ typedef struct LbFuseWorker {
     pthread_t thread;
     bool started;
     struct fuse_buf fbuf;       /* request buffer, libfuse allocates it */
-    uint8_t *rbuf;              /* LB_FUSE_MAX_IO + 2 alignments */
-    size_t rbuf_size;
+    uint8_t *rbuf;              /* LB_FUSE_MAX_IO bytes */
 } LbFuseWorker;
 
 struct LbFuseExport {
     char *id;
     char *mountpoint;
     LbNode *node;               /* reference held */
-    unsigned align;             /* node request alignment, power of 2 */
+    unsigned align;             /* node alignment: sizes are multiples */
     bool writable;
     bool growable;
     bool writethrough;
@@ -55,9 +54,8 @@ struct LbFuseExport {
     LbFuseWorker workers[LB_FUSE_MAX_WORKERS];
 
     /*
-     * Serialises size changes (truncate, growing writes) against each other
-     * and read-modify-write of partial sectors; never taken by aligned
-     * reads and writes inside the current length.
+     * Serialises size changes (truncate, growing writes) against each other;
+     * never taken by reads and writes inside the current length.
      */
     GMutex resize_lock;
     GMutex attr_lock;           /* st_mode, st_uid, st_gid */

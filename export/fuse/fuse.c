@@ -228,8 +228,7 @@ static bool workers_start(LbFuseExport *exp, GError **errp)
 
         w->exp = exp;
         exp->n_workers = i + 1;
-        w->rbuf_size = LB_FUSE_MAX_IO + 2 * exp->align;
-        w->rbuf = g_aligned_alloc(w->rbuf_size, 1, exp->align);
+        w->rbuf = g_aligned_alloc(LB_FUSE_MAX_IO, 1, MAX(exp->align, 64));
         int err = pthread_create(&w->thread, NULL, worker_main, w);
         if (err) {
             g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
