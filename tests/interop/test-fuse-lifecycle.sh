@@ -46,10 +46,10 @@ stop_server
 # Growable: writes past EOF extend the node; fallocate punch/zero work.
 start_server "${BD[@]}" --export "type=fuse,id=e0,node-name=f0,mountpoint=$M,writable=on,growable=on"
 head -c 64k /dev/urandom > "$T/rand"
-dd if="$T/rand" of="$M" bs=64k seek=48 conv=notrunc status=none || fail "growing write"
+dd if="$T/rand" of="$M" bs=64k seek=47 conv=notrunc status=none || fail "growing write"
 [ "$(stat -c %s "$M")" = $((3 << 20)) ] || fail "size after growing write $(stat -c %s "$M")"
 [ "$(stat -c %s "$F")" = $((3 << 20)) ] || fail "node size after growing write"
-cmp "$T/rand" <(dd if="$M" bs=64k skip=48 count=1 status=none) || fail "growing write readback"
+cmp "$T/rand" <(dd if="$M" bs=64k skip=47 count=1 status=none) || fail "growing write readback"
 head -c 64k /dev/urandom > "$T/rand0"
 dd if="$T/rand0" of="$M" bs=64k conv=notrunc status=none || fail "write at 0"
 fallocate -p -o 4096 -l 4096 "$M" || fail "punch hole"
@@ -59,8 +59,10 @@ cmp -n 4096 "$T/rand0" "$M" || fail "punch hole clobbered data before it"
 cmp -i 8192:8192 -n 57344 "$T/rand0" "$M" || fail "punch hole clobbered data after it"
 fallocate -z -o $((3 << 20)) -l 65536 "$M" || fail "zero range past EOF"
 [ "$(stat -c %s "$M")" = $(((3 << 20) + 65536)) ] || fail "zero range did not extend"
-cmp <(head -c 65536 /dev/zero) <(dd if="$M" bs=64k skip=48 count=1 status=none) >/dev/null \
-    && fail "zeroing past EOF clobbered data before it"
+cmp "$T/rand" <(dd if="$M" bs=64k skip=47 count=1 status=none) \
+    || fail "zeroing past EOF clobbered data before it"
+cmp <(head -c 65536 /dev/zero) <(dd if="$M" bs=64k skip=48 count=1 status=none) \
+    || fail "zero range past EOF does not read as zeroes"
 
 # Deleting the export unmounts it, even with a file open on it.
 exec 7<"$M"
@@ -74,5 +76,5 @@ exec 7<&-
 kill -0 "$SERVER_PID" || fail "server died on export deletion"
 [ -f "$M" ] && [ ! -s "$M" ] || fail "mountpoint file not restored"
 stop_server
-cmp "$T/rand" <(dd if="$F" bs=64k skip=48 count=1 status=none) || fail "data lost after shutdown"
+cmp "$T/rand" <(dd if="$F" bs=64k skip=47 count=1 status=none) || fail "data lost after shutdown"
 echo PASS
