@@ -84,6 +84,13 @@ typedef struct LbLuksFormatOps {
 extern const LbLuksFormatOps lb_luks1_ops;
 extern const LbLuksFormatOps lb_luks2_ops;
 
+/**
+ * lb_luks2_has_secondary: whether a LUKS2 secondary header ("SKUL" magic,
+ * version 2) sits at one of the allowed header sizes, so a volume whose
+ * primary header is destroyed can still be opened (LUKS-FORMAT.md §4.1).
+ */
+bool lb_luks2_has_secondary(LbLuks *luks);
+
 #define LB_LUKS_POOL_MAX 16
 
 struct LbLuks {

@@ -71,12 +71,18 @@ LbLuks *lb_luks_open(const LbLuksIO *io, const LbSecret *passphrase,
         g_prefix_error(errp, "cannot read LUKS header: ");
         return NULL;
     }
-    if (memcmp(probe, lb_luks_magic, LB_LUKS_MAGIC_LEN) != 0) {
+    unsigned version = memcmp(probe, lb_luks_magic, LB_LUKS_MAGIC_LEN) == 0
+                           ? (unsigned)probe[6] << 8 | probe[7] : 0;
+    /* A damaged LUKS2 primary header: the secondary copy still opens. */
+    if (version != 1 && version != 2 && lb_luks2_has_secondary(luks)) {
+        version = 2;
+    }
+    if (version == 0) {
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_NOT_LUKS,
                     "volume is not in LUKS format");
         return NULL;
     }
-    switch ((unsigned)probe[6] << 8 | probe[7]) {
+    switch (version) {
     case 1:
         luks->ops = &lb_luks1_ops;
         break;
@@ -85,8 +91,7 @@ LbLuks *lb_luks_open(const LbLuksIO *io, const LbSecret *passphrase,
         break;
     default:
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_UNSUPPORTED,
-                    "LUKS version %u is not supported",
-                    (unsigned)probe[6] << 8 | probe[7]);
+                    "LUKS version %u is not supported", version);
         return NULL;
     }
     if (!luks->ops->open(luks, passphrase, flags, errp)) {

@@ -35,6 +35,19 @@ bool lb_luks2_hdr_size_valid(uint64_t size)
     return false;
 }
 
+bool lb_luks2_has_secondary(LbLuks *luks)
+{
+    for (unsigned i = 0; i < G_N_ELEMENTS(probe_offsets); i++) {
+        guint8 b[8];
+        if (lb_luks_io_read(luks, probe_offsets[i], b, sizeof(b), NULL) &&
+            memcmp(b, lb_luks2_magic2, LB_LUKS_MAGIC_LEN) == 0 &&
+            b[6] == 0 && b[7] == 2) {
+            return true;
+        }
+    }
+    return false;
+}
+
 LbLuks2Hdr *lb_luks2_hdr_new(void)
 {
     return g_new0(LbLuks2Hdr, 1);

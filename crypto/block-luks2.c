@@ -212,8 +212,15 @@ static bool luks2_open(LbLuks *luks, const LbSecret *pass, unsigned flags,
         return false;
     }
     if (id < 0) {
+        JsonObject *tok = hdr->meta.tokens
+                              ? json_node_get_object(hdr->meta.tokens) : NULL;
+        bool tokens = tok && json_object_get_size(tok) > 0;
+        /* Tokens (TPM2, FIDO2, keyring...) are not used here: say so when
+         * they may be the only way into some keyslot. */
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_BAD_PASSPHRASE,
-                    "invalid passphrase (no keyslot matches)");
+                    "invalid passphrase (no keyslot matches)%s",
+                    tokens ? "; the header's LUKS2 tokens are not supported"
+                           : "");
         return false;
     }
     luks->master_key = vk;
