@@ -338,6 +338,9 @@ static bool luks_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
     if (!s->luks) {
         return false;
     }
+    if (no_keys) {
+        lb_node_set_read_only(bs);     /* no volume key: no data path */
+    }
     s->payload_offset = lb_luks_payload_offset(s->luks);
     s->payload_size = lb_luks_payload_size(s->luks);
     s->sector = lb_luks_sector_size(s->luks);

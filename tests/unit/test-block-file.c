@@ -275,6 +275,34 @@ static void test_create(Fixture *fx, gconstpointer data)
     g_assert_cmpint(lb_node_allocated_size(bs), >=, 65536);
 }
 
+static void test_direct(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *kv = g_strdup_printf(
+        "driver=file,filename=%s,cache.direct=on", fx->img);
+    g_autoptr(LbNode) bs = open_kv(kv, LB_OPEN_RDWR, &err);
+
+    if (!bs) {
+        /* tmpfs and some others refuse O_DIRECT. */
+        g_test_skip(err->message);
+        return;
+    }
+    g_autofree guint8 *al = g_malloc(8192 + 4096);
+    guint8 *a = al + (4096 - (uintptr_t)al % 4096);   /* 4 KiB aligned */
+    guint8 odd[100], back[100];
+
+    memset(a, 0x11, 8192);
+    g_assert_cmpint(lb_node_pwrite(bs, 4096, a, 8192, 0), ==, 0);
+    memset(odd, 0x22, sizeof(odd));
+    g_assert_cmpint(lb_node_pwrite(bs, 5000, odd, 100, 0), ==, 0);
+    g_assert_cmpint(lb_node_pread(bs, 4096, a, 8192), ==, 0);
+    g_assert_cmpint(a[0], ==, 0x11);
+    g_assert_cmpint(a[5000 - 4096], ==, 0x22);
+    g_assert_cmpint(lb_node_pread(bs, 5050, back, 100), ==, 0);
+    g_assert_cmpint(back[49], ==, 0x22);
+    g_assert_cmpint(back[50], ==, 0x11);
+}
+
 typedef struct Worker {
     LbNode *bs;
     unsigned id;
@@ -332,6 +360,8 @@ int main(int argc, char **argv)
     g_test_add("/block/file/locking", Fixture, NULL, fx_setup, test_locking,
                fx_teardown);
     g_test_add("/block/file/create", Fixture, NULL, fx_setup, test_create,
+               fx_teardown);
+    g_test_add("/block/file/direct", Fixture, NULL, fx_setup, test_direct,
                fx_teardown);
     g_test_add("/block/file/threads", Fixture, NULL, fx_setup, test_threads,
                fx_teardown);
