@@ -159,7 +159,9 @@ static void on_text(const char *text, size_t len, const char *error,
         return;
     }
     if (!json_parser_load_from_data(parser, text, len, &err)) {
-        session_error(s, err->message);
+        /* json-glib names the input "<data>"; drop that. */
+        const char *msg = err->message;
+        session_error(s, g_str_has_prefix(msg, "<data>:") ? msg + 7 : msg);
         return;
     }
     g_autoptr(JsonNode) reply =

@@ -17,11 +17,11 @@ Outputs (all in the output directory, deterministic):
     lb-qapi-commands-M.h/.c  per command: a C argument struct, the handler
                              prototype, a marshaller that fills the struct
                              from validated JSON, and the module's table
-  for the top module (-m schema):
+  with --init:
     lb-qapi-init.h/.c        all command tables and the query-qmp-schema
                              introspection data (JSON text)
 
-Usage: qapi-gen.py -o OUTDIR -m MODULE qapi/schema.json
+Usage: qapi-gen.py -o OUTDIR (-m MODULE | --init) qapi/schema.json
 """
 
 import argparse
@@ -612,7 +612,9 @@ def write(path, text):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('-o', '--output-dir', default='.')
-    ap.add_argument('-m', '--module', required=True)
+    grp = ap.add_mutually_exclusive_group(required=True)
+    grp.add_argument('-m', '--module')
+    grp.add_argument('--init', action='store_true')
     ap.add_argument('schema')
     args = ap.parse_args()
     try:
@@ -620,7 +622,7 @@ def main():
     except (SchemaError, KeyError, OSError) as e:
         sys.exit('qapi-gen: %s' % e)
     o = args.output_dir
-    if args.module == module_name(args.schema):
+    if args.init:
         h, c = init_files(schema)
         write(os.path.join(o, 'lb-qapi-init.h'), h)
         write(os.path.join(o, 'lb-qapi-init.c'), c)
