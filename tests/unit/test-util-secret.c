@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
@@ -76,11 +78,76 @@ static void test_memeq(void)
     g_assert_false(lb_memeq_consttime(a, b, 32));
 }
 
+/* VmLck of this process in KiB, or -1. */
+static long vm_locked_kib(void)
+{
+    g_autofree char *status = NULL;
+    const char *p;
+
+    if (!g_file_get_contents("/proc/self/status", &status, NULL, NULL) ||
+        !(p = strstr(status, "VmLck:"))) {
+        return -1;
+    }
+    return strtol(p + 6, NULL, 10);
+}
+
+/* The VmFlags line of the mapping containing @addr in /proc/self/smaps. */
+static char *smaps_flags(const void *addr)
+{
+    g_autofree char *smaps = NULL;
+    g_auto(GStrv) lines = NULL;
+    bool inside = false;
+
+    if (!g_file_get_contents("/proc/self/smaps", &smaps, NULL, NULL)) {
+        return NULL;
+    }
+    lines = g_strsplit(smaps, "\n", -1);
+    for (unsigned i = 0; lines[i]; i++) {
+        unsigned long lo;
+        unsigned long hi;
+
+        if (sscanf(lines[i], "%lx-%lx ", &lo, &hi) == 2 &&
+            strchr(lines[i], '-') < strchr(lines[i], ' ')) {
+            inside = (uintptr_t)addr >= lo && (uintptr_t)addr < hi;
+        } else if (inside && g_str_has_prefix(lines[i], "VmFlags:")) {
+            return g_strdup(lines[i]);
+        }
+    }
+    return NULL;
+}
+
+/* Secrets are locked in RAM and kept out of core dumps, then released. */
+static void test_secret_locked(void)
+{
+    long before = vm_locked_kib();
+    long during;
+    LbSecret *s;
+    g_autofree char *flags = NULL;
+
+    if (before < 0) {
+        g_test_skip("no /proc/self/status VmLck");
+        return;
+    }
+    s = lb_secret_new(256 * 1024);
+    during = vm_locked_kib();
+    flags = smaps_flags(lb_secret_data(s) + 4096);
+    lb_secret_free(s);
+    if (during < before + 256) {
+        g_test_skip("mlock not permitted here (RLIMIT_MEMLOCK)");
+        return;
+    }
+    g_assert_cmpint(vm_locked_kib(), <, during);
+    g_assert_nonnull(flags);
+    g_assert_nonnull(strstr(flags, " dd"));
+    g_assert_nonnull(strstr(flags, " lo"));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/util/secret/new", test_secret_new);
     g_test_add_func("/util/secret/copy", test_secret_copy);
+    g_test_add_func("/util/secret/locked", test_secret_locked);
     g_test_add_func("/util/secret/memzero", test_memzero);
     g_test_add_func("/util/secret/memeq", test_memeq);
     return g_test_run();
