@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# test-nbd-qmp.sh: the NBD server driven over QMP: nbd-server-start (QMP's
+# legacy address form, unix and inet), block-export-add/-del (safe refused
+# while a client is connected, hard disconnects it), query-block-exports,
+# BLOCK_EXPORT_DELETED events, nodes held busy while exported,
+# max-connections, nbd-server-stop.
+. "$(dirname "$0")/nbd-lib.sh"
+need cryptsetup python3
+
+make_volume v 16M
+QMP=$T/qmp.sock
+start_server "$T/pid" --object "$SECRET" $(blockdev_args v) \
+    --chardev "socket,id=m0,path=$QMP,server=on,wait=off" --monitor chardev=m0
+
+PORT=$(free_port)
+python3 - "$QMP" "$T/nbd.sock" "$PORT" <<'PY' || fail "QMP checks"
+import json, socket, struct, sys, time
+
+qmp_path, nbd_path, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+failures = 0
+
+
+def check(cond, what):
+    global failures
+    print(("ok    " if cond else "FAIL  ") + what)
+    failures += not cond
+
+
+class QMP:
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.settimeout(20)
+        self.s.connect(path)
+        self.f = self.s.makefile("r")
+        self.events = []
+        json.loads(self.f.readline())
+        assert self.cmd("qmp_capabilities") == {"return": {}}
+
+    def cmd(self, name, args=None):
+        msg = {"execute": name}
+        if args is not None:
+            msg["arguments"] = args
+        self.s.sendall(json.dumps(msg).encode() + b"\n")
+        while True:
+            r = json.loads(self.f.readline())
+            if "event" in r:
+                self.events.append(r)
+            else:
+                return r
+
+    def wait_event(self, name, timeout=10):
+        end = time.time() + timeout
+        while time.time() < end:
+            for e in self.events:
+                if e["event"] == name:
+                    self.events.remove(e)
+                    return e
+            self.s.settimeout(max(0.1, end - time.time()))
+            try:
+                line = self.f.readline()
+            except OSError:
+                break
+            if line:
+                self.events.append(json.loads(line))
+        return None
+
+
+def nbd_go(addr, name):
+    """Connect and enter transmission on export NAME; returns the socket."""
+    if isinstance(addr, tuple):
+        s = socket.create_connection(addr, timeout=10)
+    else:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        s.connect(addr)
+    hello = b""
+    while len(hello) < 18:
+        chunk = s.recv(18 - len(hello))
+        if not chunk:
+            return None
+        hello += chunk
+    s.sendall(struct.pack(">I", 3))
+    n = name.encode()
+    data = struct.pack(">I", len(n)) + n + struct.pack(">H", 0)
+    s.sendall(struct.pack(">QII", 0x49484156454F5054, 7, len(data)) + data)
+    while True:
+        hdr = b""
+        while len(hdr) < 20:
+            hdr += s.recv(20 - len(hdr))
+        _, _, rtype, length = struct.unpack(">QIII", hdr)
+        while length:
+            length -= len(s.recv(length))
+        if rtype == 1:
+            return s
+        if rtype & (1 << 31):
+            return None
+
+
+def is_error(r, text=None):
+    return "error" in r and (text is None or text in r["error"]["desc"])
+
+
+q = QMP(qmp_path)
+r = q.cmd("block-export-add", {"type": "nbd", "id": "e0", "node-name": "v"})
+check(is_error(r, "NBD server not running"), "export before server: error")
+r = q.cmd("nbd-server-start",
+          {"addr": {"type": "unix", "data": {"path": nbd_path}}})
+check(r == {"return": {}}, "nbd-server-start (unix, legacy address)")
+r = q.cmd("nbd-server-start",
+          {"addr": {"type": "unix", "data": {"path": nbd_path}}})
+check(is_error(r, "already running"), "second nbd-server-start: error")
+r = q.cmd("block-export-add", {"type": "nbd", "id": "e0", "node-name": "v",
+                               "writable": True, "name": "disk0"})
+check(r == {"return": {}}, "block-export-add e0")
+r = q.cmd("block-export-add", {"type": "nbd", "id": "e0", "node-name": "v"})
+check(is_error(r, "already in use"), "duplicate export id: error")
+r = q.cmd("block-export-add", {"type": "nbd", "id": "e9", "node-name": "v",
+                               "name": "disk0"})
+check(is_error(r, "disk0"), "duplicate export name: error")
+r = q.cmd("block-export-add", {"type": "nbd", "id": "e8",
+                               "node-name": "nope"})
+check(is_error(r, "nope"), "unknown node: error")
+r = q.cmd("query-block-exports")
+check(r.get("return") == [{"type": "nbd", "id": "e0", "node-name": "v",
+                           "shutting-down": False}], "query-block-exports")
+r = q.cmd("blockdev-del", {"node-name": "v"})
+check(is_error(r), "blockdev-del of an exported node: error")
+
+client = nbd_go(nbd_path, "disk0")
+check(client is not None, "client connected to disk0")
+r = q.cmd("block-export-del", {"id": "e0"})
+check(is_error(r, "in use"), "safe block-export-del with a client: error")
+r = q.cmd("block-export-del", {"id": "e0", "mode": "hard"})
+check(r == {"return": {}}, "hard block-export-del")
+ev = q.wait_event("BLOCK_EXPORT_DELETED")
+check(ev is not None and ev["data"] == {"id": "e0"},
+      "BLOCK_EXPORT_DELETED e0")
+try:
+    gone = client.recv(1) == b""
+except OSError:
+    gone = True
+check(gone, "hard delete disconnected the client")
+check(q.cmd("query-block-exports").get("return") == [], "no exports left")
+r = q.cmd("block-export-del", {"id": "e0"})
+check(is_error(r, "not found"), "deleting a deleted export: error")
+
+r = q.cmd("block-export-add", {"type": "nbd", "id": "e1", "node-name": "v"})
+check(r == {"return": {}}, "export e1 (name defaults to the node name)")
+c2 = nbd_go(nbd_path, "v")
+check(c2 is not None, "client on e1 by node name")
+r = q.cmd("nbd-server-stop")
+check(r == {"return": {}}, "nbd-server-stop with a client connected")
+ev = q.wait_event("BLOCK_EXPORT_DELETED")
+check(ev is not None and ev["data"] == {"id": "e1"}, "BLOCK_EXPORT_DELETED e1")
+check(is_error(q.cmd("nbd-server-stop"), "not running"),
+      "second nbd-server-stop: error")
+import os
+check(not os.path.exists(nbd_path), "unix socket removed on stop")
+
+r = q.cmd("nbd-server-start", {"addr": {"type": "inet", "data": {
+    "host": "127.0.0.1", "port": str(port)}}, "max-connections": 1})
+check(r == {"return": {}}, "nbd-server-start (inet, max-connections=1)")
+r = q.cmd("block-export-add", {"type": "nbd", "id": "e2", "node-name": "v"})
+check(r == {"return": {}}, "export e2")
+c3 = nbd_go(("127.0.0.1", port), "v")
+check(c3 is not None, "first TCP client served")
+c4 = nbd_go(("127.0.0.1", port), "v")
+check(c4 is None, "second TCP client refused (max-connections)")
+c3.close()
+time.sleep(0.3)
+c5 = nbd_go(("127.0.0.1", port), "v")
+check(c5 is not None, "a slot frees when the first client leaves")
+c5.close()
+check(q.cmd("nbd-server-stop") == {"return": {}}, "stop again")
+r = q.cmd("blockdev-del", {"node-name": "v"})
+check(r == {"return": {}}, "blockdev-del once no export holds the node")
+print("%d failure(s)" % failures)
+sys.exit(1 if failures else 0)
+PY
+stop_server "$T/pid"
+ok "QMP export lifecycle"
