@@ -23,7 +23,7 @@
 #define LB_ARGON2_MIN_TIME 4u
 #define LB_ARGON2_MIN_MEMORY_KIB 32u
 #define LB_ARGON2_MAX_MEMORY_KIB (4u * 1024 * 1024)   /* 4 GiB */
-#define LB_ARGON2_CALIBRATE_ROUNDS 12
+#define LB_ARGON2_CALIBRATE_ROUNDS 16
 
 bool lb_argon2(LbArgon2Type type, const void *pass, size_t passlen,
                const guint8 *salt, size_t saltlen, uint32_t time_cost,
@@ -85,12 +85,33 @@ static bool argon2_measure(LbArgon2Type type, uint32_t t, uint32_t m,
     return true;
 }
 
+/*
+ * Spread a cost budget of @units (time x memory, in KiB passes) over time
+ * and memory: memory first up to the bound, then time (cryptsetup's
+ * preference), never below the minimums.
+ */
+static void argon2_split(uint64_t units, uint32_t min_m, uint32_t max_m,
+                         uint32_t *t, uint32_t *m)
+{
+    uint64_t want_m = units / LB_ARGON2_MIN_TIME;
+
+    if (want_m <= max_m) {
+        *t = LB_ARGON2_MIN_TIME;
+        *m = (uint32_t)MAX(want_m, (uint64_t)min_m);
+    } else {
+        *m = max_m;
+        *t = (uint32_t)MIN(MAX(units / max_m, (uint64_t)LB_ARGON2_MIN_TIME),
+                           (uint64_t)UINT32_MAX);
+    }
+}
+
 bool lb_argon2_calibrate(LbArgon2Type type, uint64_t ms,
                          uint32_t max_memory_kib, uint32_t parallel,
                          size_t outlen, uint32_t *time_cost,
                          uint32_t *memory_kib, GError **errp)
 {
     uint32_t min_m, max_m, t = LB_ARGON2_MIN_TIME, m;
+    uint64_t took = 0;
 
     if (parallel < 1) {
         parallel = 1;
@@ -103,55 +124,41 @@ bool lb_argon2_calibrate(LbArgon2Type type, uint64_t ms,
     if (ms == 0) {
         ms = 1;
     }
-    /* Start small so a slow machine does not pay for a huge first try. */
+
+    /*
+     * Cheap probes first: grow the cost eightfold until one derivation
+     * takes at least an eighth of the target (or a bound is reached), so
+     * that the measurement is long enough to extrapolate from.
+     */
     m = MIN(max_m, MAX(min_m, 1024u));
-
     for (int round = 0; round < LB_ARGON2_CALIBRATE_ROUNDS; round++) {
-        uint64_t took;
-
         if (!argon2_measure(type, t, m, parallel, outlen, &took, errp)) {
             g_prefix_error(errp, "argon2 benchmark: ");
             return false;
         }
-        if (took == 0) {
-            took = 1;
-        }
-        /* Close enough (within 10%), or a bound stops us. */
-        if (took * 10 >= ms * 9 && took * 10 <= ms * 11) {
+        took = MAX(took, 1);
+        if (took * 8 >= ms) {
             break;
         }
-        if (took < ms) {
-            /* Too fast: grow memory first, then time. */
-            uint64_t want_m = (uint64_t)m * ms / took;
-            if (want_m <= max_m) {
-                if (want_m <= m) {
-                    break;
-                }
-                m = (uint32_t)want_m;
-            } else {
-                uint64_t want_t = (uint64_t)t * m * ms / ((uint64_t)max_m * took);
-                m = max_m;
-                if (want_t <= t) {
-                    break;      /* measurement noise at the memory bound */
-                }
-                t = (uint32_t)MIN(want_t, (uint64_t)UINT32_MAX);
-            }
-        } else {
-            /* Too slow: shrink time first, then memory. */
-            uint64_t want_t = (uint64_t)t * ms / took;
-            if (want_t >= LB_ARGON2_MIN_TIME) {
-                t = (uint32_t)want_t;
-            } else {
-                uint64_t want_m = (uint64_t)t * m * ms /
-                                  ((uint64_t)LB_ARGON2_MIN_TIME * took);
-                t = LB_ARGON2_MIN_TIME;
-                if (want_m <= min_m) {
-                    m = min_m;
-                    break;
-                }
-                m = (uint32_t)want_m;
-            }
+        argon2_split((uint64_t)t * m * 8, min_m, max_m, &t, &m);
+    }
+    /* Extrapolate linearly in time x memory, check once, correct once. */
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t units = (uint64_t)t * m * ms / took;
+        uint32_t nt, nm;
+        argon2_split(units, min_m, max_m, &nt, &nm);
+        if (pass == 1 || (nt == t && nm == m)) {
+            t = nt;
+            m = nm;
+            break;
         }
+        t = nt;
+        m = nm;
+        if (!argon2_measure(type, t, m, parallel, outlen, &took, errp)) {
+            g_prefix_error(errp, "argon2 benchmark: ");
+            return false;
+        }
+        took = MAX(took, 1);
     }
     *time_cost = t;
     *memory_kib = m;
