@@ -451,6 +451,42 @@ static void test_amend(Fixture *fx, gconstpointer data)
     g_assert_error(err, LB_LUKS_ERROR, LB_LUKS_ERROR_BAD_PASSPHRASE);
 }
 
+static void test_luks2_options(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *img = g_build_filename(fx->dir, "l2.img", NULL);
+    g_autoptr(LbOpts) o = lb_opts_parse_keyval(
+        "key-secret=sec0,luks-version=2,pbkdf=argon2id,pbkdf-memory=64,"
+        "pbkdf-parallel=1,pbkdf-iterations=4,label=mylabel,sector-size=512,"
+        "cipher-alg=aes-128,cipher-mode=cbc,ivgen-alg=essiv,"
+        "ivgen-hash-alg=sha256,detached-header=true", NULL, &err);
+
+    g_assert_true(lb_img_create("luks", img, 0, o, &err));
+    g_assert_no_error(err);
+    g_autofree char *kv = g_strdup_printf(
+        "driver=luks,file.filename=%s,header.filename=%s,key-secret=sec0",
+        fx->payload, img);
+    g_autoptr(LbNode) bs = open_kv(kv, 0, &err);
+    g_assert_no_error(err);
+    g_autofree char *info = lb_node_info_json(bs);
+    g_assert_nonnull(strstr(info, "\"cipher-alg\":\"aes-128\""));
+    g_assert_nonnull(strstr(info, "\"cipher-mode\":\"cbc\""));
+    g_assert_nonnull(strstr(info, "\"ivgen-alg\":\"essiv\","
+                                  "\"ivgen-hash-alg\":\"sha256\""));
+    g_assert_nonnull(strstr(info, "\"label\":\"mylabel\""));
+    g_assert_nonnull(strstr(info, "\"kdf\":\"argon2id\",\"time-cost\":4,"
+                                  "\"memory\":64,\"parallel\":1"));
+    g_assert_nonnull(strstr(info, "\"sector-size\":512"));
+
+    /* LUKS2-only options need luks-version=2. */
+    g_autoptr(LbOpts) bad = lb_opts_parse_keyval(
+        "key-secret=sec0,label=x,detached-header=true", NULL, &err);
+    g_assert_false(lb_img_create("luks", img, 0, bad, &err));
+    g_assert_true(g_str_has_suffix(err->message,
+                                   ": Parameter 'label' requires "
+                                   "luks-version=2"));
+}
+
 static void add(const char *name, const Params *p, GTestFixtureFunc fn)
 {
     g_autofree char *path = g_strdup_printf("/block/luks/%s/%s",
@@ -476,5 +512,6 @@ int main(int argc, char **argv)
     add("blockdev-create", &luks1, (GTestFixtureFunc)test_blockdev_create);
     add("amend", &luks1, (GTestFixtureFunc)test_amend);
     add("amend", &luks2, (GTestFixtureFunc)test_amend);
+    add("options", &luks2, (GTestFixtureFunc)test_luks2_options);
     return g_test_run();
 }
