@@ -19,11 +19,7 @@ for t in fio cryptsetup qemu-storage-daemon python3; do
     command -v $t >/dev/null || { echo "bench-fuse: $t not installed"; exit 77; }
 done
 [ -c /dev/fuse ] || { echo "bench-fuse: no /dev/fuse"; exit 77; }
-if [ -x "$B/tools/luksblk-storage-daemon" ] && [ -z "${LB_FUSE_SERVER:-}" ]; then
-    OURS=$B/tools/luksblk-storage-daemon
-else
-    OURS=$B/tests/interop/lb-fuse-serve
-fi
+OURS=$B/tools/luksblk-storage-daemon
 [ -x "$OURS" ] || { echo "bench-fuse: $OURS not built"; exit 1; }
 
 T=$(mktemp -d /dev/shm/lb-bench-fuse.XXXXXX)

@@ -4,9 +4,8 @@
 # Environment (set by meson): LB_BUILD (build dir).  Provides a scratch dir
 # $T (under /dev/shm when possible), tool checks that exit 77 (skip), a
 # server start/stop pair that always unmounts in the EXIT trap, and a
-# detached-header LUKS volume maker.  The server is lb-fuse-serve or, with
-# LB_FUSE_SERVER=daemon, luksblk-storage-daemon: both take the same
-# --object/--blockdev/--export options.
+# detached-header LUKS volume maker.  The server is luksblk-storage-daemon
+# with its --object/--blockdev/--export options.
 
 set -u
 B=${LB_BUILD:?LB_BUILD must point at the build directory}
@@ -20,11 +19,7 @@ need() { for t in "$@"; do command -v "$t" >/dev/null || skip "$t not installed"
 [ -c /dev/fuse ] && [ -r /dev/fuse ] && [ -w /dev/fuse ] || skip "no usable /dev/fuse"
 [ "$(id -u)" = 0 ] || command -v fusermount3 >/dev/null || skip "not root and no fusermount3"
 
-if [ "${LB_FUSE_SERVER:-serve}" = daemon ]; then
-    SERVER=$B/tools/luksblk-storage-daemon
-else
-    SERVER=$B/tests/interop/lb-fuse-serve
-fi
+SERVER=$B/tools/luksblk-storage-daemon
 [ -x "$SERVER" ] || skip "$SERVER not built"
 
 shmroot=/dev/shm
@@ -55,9 +50,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server ARGS...: run the server in the background, wait for "ready"
-# (or for its QMP-less equivalent: every mountpoint mounted).  Output goes
-# to $T/server.log.  Records mountpoints given as mountpoint=... for cleanup.
+# start_server ARGS...: run the daemon in the background and wait until
+# every mountpoint given as mountpoint=... is mounted (they are also
+# recorded for cleanup).  Output goes to $T/server.log.
 start_server() {
     for a in "$@"; do
         case $a in *mountpoint=*) m=${a#*mountpoint=}; MOUNTS+=("${m%%,*}");; esac
@@ -65,20 +60,17 @@ start_server() {
     "$SERVER" "$@" > "$T/server.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 100); do
-        grep -q '^ready' "$T/server.log" && return 0
+        local all=1
+        for m in "${MOUNTS[@]}"; do is_mounted "$m" || all=0; done
+        [ $all = 1 ] && return 0
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
             cat "$T/server.log"
             fail "server exited during start-up"
         fi
-        if [ "${LB_FUSE_SERVER:-serve}" = daemon ]; then
-            local all=1
-            for m in "${MOUNTS[@]}"; do is_mounted "$m" || all=0; done
-            [ $all = 1 ] && return 0
-        fi
         sleep 0.1
     done
     cat "$T/server.log"
-    fail "server not ready after 10 s"
+    fail "exports not mounted after 10 s"
 }
 
 # stop_server: SIGTERM, wait for exit status 0, check every mount is gone.
@@ -114,3 +106,14 @@ luks_json() {         # PAYLOAD HEADER -> json: filename for qemu-img/-io
     printf 'json:{"driver":"luks","file":{"driver":"file","filename":"%s"},"header":{"driver":"file","filename":"%s"},"key-secret":"sec0"}' "$1" "$2"
 }
 SECRET_OBJ="secret,id=sec0,file=$T/pass"
+
+# lbio ARGS...: luksblk-io on the volume files, or a note and success while
+# the tool is not usable in this build (its checks are then skipped).
+lbio() {
+    if ! "$IO" --version >/dev/null 2>&1; then
+        echo "note: luksblk-io not usable, skipping: luksblk-io $*" >&2
+        echo "read 0/0 bytes (skipped)"
+        return 0
+    fi
+    "$IO" "$@"
+}
