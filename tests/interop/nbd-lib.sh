@@ -16,13 +16,6 @@ need() {
     done
 }
 
-# TODO(#4): drop once the luks driver (block/crypto.c) has landed on main;
-# until then volumes are plain files served through a "raw" node.
-LUKS=1
-if ! grep -q "\.open" "$SRCDIR/../../block/crypto.c" 2>/dev/null; then
-    echo "NOTE: luks driver not written yet: testing with raw volumes"
-    LUKS=0
-fi
 
 T=$(mktemp -d "${TMPDIR:-/dev/shm}/lb-nbd.XXXXXX")
 SERVER_PIDS=()
@@ -46,7 +39,6 @@ QSECRET="secret,id=sec0,file=$T/pass"
 # make_volume NAME SIZE: $T/NAME-payload.img + $T/NAME-header.img (LUKS1).
 make_volume() {
     truncate -s "$2" "$T/$1-payload.img"
-    [ $LUKS = 1 ] || return 0
     cryptsetup luksFormat --batch-mode --type luks1 --header "$T/$1-header.img" \
         --key-file "$T/pass" --pbkdf-force-iterations 1000 "$T/$1-payload.img" \
         || fail "cryptsetup luksFormat $1"
@@ -54,11 +46,6 @@ make_volume() {
 
 # blockdev_args NAME: the --blockdev options for node "NAME" (luks).
 blockdev_args() {
-    if [ $LUKS = 0 ]; then
-        echo "--blockdev driver=file,node-name=$1-p,filename=$T/$1-payload.img" \
-             "--blockdev driver=raw,node-name=$1,file=$1-p"
-        return
-    fi
     echo "--blockdev driver=file,node-name=$1-p,filename=$T/$1-payload.img" \
          "--blockdev driver=file,node-name=$1-h,filename=$T/$1-header.img" \
          "--blockdev driver=luks,node-name=$1,file=$1-p,header=$1-h,key-secret=sec0"
@@ -66,10 +53,6 @@ blockdev_args() {
 
 # qemu's --image-opts for volume NAME opened directly from its files.
 qemu_opts() {
-    if [ $LUKS = 0 ]; then
-        echo "driver=raw,file.filename=$T/$1-payload.img"
-        return
-    fi
     echo "driver=luks,file.filename=$T/$1-payload.img,header.filename=$T/$1-header.img,key-secret=sec0"
 }
 
