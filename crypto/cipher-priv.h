@@ -26,6 +26,8 @@ typedef enum {
 
 /* Largest IV / cipher block handled (AES, serpent, twofish: 16). */
 #define LB_CIPHER_MAX_BLOCK 16
+/* Sectors CBC-encrypted side by side (see cipher-nettle.c). */
+#define LB_CBC_LANES 8
 
 /**
  * lb_cipher_nettle_alg: the nettle block cipher for dm-crypt name @cipher
@@ -56,7 +58,7 @@ struct LbBlockCipher {
     LbCipherUnitFunc encrypt;
     LbCipherUnitFunc decrypt;
     void *gnutls;               /* gnutls_cipher_hd_t, or NULL */
-    LbNettleBlock data;         /* nettle: data key */
+    LbNettleBlock data;         /* nettle: data key (also for CBC lanes) */
     LbNettleBlock tweak;        /* nettle XTS: tweak key */
 };
 
@@ -75,5 +77,15 @@ void lb_cipher_gnutls_free(LbBlockCipher *c);
  */
 bool lb_cipher_nettle_setup(LbBlockCipher *c, const char *cipher,
                             const guint8 *key, size_t keylen, GError **errp);
+
+/**
+ * lb_cipher_cbc_encrypt_multi: CBC-encrypt @len bytes (whole sectors) of
+ * @in to @out (same buffer or disjoint), several sectors at a time through
+ * @c->data.  Same result as the sector-by-sector loop.  Returns: 0 or
+ * -errno.
+ */
+int lb_cipher_cbc_encrypt_multi(LbBlockCipher *c, uint64_t iv_sector,
+                                unsigned sector_size, const guint8 *in,
+                                guint8 *out, size_t len);
 
 #endif /* LB_CRYPTO_CIPHER_PRIV_H */

@@ -139,6 +139,14 @@ LbBlockCipher *lb_block_cipher_new(const char *cipher, const char *mode,
                        errp)) {
         return NULL;
     }
+    if (chain == LB_CHAIN_CBC && !c->data.alg) {
+        /* gnutls serves AES-CBC; nettle's key runs the multi-sector path. */
+        const struct nettle_cipher *alg = lb_cipher_nettle_alg(cipher, keylen);
+
+        if (alg) {
+            lb_nettle_block_setkey(&c->data, alg, key);
+        }
+    }
     return g_steal_pointer(&c);
 }
 
@@ -175,6 +183,10 @@ static int lb_block_cipher_run(LbBlockCipher *c, bool enc, uint64_t iv_sector,
     if (c->chain == LB_CHAIN_ECB) {
         /* No IV: the whole request is one run of independent blocks. */
         return fn(c, NULL, in, out, len);
+    }
+    if (enc && c->chain == LB_CHAIN_CBC && c->data.alg && len > sector_size) {
+        return lb_cipher_cbc_encrypt_multi(c, iv_sector, sector_size, in, out,
+                                           len);
     }
     for (size_t off = 0; off < len; off += sector_size, iv_sector += step) {
         int ret;
