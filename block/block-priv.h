@@ -31,7 +31,7 @@ typedef struct LbChild {
 
 /* A write in flight on a node with alignment > 1 (see io.c). */
 typedef struct LbTrackedReq {
-    uint64_t start, end;         /* byte range, aligned outward for RMW */
+    uint64_t start, end; /* byte range, aligned outward for RMW */
     bool rmw;
     struct LbTrackedReq *next;
 } LbTrackedReq;
@@ -42,15 +42,15 @@ struct LbNode {
     const LbBlockDriver *drv;
     void *opaque;
     char *node_name;
-    char *filename;              /* set by the driver, or derived */
-    char *opts_json;             /* the options the node was opened with */
-    unsigned flags;              /* LbOpenFlags in effect */
+    char *filename;  /* set by the driver, or derived */
+    char *opts_json; /* the options the node was opened with */
+    unsigned flags;  /* LbOpenFlags in effect */
     bool read_only;
-    bool monitor_owned;          /* registry holds a reference */
+    bool monitor_owned; /* registry holds a reference */
     unsigned alignment;
-    GPtrArray *children;         /* of LbChild * */
+    GPtrArray *children; /* of LbChild * */
     int n_parents;
-    gint users;                  /* exports, lb_node_use() */
+    gint users; /* exports, lb_node_use() */
     /* io.c: serialisation of read-modify-write on unaligned writes */
     GMutex track_lock;
     GCond track_cond;

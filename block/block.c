@@ -19,13 +19,13 @@
 #include <errno.h>
 #include <string.h>
 
-G_DEFINE_QUARK(lb-block-error-quark, lb_block_error)
+G_DEFINE_QUARK(lb - block - error - quark, lb_block_error)
 
 #define NODE_NAME_MAX 31
 
 static GRecMutex graph_lock;
-static GHashTable *registry;         /* name -> LbNode * (no reference) */
-static GPtrArray *reg_order;         /* LbNode * in registration order */
+static GHashTable *registry; /* name -> LbNode * (no reference) */
+static GPtrArray *reg_order; /* LbNode * in registration order */
 static unsigned auto_name_counter;
 
 static void child_free(LbChild *c)
@@ -42,7 +42,8 @@ bool lb_block_errno_to_error(int ret, GError **errp, const char *fmt, ...)
     va_end(ap);
     g_set_error(errp, LB_BLOCK_ERROR,
                 ret == -EACCES || ret == -EPERM || ret == -EROFS
-                    ? LB_BLOCK_ERROR_PERM : LB_BLOCK_ERROR_FAILED,
+                    ? LB_BLOCK_ERROR_PERM
+                    : LB_BLOCK_ERROR_FAILED,
                 "%s: %s", msg, g_strerror(-ret));
     return false;
 }
@@ -61,7 +62,8 @@ static void registry_add(LbNode *bs)
 
 static void registry_remove(LbNode *bs)
 {
-    if (registry && bs->node_name && g_hash_table_lookup(registry, bs->node_name) == bs) {
+    if (registry && bs->node_name &&
+        g_hash_table_lookup(registry, bs->node_name) == bs) {
         g_hash_table_remove(registry, bs->node_name);
         g_ptr_array_remove(reg_order, bs);
     }
@@ -216,18 +218,18 @@ static bool generic_opts(LbOpts *opts, unsigned *flags, GError **errp)
     if (!lb_opts_get_bool(opts, "read-only", false, &ro, errp) ||
         !lb_opts_get_bool(opts, "auto-read-only",
                           (*flags & LB_OPEN_AUTO_RO) != 0, &auto_ro, errp) ||
-        !lb_opts_get_bool(opts, "force-share",
-                          (*flags & LB_OPEN_NO_LOCK) != 0, &force_share,
-                          errp) ||
-        !lb_opts_get_bool(opts, "cache.direct",
-                          (*flags & LB_OPEN_NOCACHE) != 0, &direct, errp) ||
+        !lb_opts_get_bool(opts, "force-share", (*flags & LB_OPEN_NO_LOCK) != 0,
+                          &force_share, errp) ||
+        !lb_opts_get_bool(opts, "cache.direct", (*flags & LB_OPEN_NOCACHE) != 0,
+                          &direct, errp) ||
         !lb_opts_get_bool(opts, "cache.no-flush", false, &no_flush, errp) ||
         !lb_opts_get_string(opts, "discard", &discard, errp) ||
         !lb_opts_get_string(opts, "detect-zeroes", &detect_zeroes, errp)) {
         return false;
     }
-    if (discard && !g_strv_contains((const char *const[]){
-            "ignore", "off", "unmap", "on", NULL }, discard)) {
+    if (discard && !g_strv_contains((const char *const[]){"ignore", "off",
+                                                          "unmap", "on", NULL},
+                                    discard)) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                     "Invalid discard option");
         return false;
@@ -240,10 +242,10 @@ static bool generic_opts(LbOpts *opts, unsigned *flags, GError **errp)
     if (ro) {
         *flags &= ~LB_OPEN_RDWR;
     }
-    *flags = (*flags & ~(LB_OPEN_AUTO_RO | LB_OPEN_NO_LOCK | LB_OPEN_NOCACHE))
-           | (auto_ro ? LB_OPEN_AUTO_RO : 0)
-           | (force_share ? LB_OPEN_NO_LOCK : 0)
-           | (direct ? LB_OPEN_NOCACHE : 0);
+    *flags = (*flags & ~(LB_OPEN_AUTO_RO | LB_OPEN_NO_LOCK | LB_OPEN_NOCACHE)) |
+             (auto_ro ? LB_OPEN_AUTO_RO : 0) |
+             (force_share ? LB_OPEN_NO_LOCK : 0) |
+             (direct ? LB_OPEN_NOCACHE : 0);
     if (force_share && (*flags & LB_OPEN_RDWR) && !auto_ro) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                     "force-share=on can only be used with read-only images");
@@ -327,8 +329,8 @@ LbNode *lb_node_open_child(LbNode *parent, LbOpts *opts, const char *role,
 {
     LbNode *child = NULL;
     /* Children inherit the parent's effective mode. */
-    unsigned cflags = (flags & ~LB_OPEN_NO_KEYS & ~LB_OPEN_RDWR)
-                    | (parent->read_only ? 0 : LB_OPEN_RDWR);
+    unsigned cflags = (flags & ~LB_OPEN_NO_KEYS & ~LB_OPEN_RDWR) |
+                      (parent->read_only ? 0 : LB_OPEN_RDWR);
 
     if (lb_opts_is_child(opts, role)) {
         LbOpts *copts = lb_opts_get_child(opts, role);
@@ -412,8 +414,8 @@ LbNode *lb_node_open_image(const char *filename, const char *fmt,
                            bool image_opts, unsigned flags, GError **errp)
 {
     g_autoptr(LbOpts) opts = image_opts
-        ? lb_opts_parse_keyval(filename, NULL, errp)
-        : lb_opts_parse_filename(filename, errp);
+                                 ? lb_opts_parse_keyval(filename, NULL, errp)
+                                 : lb_opts_parse_filename(filename, errp);
     if (!opts) {
         return NULL;
     }
@@ -504,12 +506,30 @@ void lb_node_unuse(LbNode *bs)
 
 /* ---- accessors ---------------------------------------------------------- */
 
-const char *lb_node_name(LbNode *bs) { return bs->node_name; }
-const char *lb_node_driver_name(LbNode *bs) { return bs->drv->name; }
-const char *lb_node_filename(LbNode *bs) { return bs->filename; }
-bool lb_node_is_writable(LbNode *bs) { return !bs->read_only; }
-unsigned lb_node_alignment(LbNode *bs) { return bs->alignment; }
-void *lb_node_opaque(LbNode *bs) { return bs->opaque; }
+const char *lb_node_name(LbNode *bs)
+{
+    return bs->node_name;
+}
+const char *lb_node_driver_name(LbNode *bs)
+{
+    return bs->drv->name;
+}
+const char *lb_node_filename(LbNode *bs)
+{
+    return bs->filename;
+}
+bool lb_node_is_writable(LbNode *bs)
+{
+    return !bs->read_only;
+}
+unsigned lb_node_alignment(LbNode *bs)
+{
+    return bs->alignment;
+}
+void *lb_node_opaque(LbNode *bs)
+{
+    return bs->opaque;
+}
 
 LbNode *lb_node_child(LbNode *bs, const char *role)
 {
@@ -548,8 +568,8 @@ int64_t lb_node_allocated_size(LbNode *bs)
     /* A format node's storage is that of its children. */
     int64_t total = 0;
     for (guint i = 0; i < bs->children->len; i++) {
-        int64_t r = lb_node_allocated_size(
-            ((LbChild *)bs->children->pdata[i])->node);
+        int64_t r =
+            lb_node_allocated_size(((LbChild *)bs->children->pdata[i])->node);
         if (r < 0) {
             return r;
         }

@@ -9,7 +9,7 @@
 
 bool lb_parse_prealloc(const char *s, LbPrealloc *out, GError **errp)
 {
-    static const char *const names[] = { "off", "falloc", "full" };
+    static const char *const names[] = {"off", "falloc", "full"};
 
     for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
         if (g_str_equal(s, names[i])) {
@@ -35,8 +35,7 @@ bool lb_img_create(const char *fmt, const char *filename, uint64_t size,
     }
     if (!drv->create) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_FAILED,
-                    "Format driver '%s' does not support image creation",
-                    fmt);
+                    "Format driver '%s' does not support image creation", fmt);
         return false;
     }
     if (!opts) {

@@ -82,8 +82,8 @@ static bool parse_create_opts(LbOpts *o, CreateParams *p, GError **errp)
         return false;
     }
     static const char *const luks2_only[] = {
-        "sector-size", "pbkdf", "pbkdf-memory", "pbkdf-parallel", "label",
-        "subsystem", "metadata-size", "keyslots-size",
+        "sector-size", "pbkdf",     "pbkdf-memory",  "pbkdf-parallel",
+        "label",       "subsystem", "metadata-size", "keyslots-size",
     };
     for (guint i = 0; version == 1 && i < G_N_ELEMENTS(luks2_only); i++) {
         if (lb_opts_has(o, luks2_only[i])) {
@@ -105,8 +105,8 @@ static bool parse_create_opts(LbOpts *o, CreateParams *p, GError **errp)
     c->pbkdf_parallel = parallel;
     /* cryptsetup's --pbkdf-force-iterations: PBKDF2 iterations or the
      * argon2 time cost, depending on the KDF. */
-    bool argon = version == 2 && (!c->pbkdf || g_str_has_prefix(c->pbkdf,
-                                                                "argon2"));
+    bool argon =
+        version == 2 && (!c->pbkdf || g_str_has_prefix(c->pbkdf, "argon2"));
     if (force_iters > UINT32_MAX) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                     "Parameter 'pbkdf-iterations' is out of range");
@@ -248,7 +248,8 @@ static bool amend_activate(LbLuks *luks, const char *new_secret,
     if (keyslot >= 0 && slot_active(luks, (int)keyslot, &exists)) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                     "Refusing to overwrite active keyslot %" G_GINT64_FORMAT
-                    " - please erase it first", keyslot);
+                    " - please erase it first",
+                    keyslot);
         return false;
     }
     if (!lb_luks_has_keys(luks)) {
@@ -258,12 +259,12 @@ static bool amend_activate(LbLuks *luks, const char *new_secret,
         return false;
     }
     g_autoptr(LbSecret) pass = lb_secret_lookup(new_secret, errp);
-    return pass && lb_luks_add_key(luks, pass, (int)keyslot, iter_time,
-                                   errp) >= 0;
+    return pass &&
+           lb_luks_add_key(luks, pass, (int)keyslot, iter_time, errp) >= 0;
 }
 
-static bool amend_erase(LbLuks *luks, const char *old_secret,
-                        int64_t keyslot, bool force, GError **errp)
+static bool amend_erase(LbLuks *luks, const char *old_secret, int64_t keyslot,
+                        bool force, GError **errp)
 {
     bool exists;
 
@@ -273,15 +274,17 @@ static bool amend_erase(LbLuks *luks, const char *old_secret,
                         exists ? "Given keyslot %" G_GINT64_FORMAT
                                  " is already erased (inactive) "
                                : "Invalid keyslot %" G_GINT64_FORMAT
-                                 " specified", keyslot);
+                                 " specified",
+                        keyslot);
             return false;
         }
         if (lb_luks_n_active_slots(luks) == 1 && !force) {
-            g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
-                        "Attempt to erase the only active keyslot %"
-                        G_GINT64_FORMAT " which will erase all the data in "
-                        "the image irreversibly - refusing operation",
-                        keyslot);
+            g_set_error(
+                errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                "Attempt to erase the only active keyslot %" G_GINT64_FORMAT
+                " which will erase all the data in "
+                "the image irreversibly - refusing operation",
+                keyslot);
             return false;
         }
         return lb_luks_remove_key(luks, (int)keyslot, errp);
@@ -342,19 +345,18 @@ bool lb_luks_drv_amend(LbNode *bs, LbOpts *opts, bool force, GError **errp)
         !lb_opts_check_unused(opts, NULL, errp)) {
         return false;
     }
-    if (!state || (!g_str_equal(state, "active") &&
-                   !g_str_equal(state, "inactive"))) {
+    if (!state ||
+        (!g_str_equal(state, "active") && !g_str_equal(state, "inactive"))) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                     "Parameter 'state' must be 'active' or 'inactive'");
         return false;
     }
     if (lb_opts_has(opts, "keyslot") && keyslot < 0) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
-                    "Invalid keyslot %" G_GINT64_FORMAT " specified",
-                    keyslot);
+                    "Invalid keyslot %" G_GINT64_FORMAT " specified", keyslot);
         return false;
     }
     return g_str_equal(state, "active")
-        ? amend_activate(luks, new_secret, keyslot, iter_time, errp)
-        : amend_erase(luks, old_secret, keyslot, force, errp);
+               ? amend_activate(luks, new_secret, keyslot, iter_time, errp)
+               : amend_erase(luks, old_secret, keyslot, force, errp);
 }

@@ -31,9 +31,9 @@
 typedef struct LuksState {
     LbLuks *luks;
     LbNode *file;
-    LbNode *header;            /* NULL: header at the start of file */
+    LbNode *header; /* NULL: header at the start of file */
     uint64_t payload_offset;
-    uint64_t payload_size;     /* LUKS2 fixed segment size, 0 = dynamic */
+    uint64_t payload_size; /* LUKS2 fixed segment size, 0 = dynamic */
     unsigned sector;
     GMutex pool_lock;
     guint8 *pool[BOUNCE_KEEP];
@@ -47,8 +47,8 @@ static bool node_io_read(void *opaque, uint64_t off, void *buf, size_t len,
                          GError **errp)
 {
     int r = lb_node_pread(opaque, off, buf, len);
-    return r == 0 || lb_block_errno_to_error(r, errp,
-                                             "cannot read LUKS header");
+    return r == 0 ||
+           lb_block_errno_to_error(r, errp, "cannot read LUKS header");
 }
 
 static bool node_io_write(void *opaque, uint64_t off, const void *buf,
@@ -63,8 +63,8 @@ static bool node_io_write(void *opaque, uint64_t off, const void *buf,
         return false;
     }
     int r = lb_node_pwrite(node, off, buf, len, 0);
-    return r == 0 || lb_block_errno_to_error(r, errp,
-                                             "cannot write LUKS header");
+    return r == 0 ||
+           lb_block_errno_to_error(r, errp, "cannot write LUKS header");
 }
 
 static int64_t node_io_length(void *opaque, GError **errp)
@@ -85,8 +85,8 @@ static bool node_io_truncate(void *opaque, uint64_t size, GError **errp)
 static bool node_io_flush(void *opaque, GError **errp)
 {
     int r = lb_node_flush(opaque);
-    return r == 0 || lb_block_errno_to_error(r, errp,
-                                             "cannot flush LUKS header");
+    return r == 0 ||
+           lb_block_errno_to_error(r, errp, "cannot flush LUKS header");
 }
 
 void lb_luks_node_io(LbNode *node, LbLuksIO *io)
@@ -150,9 +150,8 @@ typedef struct CryptPart {
 
 static int crypt_part(const CryptPart *p)
 {
-    return p->encrypt
-        ? lb_luks_encrypt(p->luks, p->off, p->in, p->out, p->len)
-        : lb_luks_decrypt(p->luks, p->off, p->in, p->out, p->len);
+    return p->encrypt ? lb_luks_encrypt(p->luks, p->off, p->in, p->out, p->len)
+                      : lb_luks_decrypt(p->luks, p->off, p->in, p->out, p->len);
 }
 
 static void crypt_worker(gpointer data, gpointer user)
@@ -178,8 +177,8 @@ static GThreadPool *crypt_pool(unsigned *nparts)
     if (g_once_init_enter(&once)) {
         parts = CLAMP(g_get_num_processors(), 1, MAX_PARTS);
         if (parts > 1) {
-            pool = g_thread_pool_new(crypt_worker, NULL, (gint)parts - 1,
-                                     FALSE, NULL);
+            pool = g_thread_pool_new(crypt_worker, NULL, (gint)parts - 1, FALSE,
+                                     NULL);
         }
         g_once_init_leave(&once, 1);
     }
@@ -187,17 +186,17 @@ static GThreadPool *crypt_pool(unsigned *nparts)
     return pool;
 }
 
-static int run_crypt(LuksState *s, bool encrypt, uint64_t off,
-                     const guint8 *in, guint8 *out, size_t len)
+static int run_crypt(LuksState *s, bool encrypt, uint64_t off, const guint8 *in,
+                     guint8 *out, size_t len)
 {
     unsigned nparts;
     GThreadPool *pool = len >= PARALLEL_MIN ? crypt_pool(&nparts) : NULL;
-    CryptPart first = { s->luks, encrypt, off, in, out, len, NULL };
+    CryptPart first = {s->luks, encrypt, off, in, out, len, NULL};
 
     if (!pool) {
         return crypt_part(&first);
     }
-    CryptDone done = { .pending = 0, .ret = 0 };
+    CryptDone done = {.pending = 0, .ret = 0};
     CryptPart parts[MAX_PARTS];
     size_t sectors = len / s->sector;
     size_t per = (sectors + nparts - 1) / nparts * s->sector;
@@ -207,8 +206,9 @@ static int run_crypt(LuksState *s, bool encrypt, uint64_t off,
     first.len = MIN(per, len);
     for (unsigned i = 1; i < nparts && i * per < len; i++) {
         size_t start = i * per;
-        parts[i] = (CryptPart){ s->luks, encrypt, off + start, in + start,
-                                out + start, MIN(per, len - start), &done };
+        parts[i] = (CryptPart){s->luks,    encrypt,     off + start,
+                               in + start, out + start, MIN(per, len - start),
+                               &done};
         g_mutex_lock(&done.lock);
         done.pending++;
         g_mutex_unlock(&done.lock);
@@ -225,7 +225,8 @@ static int run_crypt(LuksState *s, bool encrypt, uint64_t off,
     return r < 0 ? r : done.ret;
 }
 
-/* ---- data path ------------------------------------------------------------ */
+/* ---- data path ------------------------------------------------------------
+ */
 
 static int64_t luks_length(LbNode *bs)
 {
@@ -270,8 +271,7 @@ static int luks_pwrite(LbNode *bs, uint64_t off, const void *buf, size_t len,
         if (r < 0) {
             break;
         }
-        r = lb_node_pwrite(s->file, s->payload_offset + off, bounce, n,
-                           flags);
+        r = lb_node_pwrite(s->file, s->payload_offset + off, bounce, n, flags);
         if (r < 0) {
             break;
         }
@@ -294,7 +294,8 @@ static int luks_flush(LbNode *bs)
     return r;
 }
 
-/* ---- open / close ----------------------------------------------------------- */
+/* ---- open / close -----------------------------------------------------------
+ */
 
 static bool luks_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
 {
@@ -339,7 +340,7 @@ static bool luks_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
         return false;
     }
     if (no_keys) {
-        lb_node_set_read_only(bs);     /* no volume key: no data path */
+        lb_node_set_read_only(bs); /* no volume key: no data path */
     }
     s->payload_offset = lb_luks_payload_offset(s->luks);
     s->payload_size = lb_luks_payload_size(s->luks);
@@ -355,8 +356,8 @@ static bool luks_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                     "payload file '%s' is too small: %" PRId64 " bytes, "
                     "but the LUKS header puts the payload at offset "
-                    "%" PRIu64 "%s", lb_node_filename(s->file), flen,
-                    s->payload_offset,
+                    "%" PRIu64 "%s",
+                    lb_node_filename(s->file), flen, s->payload_offset,
                     s->payload_size ? " with a fixed size" : "");
         return false;
     }
@@ -398,11 +399,11 @@ static bool luks_truncate(LbNode *bs, uint64_t size, LbPrealloc prealloc,
                     "The new size must be a multiple of %u", s->sector);
         return false;
     }
-    return lb_node_truncate(s->file, s->payload_offset + size, prealloc,
-                            errp);
+    return lb_node_truncate(s->file, s->payload_offset + size, prealloc, errp);
 }
 
-/* ---- info ------------------------------------------------------------------- */
+/* ---- info -------------------------------------------------------------------
+ */
 
 static void add_id_list(JsonBuilder *b, const char *name, const char *csv)
 {
@@ -418,12 +419,16 @@ static void add_id_list(JsonBuilder *b, const char *name, const char *csv)
     json_builder_end_array(b);
 }
 
-#define MEMBER_STR(b, k, v) \
-    do { json_builder_set_member_name(b, k); \
-         json_builder_add_string_value(b, v); } while (0)
-#define MEMBER_INT(b, k, v) \
-    do { json_builder_set_member_name(b, k); \
-         json_builder_add_int_value(b, (gint64)(v)); } while (0)
+#define MEMBER_STR(b, k, v)                                                    \
+    do {                                                                       \
+        json_builder_set_member_name(b, k);                                    \
+        json_builder_add_string_value(b, v);                                   \
+    } while (0)
+#define MEMBER_INT(b, k, v)                                                    \
+    do {                                                                       \
+        json_builder_set_member_name(b, k);                                    \
+        json_builder_add_int_value(b, (gint64)(v));                            \
+    } while (0)
 
 static void add_luks2_info(JsonBuilder *b, const LbLuksInfo *info)
 {
@@ -534,7 +539,7 @@ static char *luks_info_json(LbNode *bs)
     for (unsigned i = 0; i < info->n_slots; i++) {
         const LbLuksSlotInfo *k = &info->slots[i];
         if (info->version >= 2 && !k->active) {
-            continue;        /* LUKS2 lists only the keyslots that exist */
+            continue; /* LUKS2 lists only the keyslots that exist */
         }
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "active");

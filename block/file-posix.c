@@ -31,7 +31,7 @@
 
 typedef struct FileState {
     int fd;
-    int fd_buffered;    /* O_DIRECT mode: for unaligned requests, else -1 */
+    int fd_buffered; /* O_DIRECT mode: for unaligned requests, else -1 */
     bool direct;
     char *filename;
 } FileState;
@@ -39,7 +39,10 @@ typedef struct FileState {
 static bool lock_byte(int fd, int byte, short type)
 {
     struct flock fl = {
-        .l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1,
+        .l_type = type,
+        .l_whence = SEEK_SET,
+        .l_start = byte,
+        .l_len = 1,
     };
     return fcntl(fd, F_OFD_SETLK, &fl) == 0;
 }
@@ -48,7 +51,10 @@ static bool lock_byte(int fd, int byte, short type)
 static bool byte_locked_by_other(int fd, int byte)
 {
     struct flock fl = {
-        .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1,
+        .l_type = F_WRLCK,
+        .l_whence = SEEK_SET,
+        .l_start = byte,
+        .l_len = 1,
     };
     return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
 }
@@ -63,27 +69,28 @@ static bool file_lock(FileState *s, bool write, GError **errp)
         /* Someone holds an exclusive lock on one of the bytes. */
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_PERM,
                     "Failed to get \"%s\" lock\nIs another process using "
-                    "the image [%s]?", write ? "write" : "consistent read",
-                    s->filename);
+                    "the image [%s]?",
+                    write ? "write" : "consistent read", s->filename);
         return false;
     }
     if (byte_locked_by_other(fd, LOCK_USE + PERM_WRITE)) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_PERM,
                     "Failed to get shared \"write\" lock\nIs another process "
-                    "using the image [%s]?", s->filename);
+                    "using the image [%s]?",
+                    s->filename);
         return false;
     }
     if (write && byte_locked_by_other(fd, LOCK_UNSHARE + PERM_WRITE)) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_PERM,
                     "Failed to get \"write\" lock\nIs another process using "
-                    "the image [%s]?", s->filename);
+                    "the image [%s]?",
+                    s->filename);
         return false;
     }
     return true;
 }
 
-static bool file_open(LbNode *bs, LbOpts *opts, unsigned flags,
-                      GError **errp)
+static bool file_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
 {
     FileState *s = lb_node_opaque(bs);
     const char *filename = NULL, *locking = NULL, *aio = NULL;
@@ -100,11 +107,11 @@ static bool file_open(LbNode *bs, LbOpts *opts, unsigned flags,
                     "Parameter 'filename' is required");
         return false;
     }
-    if (locking && !g_strv_contains((const char *const[]){
-            "auto", "on", "off", NULL }, locking)) {
+    if (locking &&
+        !g_strv_contains((const char *const[]){"auto", "on", "off", NULL},
+                         locking)) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
-                    "Parameter 'locking' does not accept value '%s'",
-                    locking);
+                    "Parameter 'locking' does not accept value '%s'", locking);
         return false;
     }
     s->filename = g_strdup(filename);
@@ -121,25 +128,23 @@ static bool file_open(LbNode *bs, LbOpts *opts, unsigned flags,
     if (s->fd < 0) {
         int e = errno;
         g_set_error(errp, LB_BLOCK_ERROR,
-                    e == ENOENT ? LB_BLOCK_ERROR_NOT_FOUND
-                                : e == EACCES || e == EROFS
-                                    ? LB_BLOCK_ERROR_PERM
-                                    : LB_BLOCK_ERROR_FAILED,
+                    e == ENOENT                 ? LB_BLOCK_ERROR_NOT_FOUND
+                    : e == EACCES || e == EROFS ? LB_BLOCK_ERROR_PERM
+                                                : LB_BLOCK_ERROR_FAILED,
                     "Could not open '%s': %s", filename, g_strerror(e));
         return false;
     }
     if (s->direct) {
-        s->fd_buffered = open(filename,
-                              O_CLOEXEC | (write ? O_RDWR : O_RDONLY));
+        s->fd_buffered =
+            open(filename, O_CLOEXEC | (write ? O_RDWR : O_RDONLY));
         if (s->fd_buffered < 0) {
             g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_FAILED,
-                        "Could not open '%s': %s", filename,
-                        g_strerror(errno));
+                        "Could not open '%s': %s", filename, g_strerror(errno));
             return false;
         }
     }
-    bool want_lock = !(flags & LB_OPEN_NO_LOCK) &&
-                     !(locking && g_str_equal(locking, "off"));
+    bool want_lock =
+        !(flags & LB_OPEN_NO_LOCK) && !(locking && g_str_equal(locking, "off"));
     if (want_lock && !file_lock(s, write, errp)) {
         return false;
     }
@@ -152,7 +157,7 @@ static void file_close(LbNode *bs)
     FileState *s = lb_node_opaque(bs);
 
     if (s->fd >= 0) {
-        close(s->fd);     /* releases the OFD locks */
+        close(s->fd); /* releases the OFD locks */
     }
     if (s->fd_buffered >= 0) {
         close(s->fd_buffered);
@@ -183,7 +188,7 @@ static int file_pread(LbNode *bs, uint64_t off, void *buf, size_t len)
             return -errno;
         }
         if (n == 0) {
-            memset(p, 0, len);   /* the file shrank under us */
+            memset(p, 0, len); /* the file shrank under us */
             break;
         }
         p += n;
@@ -227,8 +232,8 @@ static int file_pwrite_zeroes(LbNode *bs, uint64_t off, uint64_t len,
     FileState *s = lb_node_opaque(bs);
 
     if ((flags & LB_WRITE_MAY_UNMAP) &&
-        fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                  (off_t)off, (off_t)len) == 0) {
+        fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+                  (off_t)len) == 0) {
         goto done;
     }
     if (fallocate(s->fd, FALLOC_FL_ZERO_RANGE, (off_t)off, (off_t)len) != 0) {
@@ -242,8 +247,8 @@ static int file_pdiscard(LbNode *bs, uint64_t off, uint64_t len)
 {
     FileState *s = lb_node_opaque(bs);
 
-    if (fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                  (off_t)off, (off_t)len) != 0 &&
+    if (fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
+                  (off_t)len) != 0 &&
         errno != EOPNOTSUPP && errno != ENOSYS) {
         return -errno;
     }
@@ -285,13 +290,12 @@ static bool fd_truncate(int fd, const char *filename, uint64_t size,
     int64_t old = fd_length(fd);
 
     if (old < 0) {
-        return lb_block_errno_to_error((int)old, errp,
-                                       "Could not stat '%s'", filename);
+        return lb_block_errno_to_error((int)old, errp, "Could not stat '%s'",
+                                       filename);
     }
     if (ftruncate(fd, (off_t)size) < 0) {
         return lb_block_errno_to_error(-errno, errp,
-                                       "Could not resize file '%s'",
-                                       filename);
+                                       "Could not resize file '%s'", filename);
     }
     if (size <= (uint64_t)old || prealloc == LB_PREALLOC_OFF) {
         return true;
@@ -299,8 +303,8 @@ static bool fd_truncate(int fd, const char *filename, uint64_t size,
     if (prealloc == LB_PREALLOC_FALLOC) {
         int r = posix_fallocate(fd, old, (off_t)(size - old));
         if (r != 0) {
-            return lb_block_errno_to_error(-r, errp,
-                "Could not preallocate new data for '%s'", filename);
+            return lb_block_errno_to_error(
+                -r, errp, "Could not preallocate new data for '%s'", filename);
         }
         return true;
     }
@@ -314,14 +318,15 @@ static bool fd_truncate(int fd, const char *filename, uint64_t size,
             continue;
         }
         if (w < 0) {
-            return lb_block_errno_to_error(-errno, errp,
-                "Could not write zeros for preallocation of '%s'", filename);
+            return lb_block_errno_to_error(
+                -errno, errp, "Could not write zeros for preallocation of '%s'",
+                filename);
         }
         off += w;
     }
     if (fdatasync(fd) < 0) {
-        return lb_block_errno_to_error(-errno, errp,
-                                       "Could not flush '%s'", filename);
+        return lb_block_errno_to_error(-errno, errp, "Could not flush '%s'",
+                                       filename);
     }
     return true;
 }
@@ -380,8 +385,8 @@ static bool file_create_nodes(LbOpts *opts, GError **errp)
     }
     if (!filename || !lb_opts_has(opts, "size")) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
-                    "Parameter '%s' is missing", filename ? "size"
-                                                          : "filename");
+                    "Parameter '%s' is missing",
+                    filename ? "size" : "filename");
         return false;
     }
     lb_opts_mark_used(opts, "driver");

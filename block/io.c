@@ -226,7 +226,7 @@ int lb_node_pwrite_zeroes(LbNode *bs, uint64_t off, uint64_t len,
     if (a <= 1) {
         return bs->drv->pwrite_zeroes(bs, off, len, flags);
     }
-    LbTrackedReq req = { .start = off, .end = off + len };
+    LbTrackedReq req = {.start = off, .end = off + len};
     track_begin(bs, &req);
     r = bs->drv->pwrite_zeroes(bs, off, len, flags);
     track_end(bs, &req);
@@ -237,7 +237,7 @@ int lb_node_pdiscard(LbNode *bs, uint64_t off, uint64_t len)
 {
     int r = check_request(bs, off, len, true);
     if (r < 0 || len == 0 || !bs->drv->pdiscard) {
-        return r;     /* discard is advisory: no support means success */
+        return r; /* discard is advisory: no support means success */
     }
     return bs->drv->pdiscard(bs, off, len);
 }

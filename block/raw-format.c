@@ -9,7 +9,7 @@
 #include <inttypes.h>
 
 typedef struct RawState {
-    LbNode *file;           /* owned by the node's children list */
+    LbNode *file; /* owned by the node's children list */
     uint64_t offset;
     uint64_t size;
     bool has_size;
@@ -36,14 +36,16 @@ static bool raw_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
     if (s->offset > (uint64_t)len) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                     "Offset (%" PRIu64 ") cannot be greater than size of "
-                    "the containing file (%" PRId64 ")", s->offset, len);
+                    "the containing file (%" PRId64 ")",
+                    s->offset, len);
         return false;
     }
     if (s->has_size && s->size > (uint64_t)len - s->offset) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                     "The sum of offset (%" PRIu64 ") and size (%" PRIu64
                     ") has to be smaller or equal to the actual size of the "
-                    "containing file (%" PRId64 ")", s->offset, s->size, len);
+                    "containing file (%" PRId64 ")",
+                    s->offset, s->size, len);
         return false;
     }
     lb_node_set_alignment(bs, lb_node_alignment(s->file));

@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(lb-object-error-quark, lb_object_error)
+G_DEFINE_QUARK(lb - object - error - quark, lb_object_error)
 
 typedef struct LbObject {
     char *id;
@@ -20,8 +20,8 @@ typedef struct LbObject {
 } LbObject;
 
 static GMutex obj_lock;
-static GHashTable *objects;   /* id -> LbObject */
-static GList *obj_order;      /* ids in creation order (for listing) */
+static GHashTable *objects; /* id -> LbObject */
+static GList *obj_order;    /* ids in creation order (for listing) */
 
 static const LbObjectClass *find_class(const char *type)
 {
@@ -94,7 +94,8 @@ bool lb_object_add(LbOpts *props, GError **errp)
     if (!cls) {
         g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_INVALID,
                     "Invalid parameter 'qom-type': object type '%s' "
-                    "is not supported", type);
+                    "is not supported",
+                    type);
         return false;
     }
     if (!id_wellformed(id)) {
@@ -120,7 +121,8 @@ bool lb_object_add(LbOpts *props, GError **errp)
     if (exists) {
         g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_EXISTS,
                     "attempt to add duplicate property '%s' to object "
-                    "(type 'container')", id);
+                    "(type 'container')",
+                    id);
         return false;
     }
 
@@ -144,7 +146,8 @@ bool lb_object_add(LbOpts *props, GError **errp)
         object_free(obj);
         g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_EXISTS,
                     "attempt to add duplicate property '%s' to object "
-                    "(type 'container')", id);
+                    "(type 'container')",
+                    id);
         return false;
     }
     g_hash_table_insert(objects, obj->id, obj);

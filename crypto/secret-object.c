@@ -60,15 +60,14 @@ static LbSecret *base64_decode(const char *in, size_t len, GError **errp)
     LbSecret *out = lb_secret_new(len / 4 * 3);
     gint state = 0;
     guint save = 0;
-    size_t n = g_base64_decode_step(in, len, lb_secret_data(out), &state,
-                                    &save);
+    size_t n =
+        g_base64_decode_step(in, len, lb_secret_data(out), &state, &save);
     LbSecret *trimmed = lb_secret_new_from(lb_secret_data(out), n);
     lb_secret_free(out);
     return trimmed;
 }
 
-static LbSecret *load_input(const char *data, const char *file,
-                            GError **errp)
+static LbSecret *load_input(const char *data, const char *file, GError **errp)
 {
     if (data && file) {
         secret_error(errp, "'data' and 'file' are mutually exclusive");
@@ -123,21 +122,23 @@ static LbSecret *decrypt_input(const char *keyid, const char *iv_b64,
                      lb_secret_len(iv));
         return NULL;
     }
-    g_autoptr(LbSecret) ct = base64
-        ? base64_decode((const char *)lb_secret_cdata(input),
-                        lb_secret_len(input), errp)
-        : lb_secret_dup(input);
+    g_autoptr(LbSecret) ct =
+        base64 ? base64_decode((const char *)lb_secret_cdata(input),
+                               lb_secret_len(input), errp)
+               : lb_secret_dup(input);
     if (!ct) {
         return NULL;
     }
     size_t ctlen = lb_secret_len(ct);
     if (ctlen == 0 || ctlen % 16) {
-        secret_error(errp, "Encrypted secret length %zu is not a multiple "
-                     "of the AES block size", ctlen);
+        secret_error(errp,
+                     "Encrypted secret length %zu is not a multiple "
+                     "of the AES block size",
+                     ctlen);
         return NULL;
     }
-    gnutls_datum_t k = { lb_secret_data(key), 32 };
-    gnutls_datum_t v = { lb_secret_data(iv), 16 };
+    gnutls_datum_t k = {lb_secret_data(key), 32};
+    gnutls_datum_t v = {lb_secret_data(iv), 16};
     gnutls_cipher_hd_t h;
     if (gnutls_cipher_init(&h, GNUTLS_CIPHER_AES_256_CBC, &k, &v) < 0) {
         secret_error(errp, "cannot set up AES-256-CBC");
@@ -151,8 +152,10 @@ static LbSecret *decrypt_input(const char *keyid, const char *iv_b64,
     }
     guint8 padlen = lb_secret_data(ct)[ctlen - 1];
     if (padlen == 0 || padlen > 16 || padlen > ctlen) {
-        secret_error(errp, "Incorrect number of padding bytes (%d) found on "
-                     "decrypted data", padlen);
+        secret_error(errp,
+                     "Incorrect number of padding bytes (%d) found on "
+                     "decrypted data",
+                     padlen);
         return NULL;
     }
     return lb_secret_new_from(lb_secret_data(ct), ctlen - padlen);

@@ -17,12 +17,12 @@ typedef struct Sub {
 } Sub;
 
 static GMutex sub_lock;
-static GArray *subs;          /* of Sub */
+static GArray *subs; /* of Sub */
 static unsigned next_handle = 1;
 
 unsigned lb_event_subscribe(LbEventFunc fn, void *opaque)
 {
-    Sub s = { .fn = fn, .opaque = opaque };
+    Sub s = {.fn = fn, .opaque = opaque};
 
     g_mutex_lock(&sub_lock);
     if (!subs) {

@@ -14,40 +14,14 @@
  */
 #include "config.h"
 #include "lb/opts.h"
+#include "opts-priv.h"
 
 #include <errno.h>
 #include <string.h>
-#include <json-glib/json-glib.h>
 
-G_DEFINE_QUARK(lb-opts-error-quark, lb_opts_error)
+G_DEFINE_QUARK(lb - opts - error - quark, lb_opts_error)
 
-typedef enum {
-    V_STR, V_INT, V_DOUBLE, V_BOOL, V_NULL, V_OBJ, V_LIST,
-} VType;
-
-typedef struct OptsVal {
-    VType type;
-    char *str;          /* V_STR value; textual form for INT/DOUBLE/BOOL */
-    int64_t i;
-    bool b;
-    LbOpts *obj;
-    GPtrArray *list;    /* of OptsVal * */
-} OptsVal;
-
-typedef struct Entry {
-    char *key;
-    OptsVal *val;
-    bool used;          /* read by a getter */
-    bool traversed;     /* a dotted lookup went through this object */
-} Entry;
-
-struct LbOpts {
-    gint ref;
-    GPtrArray *entries; /* of Entry * */
-    char *path;         /* dotted prefix of this object for messages */
-};
-
-static void val_free(OptsVal *v)
+void lb_opts_val_free(LbOptsVal *v)
 {
     if (!v) {
         return;
@@ -62,10 +36,10 @@ static void val_free(OptsVal *v)
     g_free(v);
 }
 
-static void entry_free(Entry *e)
+static void entry_free(LbOptsEntry *e)
 {
     g_free(e->key);
-    val_free(e->val);
+    lb_opts_val_free(e->val);
     g_free(e);
 }
 
@@ -92,10 +66,10 @@ void lb_opts_unref(LbOpts *o)
     }
 }
 
-static Entry *find_entry(LbOpts *o, const char *key)
+LbOptsEntry *lb_opts_find_entry(LbOpts *o, const char *key)
 {
     for (guint i = 0; i < o->entries->len; i++) {
-        Entry *e = o->entries->pdata[i];
+        LbOptsEntry *e = o->entries->pdata[i];
         if (g_str_equal(e->key, key)) {
             return e;
         }
@@ -105,20 +79,20 @@ static Entry *find_entry(LbOpts *o, const char *key)
 
 /* Find @key, following dots through nested objects when there is no
  * entry with the literal name. */
-static Entry *lookup(LbOpts *o, const char *key)
+static LbOptsEntry *lookup(LbOpts *o, const char *key)
 {
-    Entry *e = find_entry(o, key);
+    LbOptsEntry *e = lb_opts_find_entry(o, key);
     const char *dot;
 
     if (e || !(dot = strchr(key, '.'))) {
         return e;
     }
     g_autofree char *head = g_strndup(key, dot - key);
-    Entry *parent = find_entry(o, head);
-    if (!parent || parent->val->type != V_OBJ) {
+    LbOptsEntry *parent = lb_opts_find_entry(o, head);
+    if (!parent || parent->val->type != LB_OPTS_V_OBJ) {
         return NULL;
     }
-    Entry *leaf = lookup(parent->val->obj, dot + 1);
+    LbOptsEntry *leaf = lookup(parent->val->obj, dot + 1);
     if (leaf) {
         parent->traversed = true;
     }
@@ -130,30 +104,30 @@ static char *full_name(LbOpts *o, const char *key)
     return o->path ? g_strdup_printf("%s.%s", o->path, key) : g_strdup(key);
 }
 
-static void put(LbOpts *o, const char *key, OptsVal *v)
+void lb_opts_put(LbOpts *o, const char *key, LbOptsVal *v)
 {
-    Entry *e = find_entry(o, key);
+    LbOptsEntry *e = lb_opts_find_entry(o, key);
 
     if (e) {
-        val_free(e->val);
+        lb_opts_val_free(e->val);
         e->val = v;
         e->used = false;
         return;
     }
-    e = g_new0(Entry, 1);
+    e = g_new0(LbOptsEntry, 1);
     e->key = g_strdup(key);
     e->val = v;
     g_ptr_array_add(o->entries, e);
 }
 
-static OptsVal *val_new(VType t)
+LbOptsVal *lb_opts_val_new(LbOptsValType t)
 {
-    OptsVal *v = g_new0(OptsVal, 1);
+    LbOptsVal *v = g_new0(LbOptsVal, 1);
     v->type = t;
     return v;
 }
 
-static void set_path(LbOpts *child, LbOpts *parent, const char *key)
+void lb_opts_set_path(LbOpts *child, LbOpts *parent, const char *key)
 {
     g_free(child->path);
     child->path = parent && key ? full_name(parent, key) : NULL;
@@ -163,38 +137,38 @@ static void set_path(LbOpts *child, LbOpts *parent, const char *key)
 
 void lb_opts_set_str(LbOpts *o, const char *key, const char *value)
 {
-    OptsVal *v = val_new(V_STR);
+    LbOptsVal *v = lb_opts_val_new(LB_OPTS_V_STR);
     v->str = g_strdup(value);
-    put(o, key, v);
+    lb_opts_put(o, key, v);
 }
 
 void lb_opts_set_int(LbOpts *o, const char *key, int64_t value)
 {
-    OptsVal *v = val_new(V_INT);
+    LbOptsVal *v = lb_opts_val_new(LB_OPTS_V_INT);
     v->i = value;
     v->str = g_strdup_printf("%" G_GINT64_FORMAT, value);
-    put(o, key, v);
+    lb_opts_put(o, key, v);
 }
 
 void lb_opts_set_bool(LbOpts *o, const char *key, bool value)
 {
-    OptsVal *v = val_new(V_BOOL);
+    LbOptsVal *v = lb_opts_val_new(LB_OPTS_V_BOOL);
     v->b = value;
     v->str = g_strdup(value ? "true" : "false");
-    put(o, key, v);
+    lb_opts_put(o, key, v);
 }
 
 void lb_opts_set_child(LbOpts *o, const char *key, LbOpts *child)
 {
-    OptsVal *v = val_new(V_OBJ);
+    LbOptsVal *v = lb_opts_val_new(LB_OPTS_V_OBJ);
     v->obj = lb_opts_ref(child);
-    put(o, key, v);
+    lb_opts_put(o, key, v);
 }
 
 void lb_opts_remove(LbOpts *o, const char *key)
 {
     for (guint i = 0; i < o->entries->len; i++) {
-        Entry *e = o->entries->pdata[i];
+        LbOptsEntry *e = o->entries->pdata[i];
         if (g_str_equal(e->key, key)) {
             g_ptr_array_remove_index(o->entries, i);
             return;
@@ -202,9 +176,9 @@ void lb_opts_remove(LbOpts *o, const char *key)
     }
 }
 
-static OptsVal *val_dup(const OptsVal *v)
+static LbOptsVal *val_dup(const LbOptsVal *v)
 {
-    OptsVal *n = val_new(v->type);
+    LbOptsVal *n = lb_opts_val_new(v->type);
     n->str = g_strdup(v->str);
     n->i = v->i;
     n->b = v->b;
@@ -212,7 +186,8 @@ static OptsVal *val_dup(const OptsVal *v)
         n->obj = lb_opts_dup(v->obj);
     }
     if (v->list) {
-        n->list = g_ptr_array_new_with_free_func((GDestroyNotify)val_free);
+        n->list =
+            g_ptr_array_new_with_free_func((GDestroyNotify)lb_opts_val_free);
         for (guint i = 0; i < v->list->len; i++) {
             g_ptr_array_add(n->list, val_dup(v->list->pdata[i]));
         }
@@ -223,8 +198,8 @@ static OptsVal *val_dup(const OptsVal *v)
 void lb_opts_merge(LbOpts *dst, LbOpts *src)
 {
     for (guint i = 0; i < src->entries->len; i++) {
-        Entry *e = src->entries->pdata[i];
-        put(dst, e->key, val_dup(e->val));
+        LbOptsEntry *e = src->entries->pdata[i];
+        lb_opts_put(dst, e->key, val_dup(e->val));
     }
 }
 
@@ -240,7 +215,7 @@ GList *lb_opts_keys(LbOpts *o)
 {
     GList *l = NULL;
     for (guint i = 0; i < o->entries->len; i++) {
-        l = g_list_prepend(l, ((Entry *)o->entries->pdata[i])->key);
+        l = g_list_prepend(l, ((LbOptsEntry *)o->entries->pdata[i])->key);
     }
     return g_list_reverse(l);
 }
@@ -254,7 +229,7 @@ bool lb_opts_has(LbOpts *o, const char *key)
 
 const char *lb_opts_get_str(LbOpts *o, const char *key)
 {
-    Entry *e = lookup(o, key);
+    LbOptsEntry *e = lookup(o, key);
     if (!e) {
         return NULL;
     }
@@ -284,14 +259,14 @@ static bool value_error(LbOpts *o, const char *key, const char *expected,
 bool lb_opts_get_string(LbOpts *o, const char *key, const char **out,
                         GError **errp)
 {
-    Entry *e = lookup(o, key);
+    LbOptsEntry *e = lookup(o, key);
 
     *out = NULL;
     if (!e) {
         return true;
     }
     e->used = true;
-    if (e->val->type != V_STR) {
+    if (e->val->type != LB_OPTS_V_STR) {
         return type_error(o, key, "string", errp);
     }
     *out = e->val->str;
@@ -301,20 +276,20 @@ bool lb_opts_get_string(LbOpts *o, const char *key, const char **out,
 bool lb_opts_get_bool(LbOpts *o, const char *key, bool def, bool *out,
                       GError **errp)
 {
-    static const char *const yes[] = { "on", "yes", "true", "y" };
-    static const char *const no[] = { "off", "no", "false", "n" };
-    Entry *e = lookup(o, key);
+    static const char *const yes[] = {"on", "yes", "true", "y"};
+    static const char *const no[] = {"off", "no", "false", "n"};
+    LbOptsEntry *e = lookup(o, key);
 
     *out = def;
     if (!e) {
         return true;
     }
     e->used = true;
-    if (e->val->type == V_BOOL) {
+    if (e->val->type == LB_OPTS_V_BOOL) {
         *out = e->val->b;
         return true;
     }
-    if (e->val->type != V_STR) {
+    if (e->val->type != LB_OPTS_V_STR) {
         return type_error(o, key, "boolean", errp);
     }
     for (guint i = 0; i < G_N_ELEMENTS(yes); i++) {
@@ -347,24 +322,24 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
-bool lb_opts_get_uint(LbOpts *o, const char *key, uint64_t def,
-                      uint64_t *out, GError **errp)
+bool lb_opts_get_uint(LbOpts *o, const char *key, uint64_t def, uint64_t *out,
+                      GError **errp)
 {
-    Entry *e = lookup(o, key);
+    LbOptsEntry *e = lookup(o, key);
 
     *out = def;
     if (!e) {
         return true;
     }
     e->used = true;
-    if (e->val->type == V_INT) {
+    if (e->val->type == LB_OPTS_V_INT) {
         if (e->val->i < 0) {
             return value_error(o, key, "uint64", errp);
         }
         *out = (uint64_t)e->val->i;
         return true;
     }
-    if (e->val->type != V_STR) {
+    if (e->val->type != LB_OPTS_V_STR) {
         return type_error(o, key, "integer", errp);
     }
     if (!parse_u64(e->val->str, out)) {
@@ -377,7 +352,7 @@ bool lb_opts_get_uint(LbOpts *o, const char *key, uint64_t def,
 bool lb_opts_get_int(LbOpts *o, const char *key, int64_t def, int64_t *out,
                      GError **errp)
 {
-    Entry *e = lookup(o, key);
+    LbOptsEntry *e = lookup(o, key);
     char *end;
 
     *out = def;
@@ -385,11 +360,11 @@ bool lb_opts_get_int(LbOpts *o, const char *key, int64_t def, int64_t *out,
         return true;
     }
     e->used = true;
-    if (e->val->type == V_INT) {
+    if (e->val->type == LB_OPTS_V_INT) {
         *out = e->val->i;
         return true;
     }
-    if (e->val->type != V_STR) {
+    if (e->val->type != LB_OPTS_V_STR) {
         return type_error(o, key, "integer", errp);
     }
     errno = 0;
@@ -401,24 +376,24 @@ bool lb_opts_get_int(LbOpts *o, const char *key, int64_t def, int64_t *out,
     return true;
 }
 
-bool lb_opts_get_size(LbOpts *o, const char *key, uint64_t def,
-                      uint64_t *out, GError **errp)
+bool lb_opts_get_size(LbOpts *o, const char *key, uint64_t def, uint64_t *out,
+                      GError **errp)
 {
-    Entry *e = lookup(o, key);
+    LbOptsEntry *e = lookup(o, key);
 
     *out = def;
     if (!e) {
         return true;
     }
     e->used = true;
-    if (e->val->type == V_INT) {
+    if (e->val->type == LB_OPTS_V_INT) {
         if (e->val->i < 0) {
             return value_error(o, key, "a size value", errp);
         }
         *out = (uint64_t)e->val->i;
         return true;
     }
-    if (e->val->type != V_STR) {
+    if (e->val->type != LB_OPTS_V_STR) {
         return type_error(o, key, "integer", errp);
     }
     if (!lb_parse_size(e->val->str, out, NULL)) {
@@ -430,8 +405,8 @@ bool lb_opts_get_size(LbOpts *o, const char *key, uint64_t def,
 
 LbOpts *lb_opts_get_child(LbOpts *o, const char *key)
 {
-    Entry *e = lookup(o, key);
-    if (!e || e->val->type != V_OBJ) {
+    LbOptsEntry *e = lookup(o, key);
+    if (!e || e->val->type != LB_OPTS_V_OBJ) {
         return NULL;
     }
     e->used = true;
@@ -440,13 +415,13 @@ LbOpts *lb_opts_get_child(LbOpts *o, const char *key)
 
 bool lb_opts_is_child(LbOpts *o, const char *key)
 {
-    Entry *e = lookup(o, key);
-    return e && e->val->type == V_OBJ;
+    LbOptsEntry *e = lookup(o, key);
+    return e && e->val->type == LB_OPTS_V_OBJ;
 }
 
 void lb_opts_mark_used(LbOpts *o, const char *key)
 {
-    Entry *e = lookup(o, key);
+    LbOptsEntry *e = lookup(o, key);
     if (e) {
         e->used = true;
     }
@@ -455,11 +430,11 @@ void lb_opts_mark_used(LbOpts *o, const char *key)
 static const char *first_unused(LbOpts *o, char **name_out)
 {
     for (guint i = 0; i < o->entries->len; i++) {
-        Entry *e = o->entries->pdata[i];
+        LbOptsEntry *e = o->entries->pdata[i];
         if (e->used) {
             continue;
         }
-        if (e->traversed && e->val->type == V_OBJ) {
+        if (e->traversed && e->val->type == LB_OPTS_V_OBJ) {
             /* Only some nested keys were read: look for the others. */
             char *sub = NULL;
             if (first_unused(e->val->obj, &sub)) {
@@ -525,7 +500,7 @@ bool lb_parse_size(const char *str, uint64_t *out, GError **errp)
         }
         mul = (uint64_t)1 << (10 * (s - suffixes));
     } else if (frac != 0) {
-        goto bad;    /* a fraction of a byte */
+        goto bad; /* a fraction of a byte */
     }
     if (whole > UINT64_MAX / mul) {
         goto bad;
@@ -540,305 +515,4 @@ bad:
     g_set_error(errp, LB_OPTS_ERROR, LB_OPTS_ERROR_PARSE,
                 "invalid size value '%s'", str);
     return false;
-}
-
-/* ---- keyval ------------------------------------------------------------- */
-
-/* Store @value under the dotted @key, creating intermediate objects. */
-static bool keyval_put(LbOpts *root, const char *key, const char *value,
-                       GError **errp)
-{
-    g_auto(GStrv) frags = g_strsplit(key, ".", -1);
-    LbOpts *cur = root;
-    guint n = g_strv_length(frags);
-
-    for (guint i = 0; i < n; i++) {
-        Entry *e = find_entry(cur, frags[i]);
-        bool last = i + 1 == n;
-        if (e && (e->val->type == V_OBJ) == last) {
-            g_autofree char *prefix = g_strjoinv(".", frags);
-            /* Report the key up to the fragment that clashed. */
-            size_t len = 0;
-            for (guint j = 0; j <= i; j++) {
-                len += strlen(frags[j]) + (j ? 1 : 0);
-            }
-            prefix[len] = '\0';
-            g_set_error(errp, LB_OPTS_ERROR, LB_OPTS_ERROR_PARSE,
-                        "Parameters '%s.*' used inconsistently", prefix);
-            return false;
-        }
-        if (last) {
-            lb_opts_set_str(cur, frags[i], value);
-        } else if (e) {
-            cur = e->val->obj;
-        } else {
-            g_autoptr(LbOpts) child = lb_opts_new();
-            set_path(child, cur, frags[i]);
-            lb_opts_set_child(cur, frags[i], child);
-            cur = child;
-        }
-    }
-    return true;
-}
-
-static bool is_key_char(char c)
-{
-    return g_ascii_isalnum(c) || c == '_' || c == '-';
-}
-
-/* Read a value up to an unescaped ',' ("," doubled is a literal comma). */
-static char *keyval_value(const char **sp)
-{
-    GString *v = g_string_new(NULL);
-    const char *s = *sp;
-
-    while (*s) {
-        if (*s == ',') {
-            if (s[1] != ',') {
-                break;
-            }
-            s++;
-        }
-        g_string_append_c(v, *s++);
-    }
-    if (*s == ',') {
-        s++;
-    }
-    *sp = s;
-    return g_string_free(v, FALSE);
-}
-
-LbOpts *lb_opts_parse_keyval(const char *str, const char *implied_key,
-                             GError **errp)
-{
-    g_autoptr(LbOpts) o = lb_opts_new();
-    const char *s = str;
-    bool first = true;
-
-    while (*s) {
-        size_t len = strcspn(s, "=,");
-        if (first && implied_key && s[len] != '=') {
-            g_autofree char *v = keyval_value(&s);
-            if (!keyval_put(o, implied_key, v, errp)) {
-                return NULL;
-            }
-            first = false;
-            continue;
-        }
-        first = false;
-        /* Validate key fragments: [A-Za-z0-9_-]+ separated by dots. */
-        size_t i = 0, frag = 0;
-        for (; i < len; i++) {
-            if (s[i] == '.') {
-                if (frag == 0) {
-                    break;
-                }
-                frag = 0;
-            } else if (is_key_char(s[i])) {
-                frag++;
-            } else {
-                break;
-            }
-        }
-        if (i < len || frag == 0) {
-            g_set_error(errp, LB_OPTS_ERROR, LB_OPTS_ERROR_PARSE,
-                        "Invalid parameter '%.*s'", (int)len, s);
-            return NULL;
-        }
-        if (s[len] != '=') {
-            g_set_error(errp, LB_OPTS_ERROR, LB_OPTS_ERROR_PARSE,
-                        "Expected '=' after parameter '%.*s'", (int)len, s);
-            return NULL;
-        }
-        g_autofree char *key = g_strndup(s, len);
-        s += len + 1;
-        g_autofree char *v = keyval_value(&s);
-        if (!keyval_put(o, key, v, errp)) {
-            return NULL;
-        }
-    }
-    return g_steal_pointer(&o);
-}
-
-/* ---- JSON --------------------------------------------------------------- */
-
-static OptsVal *val_from_json(JsonNode *n, LbOpts *parent, const char *key);
-
-static void json_put(LbOpts *o, const char *key, JsonNode *n)
-{
-    const char *dot = strchr(key, '.');
-
-    if (dot && dot != key && dot[1]) {
-        /* {"file.filename": x} means {"file": {"filename": x}}. */
-        g_autofree char *head = g_strndup(key, dot - key);
-        Entry *e = find_entry(o, head);
-        if (!e || e->val->type != V_OBJ) {
-            g_autoptr(LbOpts) child = lb_opts_new();
-            set_path(child, o, head);
-            lb_opts_set_child(o, head, child);
-            e = find_entry(o, head);
-        }
-        json_put(e->val->obj, dot + 1, n);
-        return;
-    }
-    put(o, key, val_from_json(n, o, key));
-}
-
-static OptsVal *val_from_json(JsonNode *n, LbOpts *parent, const char *key)
-{
-    OptsVal *v;
-
-    switch (json_node_get_node_type(n)) {
-    case JSON_NODE_OBJECT: {
-        v = val_new(V_OBJ);
-        v->obj = lb_opts_new();
-        set_path(v->obj, parent, key);
-        JsonObject *obj = json_node_get_object(n);
-        g_autoptr(GList) members = json_object_get_members(obj);
-        for (GList *l = members; l; l = l->next) {
-            json_put(v->obj, l->data, json_object_get_member(obj, l->data));
-        }
-        return v;
-    }
-    case JSON_NODE_ARRAY: {
-        JsonArray *arr = json_node_get_array(n);
-        v = val_new(V_LIST);
-        v->list = g_ptr_array_new_with_free_func((GDestroyNotify)val_free);
-        for (guint i = 0; i < json_array_get_length(arr); i++) {
-            g_ptr_array_add(v->list,
-                            val_from_json(json_array_get_element(arr, i),
-                                          parent, key));
-        }
-        return v;
-    }
-    case JSON_NODE_NULL:
-        return val_new(V_NULL);
-    case JSON_NODE_VALUE:
-    default:
-        break;
-    }
-    GType t = json_node_get_value_type(n);
-    if (t == G_TYPE_STRING) {
-        v = val_new(V_STR);
-        v->str = g_strdup(json_node_get_string(n));
-    } else if (t == G_TYPE_BOOLEAN) {
-        v = val_new(V_BOOL);
-        v->b = json_node_get_boolean(n);
-        v->str = g_strdup(v->b ? "true" : "false");
-    } else if (t == G_TYPE_DOUBLE) {
-        char buf[G_ASCII_DTOSTR_BUF_SIZE];
-        v = val_new(V_DOUBLE);
-        v->str = g_strdup(g_ascii_dtostr(buf, sizeof(buf),
-                                         json_node_get_double(n)));
-    } else {
-        v = val_new(V_INT);
-        v->i = json_node_get_int(n);
-        v->str = g_strdup_printf("%" G_GINT64_FORMAT, v->i);
-    }
-    return v;
-}
-
-LbOpts *lb_opts_parse_json(const char *json, GError **errp)
-{
-    g_autoptr(JsonParser) parser = json_parser_new();
-    g_autoptr(GError) local = NULL;
-
-    if (!json_parser_load_from_data(parser, json, -1, &local)) {
-        g_set_error(errp, LB_OPTS_ERROR, LB_OPTS_ERROR_PARSE,
-                    "invalid JSON: %s", local->message);
-        return NULL;
-    }
-    JsonNode *root = json_parser_get_root(parser);
-    if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-        g_set_error(errp, LB_OPTS_ERROR, LB_OPTS_ERROR_PARSE,
-                    "JSON options must be an object");
-        return NULL;
-    }
-    OptsVal *v = val_from_json(root, NULL, NULL);
-    LbOpts *o = g_steal_pointer(&v->obj);
-    g_clear_pointer(&o->path, g_free);
-    val_free(v);
-    return o;
-}
-
-LbOpts *lb_opts_parse_filename(const char *str, GError **errp)
-{
-    if (g_str_has_prefix(str, "json:")) {
-        LbOpts *o = lb_opts_parse_json(str + 5, errp);
-        if (!o) {
-            g_prefix_error(errp, "could not parse json: pseudo-filename: ");
-        }
-        return o;
-    }
-    LbOpts *o = lb_opts_new();
-    lb_opts_set_str(o, "filename", str);
-    return o;
-}
-
-LbOpts *lb_opts_parse_any(const char *str, const char *implied_key,
-                          GError **errp)
-{
-    const char *p = str;
-    while (g_ascii_isspace(*p)) {
-        p++;
-    }
-    if (*p == '{') {
-        return lb_opts_parse_json(p, errp);
-    }
-    return lb_opts_parse_keyval(str, implied_key, errp);
-}
-
-static JsonNode *val_to_json(const OptsVal *v)
-{
-    JsonNode *n;
-
-    switch (v->type) {
-    case V_STR:
-        n = json_node_init_string(json_node_alloc(), v->str);
-        break;
-    case V_INT:
-        n = json_node_init_int(json_node_alloc(), v->i);
-        break;
-    case V_DOUBLE:
-        n = json_node_init_double(json_node_alloc(),
-                                  g_ascii_strtod(v->str, NULL));
-        break;
-    case V_BOOL:
-        n = json_node_init_boolean(json_node_alloc(), v->b);
-        break;
-    case V_OBJ: {
-        JsonObject *obj = json_object_new();
-        for (guint i = 0; i < v->obj->entries->len; i++) {
-            Entry *e = v->obj->entries->pdata[i];
-            json_object_set_member(obj, e->key, val_to_json(e->val));
-        }
-        n = json_node_init_object(json_node_alloc(), obj);
-        json_object_unref(obj);
-        break;
-    }
-    case V_LIST: {
-        JsonArray *arr = json_array_new();
-        for (guint i = 0; i < v->list->len; i++) {
-            json_array_add_element(arr, val_to_json(v->list->pdata[i]));
-        }
-        n = json_node_init_array(json_node_alloc(), arr);
-        json_array_unref(arr);
-        break;
-    }
-    case V_NULL:
-    default:
-        n = json_node_init_null(json_node_alloc());
-        break;
-    }
-    return n;
-}
-
-char *lb_opts_to_json(LbOpts *o)
-{
-    OptsVal v = { .type = V_OBJ, .obj = o };
-    g_autoptr(JsonNode) root = val_to_json(&v);
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-
-    json_generator_set_root(gen, root);
-    return json_generator_to_data(gen, NULL);
 }

@@ -31,7 +31,7 @@ static void fx_setup(Fixture *fx, gconstpointer data)
 static void fx_teardown(Fixture *fx, gconstpointer data)
 {
     lb_nodes_close_all();
-    g_assert_null(lb_node_list());      /* nothing left open */
+    g_assert_null(lb_node_list()); /* nothing left open */
     g_autoptr(GDir) d = g_dir_open(fx->dir, 0, NULL);
     const char *name;
     while ((name = g_dir_read_name(d))) {
@@ -52,8 +52,8 @@ static LbNode *open_kv(const char *kv, unsigned flags, GError **errp)
 static void test_io(Fixture *fx, gconstpointer data)
 {
     g_autoptr(GError) err = NULL;
-    g_autofree char *kv = g_strdup_printf("driver=raw,file.filename=%s",
-                                          fx->img);
+    g_autofree char *kv =
+        g_strdup_printf("driver=raw,file.filename=%s", fx->img);
     g_autoptr(LbNode) bs = open_kv(kv, LB_OPEN_RDWR, &err);
     g_assert_no_error(err);
     guint8 w[4096], r[4096];
@@ -101,8 +101,8 @@ static void test_raw_window(Fixture *fx, gconstpointer data)
         "driver=raw,offset=4096,size=8192,file.filename=%s", fx->img);
     g_autoptr(LbNode) bs = open_kv(kv, LB_OPEN_RDWR, &err);
     g_assert_no_error(err);
-    g_autoptr(LbNode) whole = lb_node_open_image(fx->img, "raw", false,
-                                                 LB_OPEN_NO_LOCK, &err);
+    g_autoptr(LbNode) whole =
+        lb_node_open_image(fx->img, "raw", false, LB_OPEN_NO_LOCK, &err);
     g_assert_no_error(err);
     guint8 buf[16];
 
@@ -125,12 +125,12 @@ static void test_raw_window(Fixture *fx, gconstpointer data)
 static void test_registry(Fixture *fx, gconstpointer data)
 {
     g_autoptr(GError) err = NULL;
-    g_autofree char *f0 = g_strdup_printf(
-        "driver=file,node-name=f0,filename=%s", fx->img);
+    g_autofree char *f0 =
+        g_strdup_printf("driver=file,node-name=f0,filename=%s", fx->img);
 
     LbNode *file = open_kv(f0, LB_OPEN_RDWR, &err);
     g_assert_no_error(err);
-    lb_node_unref(file);              /* the registry keeps it open */
+    lb_node_unref(file); /* the registry keeps it open */
     g_assert_true(lb_node_find("f0") == file);
 
     /* Duplicate and malformed names. */
@@ -139,7 +139,10 @@ static void test_registry(Fixture *fx, gconstpointer data)
     g_assert_cmpstr(err->message, ==, "Duplicate nodes with node-name='f0'");
     g_clear_error(&err);
     static const char *const bad_names[] = {
-        "0abc", "#block1", "a b", "abcdefghijabcdefghijabcdefghijabc",
+        "0abc",
+        "#block1",
+        "a b",
+        "abcdefghijabcdefghijabcdefghijabc",
     };
     for (guint i = 0; i < G_N_ELEMENTS(bad_names); i++) {
         g_autoptr(LbOpts) o = lb_opts_new();
@@ -152,8 +155,8 @@ static void test_registry(Fixture *fx, gconstpointer data)
     }
 
     /* A parent by reference: the child cannot be deleted under it. */
-    g_autoptr(LbOpts) ro = lb_opts_parse_keyval(
-        "driver=raw,node-name=r0,file=f0", NULL, &err);
+    g_autoptr(LbOpts) ro =
+        lb_opts_parse_keyval("driver=raw,node-name=r0,file=f0", NULL, &err);
     LbNode *raw = lb_node_open(ro, LB_OPEN_RDWR, &err);
     g_assert_no_error(err);
     lb_node_unref(raw);
@@ -184,8 +187,8 @@ static void test_registry(Fixture *fx, gconstpointer data)
     g_assert_cmpstr(err->message, ==,
                     "Cannot find device='ghost' nor node-name='ghost'");
     g_clear_error(&err);
-    g_autofree char *unk = g_strdup_printf(
-        "driver=file,filename=%s,bogus=1", fx->img);
+    g_autofree char *unk =
+        g_strdup_printf("driver=file,filename=%s,bogus=1", fx->img);
     g_assert_null(open_kv(unk, 0, &err));
     g_assert_cmpstr(err->message, ==, "Invalid parameter 'bogus'");
     g_clear_error(&err);
@@ -201,12 +204,12 @@ static void test_registry(Fixture *fx, gconstpointer data)
 static void test_locking(Fixture *fx, gconstpointer data)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(LbNode) w = lb_node_open_image(fx->img, "raw", false,
-                                             LB_OPEN_RDWR, &err);
+    g_autoptr(LbNode) w =
+        lb_node_open_image(fx->img, "raw", false, LB_OPEN_RDWR, &err);
     g_assert_no_error(err);
 
-    g_assert_null(lb_node_open_image(fx->img, "raw", false, LB_OPEN_RDWR,
-                                     &err));
+    g_assert_null(
+        lb_node_open_image(fx->img, "raw", false, LB_OPEN_RDWR, &err));
     g_assert_error(err, LB_BLOCK_ERROR, LB_BLOCK_ERROR_PERM);
     g_clear_error(&err);
     g_assert_null(lb_node_open_image(fx->img, "raw", false, 0, &err));
@@ -214,8 +217,8 @@ static void test_locking(Fixture *fx, gconstpointer data)
     g_assert_nonnull(strstr(err->message, "Failed to get shared \"write\""));
     g_clear_error(&err);
     /* force-share readers take no locks. */
-    g_autoptr(LbNode) shared = lb_node_open_image(fx->img, "raw", false,
-                                                  LB_OPEN_NO_LOCK, &err);
+    g_autoptr(LbNode) shared =
+        lb_node_open_image(fx->img, "raw", false, LB_OPEN_NO_LOCK, &err);
     g_assert_no_error(err);
     g_clear_pointer(&w, lb_node_unref);
     /* Two readers share. */
@@ -224,8 +227,8 @@ static void test_locking(Fixture *fx, gconstpointer data)
     g_assert_cmpstr(lb_node_driver_name(r1), ==, "raw");
     g_autoptr(LbNode) r2 = lb_node_open_image(fx->img, NULL, false, 0, &err);
     g_assert_no_error(err);
-    g_autofree char *kv = g_strdup_printf(
-        "driver=file,filename=%s,force-share=on", fx->img);
+    g_autofree char *kv =
+        g_strdup_printf("driver=file,filename=%s,force-share=on", fx->img);
     g_assert_null(open_kv(kv, LB_OPEN_RDWR, &err));
     g_assert_error(err, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID);
 }
@@ -234,8 +237,8 @@ static void test_create(Fixture *fx, gconstpointer data)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *p = g_build_filename(fx->dir, "full.img", NULL);
-    g_autoptr(LbOpts) o = lb_opts_parse_keyval("preallocation=full", NULL,
-                                               &err);
+    g_autoptr(LbOpts) o =
+        lb_opts_parse_keyval("preallocation=full", NULL, &err);
     struct stat st;
 
     g_assert_true(lb_img_create("raw", p, 3 << 20, o, &err));
@@ -244,8 +247,8 @@ static void test_create(Fixture *fx, gconstpointer data)
     g_assert_cmpint(st.st_size, ==, 3 << 20);
     g_assert_cmpint(st.st_blocks * 512, >=, 3 << 20);
 
-    g_autoptr(LbOpts) bad = lb_opts_parse_keyval("preallocation=huge", NULL,
-                                                 &err);
+    g_autoptr(LbOpts) bad =
+        lb_opts_parse_keyval("preallocation=huge", NULL, &err);
     g_assert_false(lb_img_create("raw", p, 1, bad, &err));
     g_clear_error(&err);
     g_autoptr(LbOpts) unk = lb_opts_parse_keyval("foo=1", NULL, &err);
@@ -258,7 +261,8 @@ static void test_create(Fixture *fx, gconstpointer data)
     /* blockdev-create driver=file */
     g_autofree char *json = g_strdup_printf(
         "{\"driver\":\"file\",\"filename\":\"%s\",\"size\":65536,"
-        "\"preallocation\":\"falloc\"}", p);
+        "\"preallocation\":\"falloc\"}",
+        p);
     g_autoptr(LbOpts) bc = lb_opts_parse_json(json, &err);
     g_assert_true(lb_blockdev_create(bc, &err));
     g_assert_no_error(err);
@@ -268,7 +272,8 @@ static void test_create(Fixture *fx, gconstpointer data)
     /* json: pseudo-filename */
     g_autofree char *jf = g_strdup_printf(
         "json:{\"driver\":\"raw\",\"file\":{\"driver\":\"file\","
-        "\"filename\":\"%s\"}}", p);
+        "\"filename\":\"%s\"}}",
+        p);
     g_autoptr(LbNode) bs = lb_node_open_image(jf, NULL, false, 0, &err);
     g_assert_no_error(err);
     g_assert_cmpint(lb_node_length(bs), ==, 65536);
@@ -278,8 +283,8 @@ static void test_create(Fixture *fx, gconstpointer data)
 static void test_direct(Fixture *fx, gconstpointer data)
 {
     g_autoptr(GError) err = NULL;
-    g_autofree char *kv = g_strdup_printf(
-        "driver=file,filename=%s,cache.direct=on", fx->img);
+    g_autofree char *kv =
+        g_strdup_printf("driver=file,filename=%s,cache.direct=on", fx->img);
     g_autoptr(LbNode) bs = open_kv(kv, LB_OPEN_RDWR, &err);
 
     if (!bs) {
@@ -288,7 +293,7 @@ static void test_direct(Fixture *fx, gconstpointer data)
         return;
     }
     g_autofree guint8 *al = g_malloc(8192 + 4096);
-    guint8 *a = al + (4096 - (uintptr_t)al % 4096);   /* 4 KiB aligned */
+    guint8 *a = al + (4096 - (uintptr_t)al % 4096); /* 4 KiB aligned */
     guint8 odd[100], back[100];
 
     memset(a, 0x11, 8192);
@@ -310,7 +315,7 @@ typedef struct Worker {
 } Worker;
 
 #define N_THREADS 4
-#define CHUNK 4093      /* odd size: exercises unaligned offsets */
+#define CHUNK 4093 /* odd size: exercises unaligned offsets */
 
 static gpointer worker_fn(gpointer p)
 {
@@ -332,14 +337,14 @@ static gpointer worker_fn(gpointer p)
 static void test_threads(Fixture *fx, gconstpointer data)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(LbNode) bs = lb_node_open_image(fx->img, "raw", false,
-                                              LB_OPEN_RDWR, &err);
+    g_autoptr(LbNode) bs =
+        lb_node_open_image(fx->img, "raw", false, LB_OPEN_RDWR, &err);
     Worker w[N_THREADS];
     GThread *t[N_THREADS];
 
     g_assert_no_error(err);
     for (unsigned i = 0; i < N_THREADS; i++) {
-        w[i] = (Worker){ .bs = bs, .id = i };
+        w[i] = (Worker){.bs = bs, .id = i};
         t[i] = g_thread_new("io", worker_fn, &w[i]);
     }
     for (unsigned i = 0; i < N_THREADS; i++) {
@@ -351,12 +356,11 @@ static void test_threads(Fixture *fx, gconstpointer data)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    g_test_add("/block/file/io", Fixture, NULL, fx_setup, test_io,
-               fx_teardown);
+    g_test_add("/block/file/io", Fixture, NULL, fx_setup, test_io, fx_teardown);
     g_test_add("/block/file/raw-window", Fixture, NULL, fx_setup,
                test_raw_window, fx_teardown);
-    g_test_add("/block/file/registry", Fixture, NULL, fx_setup,
-               test_registry, fx_teardown);
+    g_test_add("/block/file/registry", Fixture, NULL, fx_setup, test_registry,
+               fx_teardown);
     g_test_add("/block/file/locking", Fixture, NULL, fx_setup, test_locking,
                fx_teardown);
     g_test_add("/block/file/create", Fixture, NULL, fx_setup, test_create,

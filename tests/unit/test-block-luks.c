@@ -20,17 +20,18 @@ typedef struct Fixture {
     char *dir;
     char *hdr;
     char *payload;
-    char *kv;          /* keyval for the detached volume */
+    char *kv; /* keyval for the detached volume */
 } Fixture;
 
 typedef struct Params {
-    const char *create_opts;   /* extra -o options */
+    const char *create_opts; /* extra -o options */
     unsigned sector;
 } Params;
 
-static const Params luks1 = { "", 512 };
+static const Params luks1 = {"", 512};
 static const Params luks2 = {
-    ",luks-version=2,pbkdf=pbkdf2,sector-size=4096", 4096,
+    ",luks-version=2,pbkdf=pbkdf2,sector-size=4096",
+    4096,
 };
 
 #define VOL_SIZE (4u << 20)
@@ -40,7 +41,8 @@ static void fx_setup(Fixture *fx, gconstpointer data)
     const Params *p = data;
     g_autoptr(GError) err = NULL;
     const char *base = g_file_test("/dev/shm", G_FILE_TEST_IS_DIR)
-                       ? "/dev/shm" : g_get_tmp_dir();
+                           ? "/dev/shm"
+                           : g_get_tmp_dir();
     g_autofree char *tmpl = g_build_filename(base, "lb-luks-XXXXXX", NULL);
 
     fx->dir = g_mkdtemp(g_steal_pointer(&tmpl));
@@ -51,8 +53,7 @@ static void fx_setup(Fixture *fx, gconstpointer data)
     g_assert_true(lb_object_add_keyval("secret,id=sec1,data=second", &err));
     g_assert_true(lb_object_add_keyval("secret,id=bad,data=wrong", &err));
     g_autofree char *o = g_strdup_printf(
-        "key-secret=sec0,detached-header=true,iter-time=10%s",
-        p->create_opts);
+        "key-secret=sec0,detached-header=true,iter-time=10%s", p->create_opts);
     g_autoptr(LbOpts) opts = lb_opts_parse_keyval(o, NULL, &err);
     g_assert_true(lb_img_create("luks", fx->hdr, 0, opts, &err));
     g_assert_no_error(err);
@@ -116,18 +117,20 @@ static void test_detached_io(Fixture *fx, gconstpointer data)
     g_assert_true(g_str_has_prefix(lb_node_filename(bs), "json:"));
 
     /* Large (chunked + parallel), unaligned and tail writes. */
-    static const struct { uint64_t off; size_t len; } reqs[] = {
-        { 0, 3u << 20 }, { 100, 1000 }, { 511, 2 }, { 4095, 4099 },
-        { VOL_SIZE - 700, 700 }, { 300000, 262144 + 512 },
+    static const struct {
+        uint64_t off;
+        size_t len;
+    } reqs[] = {
+        {0, 3u << 20}, {100, 1000},           {511, 2},
+        {4095, 4099},  {VOL_SIZE - 700, 700}, {300000, 262144 + 512},
     };
     for (guint i = 0; i < G_N_ELEMENTS(reqs); i++) {
         g_autofree guint8 *w = g_malloc(reqs[i].len);
         g_autofree guint8 *r = g_malloc(reqs[i].len);
         fill(w, reqs[i].len, i);
-        g_assert_cmpint(lb_node_pwrite(bs, reqs[i].off, w, reqs[i].len, 0),
-                        ==, 0);
-        g_assert_cmpint(lb_node_pread(bs, reqs[i].off, r, reqs[i].len),
-                        ==, 0);
+        g_assert_cmpint(lb_node_pwrite(bs, reqs[i].off, w, reqs[i].len, 0), ==,
+                        0);
+        g_assert_cmpint(lb_node_pread(bs, reqs[i].off, r, reqs[i].len), ==, 0);
         g_assert_cmpmem(w, reqs[i].len, r, reqs[i].len);
     }
     guint8 b[16];
@@ -156,7 +159,8 @@ static void test_detached_io(Fixture *fx, gconstpointer data)
     g_autofree char *json = g_strdup_printf(
         "json:{\"driver\":\"luks\",\"file\":{\"filename\":\"%s\"},"
         "\"header\":{\"driver\":\"file\",\"filename\":\"%s\"},"
-        "\"key-secret\":\"sec0\"}", fx->payload, fx->hdr);
+        "\"key-secret\":\"sec0\"}",
+        fx->payload, fx->hdr);
     g_autoptr(LbNode) again = lb_node_open_image(json, NULL, false, 0, &err);
     g_assert_no_error(err);
     g_autofree guint8 *w = g_malloc(1000);
@@ -168,7 +172,8 @@ static void test_detached_io(Fixture *fx, gconstpointer data)
     g_assert_cmpint(lb_node_pwrite(again, 0, w, 1, 0), ==, -EPERM);
 }
 
-/* ---- concurrency ----------------------------------------------------------- */
+/* ---- concurrency -----------------------------------------------------------
+ */
 
 #define N_THREADS 4
 #define SHARED_REGION 8192
@@ -217,7 +222,7 @@ static void test_threads(Fixture *fx, gconstpointer data)
 
     g_assert_no_error(err);
     for (unsigned i = 0; i < N_THREADS; i++) {
-        w[i] = (Worker){ .bs = bs, .id = i };
+        w[i] = (Worker){.bs = bs, .id = i};
         t[i] = g_thread_new("luks-io", worker_fn, &w[i]);
     }
     for (unsigned i = 0; i < N_THREADS; i++) {
@@ -231,7 +236,8 @@ static void test_threads(Fixture *fx, gconstpointer data)
     }
 }
 
-/* ---- errors ------------------------------------------------------------------ */
+/* ---- errors
+ * ------------------------------------------------------------------ */
 
 static void test_wrong_pass(Fixture *fx, gconstpointer data)
 {
@@ -249,9 +255,9 @@ static void test_wrong_pass(Fixture *fx, gconstpointer data)
     g_assert_null(lb_node_list());
 
     /* Missing key-secret, unknown secret, payload used as header. */
-    g_autofree char *nokey = g_strdup_printf(
-        "driver=luks,file.filename=%s,header.filename=%s", fx->payload,
-        fx->hdr);
+    g_autofree char *nokey =
+        g_strdup_printf("driver=luks,file.filename=%s,header.filename=%s",
+                        fx->payload, fx->hdr);
     g_assert_null(open_kv(nokey, 0, &err));
     g_assert_cmpstr(err->message, ==,
                     "Parameter 'key-secret' is required for cipher");
@@ -274,14 +280,14 @@ static void test_short_payload(Fixture *fx, gconstpointer data)
     const Params *p = data;
     g_autoptr(GError) err = NULL;
     g_autofree char *img = g_build_filename(fx->dir, "attached.img", NULL);
-    g_autofree char *o = g_strdup_printf("key-secret=sec0,iter-time=10%s",
-                                         p->create_opts);
+    g_autofree char *o =
+        g_strdup_printf("key-secret=sec0,iter-time=10%s", p->create_opts);
     g_autoptr(LbOpts) opts = lb_opts_parse_keyval(o, NULL, &err);
 
     g_assert_true(lb_img_create("luks", img, 1 << 20, opts, &err));
     g_assert_no_error(err);
-    g_autofree char *att = g_strdup_printf(
-        "driver=luks,file.filename=%s,key-secret=sec0", img);
+    g_autofree char *att =
+        g_strdup_printf("driver=luks,file.filename=%s,key-secret=sec0", img);
     g_autoptr(LbNode) ok = lb_node_open_image(att, NULL, true, 0, &err);
     g_assert_no_error(err);
     g_assert_cmpint(lb_node_length(ok), ==, 1 << 20);
@@ -294,8 +300,8 @@ static void test_short_payload(Fixture *fx, gconstpointer data)
     g_autofree char *tiny = g_build_filename(fx->dir, "tiny.img", NULL);
     g_assert_true(lb_img_create("raw", tiny, 4096, NULL, &err));
     g_autofree char *kv = g_strdup_printf(
-        "driver=luks,file.filename=%s,header.filename=%s,key-secret=sec0",
-        tiny, img);
+        "driver=luks,file.filename=%s,header.filename=%s,key-secret=sec0", tiny,
+        img);
     g_assert_null(open_kv(kv, 0, &err));
     g_assert_error(err, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID);
     g_assert_nonnull(strstr(err->message, "too small"));
@@ -303,24 +309,25 @@ static void test_short_payload(Fixture *fx, gconstpointer data)
     g_assert_null(lb_node_list());
 }
 
-/* ---- info without keys ----------------------------------------------------------- */
+/* ---- info without keys
+ * ----------------------------------------------------------- */
 
 static void test_info_no_keys(Fixture *fx, gconstpointer data)
 {
     const Params *p = data;
     g_autoptr(GError) err = NULL;
-    g_autofree char *kv = g_strdup_printf(
-        "driver=luks,file.filename=%s,header.filename=%s", fx->payload,
-        fx->hdr);
+    g_autofree char *kv =
+        g_strdup_printf("driver=luks,file.filename=%s,header.filename=%s",
+                        fx->payload, fx->hdr);
     g_autoptr(LbNode) bs = open_kv(kv, LB_OPEN_NO_KEYS, &err);
     g_assert_no_error(err);
     g_autofree char *info = lb_node_info_json(bs);
 
-    g_assert_true(g_str_has_prefix(info,
-        "{\"type\":\"luks\",\"data\":{\"cipher-alg\":\"aes-256\","
-        "\"cipher-mode\":\"xts\",\"ivgen-alg\":\"plain64\","
-        "\"hash-alg\":\"sha256\",\"detached-header\":true,"
-        "\"payload-offset\":0,\"master-key-iters\":"));
+    g_assert_true(g_str_has_prefix(
+        info, "{\"type\":\"luks\",\"data\":{\"cipher-alg\":\"aes-256\","
+              "\"cipher-mode\":\"xts\",\"ivgen-alg\":\"plain64\","
+              "\"hash-alg\":\"sha256\",\"detached-header\":true,"
+              "\"payload-offset\":0,\"master-key-iters\":"));
     g_assert_nonnull(strstr(info, "\"slots\":[{\"active\":true,\"iters\":"));
     if (p->sector == 512) {
         g_assert_nonnull(strstr(info, "{\"active\":false,\"key-offset\":"));
@@ -332,30 +339,34 @@ static void test_info_no_keys(Fixture *fx, gconstpointer data)
     g_assert_cmpint(lb_node_pread(bs, 0, b, sizeof(b)), <, 0);
 
     /* The header file alone, probed, no secret. */
-    g_autoptr(LbNode) h = lb_node_open_image(fx->hdr, NULL, false,
-                                             LB_OPEN_NO_KEYS, &err);
+    g_autoptr(LbNode) h =
+        lb_node_open_image(fx->hdr, NULL, false, LB_OPEN_NO_KEYS, &err);
     g_assert_no_error(err);
     g_assert_cmpstr(lb_node_driver_name(h), ==, "luks");
 }
 
-/* ---- graph, blockdev-create, amend ----------------------------------------------- */
+/* ---- graph, blockdev-create, amend
+ * ----------------------------------------------- */
 
 static void test_graph(Fixture *fx, gconstpointer data)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *p0 = g_strdup_printf("driver=file,node-name=p0,"
-                                          "filename=%s", fx->payload);
+                                          "filename=%s",
+                                          fx->payload);
     g_autofree char *h0 = g_strdup_printf("driver=file,node-name=h0,"
-                                          "filename=%s", fx->hdr);
+                                          "filename=%s",
+                                          fx->hdr);
 
     lb_node_unref(open_kv(p0, LB_OPEN_RDWR, &err));
     g_assert_no_error(err);
     lb_node_unref(open_kv(h0, LB_OPEN_RDWR, &err));
-    lb_node_unref(open_kv("driver=raw,node-name=f0,file=p0", LB_OPEN_RDWR,
-                          &err));
+    lb_node_unref(
+        open_kv("driver=raw,node-name=f0,file=p0", LB_OPEN_RDWR, &err));
     g_assert_no_error(err);
     lb_node_unref(open_kv("driver=luks,node-name=disk0,file=f0,header=h0,"
-                          "key-secret=sec0", LB_OPEN_RDWR, &err));
+                          "key-secret=sec0",
+                          LB_OPEN_RDWR, &err));
     g_assert_no_error(err);
     LbNode *disk = lb_node_find("disk0");
     g_assert_nonnull(disk);
@@ -363,7 +374,8 @@ static void test_graph(Fixture *fx, gconstpointer data)
     g_assert_cmpint(lb_node_pwrite(disk, 10, "hello", 5, 0), ==, 0);
 
     g_assert_null(open_kv("driver=luks,node-name=disk0,file=f0,header=h0,"
-                          "key-secret=sec0", 0, &err));
+                          "key-secret=sec0",
+                          0, &err));
     g_assert_error(err, LB_BLOCK_ERROR, LB_BLOCK_ERROR_EXISTS);
     g_clear_error(&err);
     g_assert_false(lb_node_del("h0", &err));
@@ -387,20 +399,24 @@ static void test_blockdev_create(Fixture *fx, gconstpointer data)
     g_assert_true(lb_img_create("raw", h2, 0, NULL, &err));
     g_assert_true(lb_img_create("raw", p2, 0, NULL, &err));
     g_autofree char *hk = g_strdup_printf("driver=file,node-name=hn,"
-                                          "filename=%s", h2);
+                                          "filename=%s",
+                                          h2);
     g_autofree char *pk = g_strdup_printf("driver=file,node-name=pn,"
-                                          "filename=%s", p2);
+                                          "filename=%s",
+                                          p2);
     lb_node_unref(open_kv(hk, LB_OPEN_RDWR, &err));
     lb_node_unref(open_kv(pk, LB_OPEN_RDWR, &err));
     g_assert_no_error(err);
     g_autoptr(LbOpts) o = lb_opts_parse_json(
         "{\"driver\":\"luks\",\"header\":\"hn\",\"file\":\"pn\","
-        "\"size\":1048576,\"key-secret\":\"sec0\",\"iter-time\":10}", &err);
+        "\"size\":1048576,\"key-secret\":\"sec0\",\"iter-time\":10}",
+        &err);
     g_assert_true(lb_blockdev_create(o, &err));
     g_assert_no_error(err);
     g_assert_cmpint(lb_node_length(lb_node_find("pn")), ==, 1 << 20);
     lb_node_unref(open_kv("driver=luks,node-name=d,file=pn,header=hn,"
-                          "key-secret=sec0", LB_OPEN_RDWR, &err));
+                          "key-secret=sec0",
+                          LB_OPEN_RDWR, &err));
     g_assert_no_error(err);
     g_assert_cmpint(lb_node_length(lb_node_find("d")), ==, 1 << 20);
 
@@ -432,17 +448,17 @@ static void test_amend(Fixture *fx, gconstpointer data)
         fx->payload, fx->hdr);
     bs = open_kv(kv1, LB_OPEN_RDWR, &err);
     g_assert_no_error(err);
-    g_autoptr(LbOpts) del0 = lb_opts_parse_keyval(
-        "state=inactive,old-secret=sec0", NULL, &err);
+    g_autoptr(LbOpts) del0 =
+        lb_opts_parse_keyval("state=inactive,old-secret=sec0", NULL, &err);
     g_assert_true(lb_node_amend(bs, del0, false, &err));
     g_assert_no_error(err);
-    g_autoptr(LbOpts) last = lb_opts_parse_keyval(
-        "state=inactive,old-secret=sec1", NULL, &err);
+    g_autoptr(LbOpts) last =
+        lb_opts_parse_keyval("state=inactive,old-secret=sec1", NULL, &err);
     g_assert_false(lb_node_amend(bs, last, false, &err));
     g_assert_nonnull(strstr(err->message, "refusing operation"));
     g_clear_error(&err);
-    g_autoptr(LbOpts) unk = lb_opts_parse_keyval("state=active,foo=1", NULL,
-                                                 &err);
+    g_autoptr(LbOpts) unk =
+        lb_opts_parse_keyval("state=active,foo=1", NULL, &err);
     g_assert_false(lb_node_amend(bs, unk, false, &err));
     g_clear_error(&err);
     g_clear_pointer(&bs, lb_node_unref);
@@ -459,7 +475,8 @@ static void test_luks2_options(Fixture *fx, gconstpointer data)
         "key-secret=sec0,luks-version=2,pbkdf=argon2id,pbkdf-memory=64,"
         "pbkdf-parallel=1,pbkdf-iterations=4,label=mylabel,sector-size=512,"
         "cipher-alg=aes-128,cipher-mode=cbc,ivgen-alg=essiv,"
-        "ivgen-hash-alg=sha256,detached-header=true", NULL, &err);
+        "ivgen-hash-alg=sha256,detached-header=true",
+        NULL, &err);
 
     g_assert_true(lb_img_create("luks", img, 0, o, &err));
     g_assert_no_error(err);
@@ -482,23 +499,21 @@ static void test_luks2_options(Fixture *fx, gconstpointer data)
     g_autoptr(LbOpts) bad = lb_opts_parse_keyval(
         "key-secret=sec0,label=x,detached-header=true", NULL, &err);
     g_assert_false(lb_img_create("luks", img, 0, bad, &err));
-    g_assert_true(g_str_has_suffix(err->message,
-                                   ": Parameter 'label' requires "
-                                   "luks-version=2"));
+    g_assert_true(g_str_has_suffix(err->message, ": Parameter 'label' requires "
+                                                 "luks-version=2"));
 }
 
 static void add(const char *name, const Params *p, GTestFixtureFunc fn)
 {
-    g_autofree char *path = g_strdup_printf("/block/luks/%s/%s",
-                                            p == &luks1 ? "luks1" : "luks2",
-                                            name);
-    g_test_add_vtable(path, sizeof(Fixture), p, (GTestFixtureFunc)fx_setup,
-                      fn, (GTestFixtureFunc)fx_teardown);
+    g_autofree char *path = g_strdup_printf(
+        "/block/luks/%s/%s", p == &luks1 ? "luks1" : "luks2", name);
+    g_test_add_vtable(path, sizeof(Fixture), p, (GTestFixtureFunc)fx_setup, fn,
+                      (GTestFixtureFunc)fx_teardown);
 }
 
 int main(int argc, char **argv)
 {
-    static const Params *const params[] = { &luks1, &luks2 };
+    static const Params *const params[] = {&luks1, &luks2};
 
     g_test_init(&argc, &argv, NULL);
     for (guint i = 0; i < G_N_ELEMENTS(params); i++) {

@@ -24,25 +24,25 @@ static void assert_secret(const char *id, const void *want, size_t len)
 
 typedef struct SimpleCase {
     const char *props;
-    const char *value;      /* NULL: creation fails */
+    const char *value; /* NULL: creation fails */
 } SimpleCase;
 
 static const SimpleCase simple_cases[] = {
-    { "secret,id=s0,data=abc123", "abc123" },
-    { "secret,id=s0,data=a,,b", "a,b" },
-    { "secret,id=s0,data=YWJjMTIz,format=base64", "abc123" },
-    { "secret,id=s0,data=YWJjMTIz,format=raw", "YWJjMTIz" },
-    { "secret,id=s0,data=", "" },
-    { "secret,id=s0,data=YWJj!TIz,format=base64", NULL },
-    { "secret,id=s0,data=YWJ,format=base64", NULL },
-    { "secret,id=s0,data=x,format=hex", NULL },
-    { "secret,id=s0", NULL },
-    { "secret,id=s0,data=x,file=/dev/null", NULL },
-    { "secret,id=s0,data=x,bogus=1", NULL },
-    { "secret,id=0s,data=x", NULL },
-    { "secret,data=x", NULL },
-    { "nosuchtype,id=s0", NULL },
-    { "secret,id=s0,file=/nonexistent/secret", NULL },
+    {"secret,id=s0,data=abc123", "abc123"},
+    {"secret,id=s0,data=a,,b", "a,b"},
+    {"secret,id=s0,data=YWJjMTIz,format=base64", "abc123"},
+    {"secret,id=s0,data=YWJjMTIz,format=raw", "YWJjMTIz"},
+    {"secret,id=s0,data=", ""},
+    {"secret,id=s0,data=YWJj!TIz,format=base64", NULL},
+    {"secret,id=s0,data=YWJ,format=base64", NULL},
+    {"secret,id=s0,data=x,format=hex", NULL},
+    {"secret,id=s0", NULL},
+    {"secret,id=s0,data=x,file=/dev/null", NULL},
+    {"secret,id=s0,data=x,bogus=1", NULL},
+    {"secret,id=0s,data=x", NULL},
+    {"secret,data=x", NULL},
+    {"nosuchtype,id=s0", NULL},
+    {"secret,id=s0,file=/nonexistent/secret", NULL},
 };
 
 static void test_simple(gconstpointer data)
@@ -91,7 +91,7 @@ static char *encrypt_b64(const guint8 key[32], const guint8 iv[16],
     size_t len = strlen(plain), pad = 16 - len % 16;
     g_autofree guint8 *buf = g_malloc(len + pad);
     gnutls_cipher_hd_t h;
-    gnutls_datum_t k = { (guint8 *)key, 32 }, v = { (guint8 *)iv, 16 };
+    gnutls_datum_t k = {(guint8 *)key, 32}, v = {(guint8 *)iv, 16};
 
     memcpy(buf, plain, len);
     memset(buf + len, (int)pad, pad);
@@ -115,19 +115,22 @@ static void test_keyid(void)
     }
     g_autofree char *key_b64 = g_base64_encode(key, 32);
     g_autofree char *iv_b64 = g_base64_encode(iv, 16);
-    g_autofree char *mk = g_strdup_printf(
-        "secret,id=master,format=base64,data=%s", key_b64);
+    g_autofree char *mk =
+        g_strdup_printf("secret,id=master,format=base64,data=%s", key_b64);
     g_assert_true(lb_object_add_keyval(mk, &err));
     g_assert_no_error(err);
 
     static const char *const plains[] = {
-        "abc123", "exactly16bytes!!", "", "a somewhat longer passphrase x",
+        "abc123",
+        "exactly16bytes!!",
+        "",
+        "a somewhat longer passphrase x",
     };
     for (guint i = 0; i < G_N_ELEMENTS(plains); i++) {
         g_autofree char *ct = encrypt_b64(key, iv, plains[i]);
         g_autofree char *props = g_strdup_printf(
-            "secret,id=k%u,keyid=master,iv=%s,format=base64,data=%s", i,
-            iv_b64, ct);
+            "secret,id=k%u,keyid=master,iv=%s,format=base64,data=%s", i, iv_b64,
+            ct);
         g_assert_true(lb_object_add_keyval(props, &err));
         g_assert_no_error(err);
         g_autofree char *id = g_strdup_printf("k%u", i);
@@ -136,8 +139,8 @@ static void test_keyid(void)
 
     /* Failures: missing iv, short iv, unknown key, bad padding. */
     g_autofree char *ct = encrypt_b64(key, iv, "abc123");
-    g_autofree char *no_iv = g_strdup_printf(
-        "secret,id=e0,keyid=master,format=base64,data=%s", ct);
+    g_autofree char *no_iv =
+        g_strdup_printf("secret,id=e0,keyid=master,format=base64,data=%s", ct);
     g_assert_false(lb_object_add_keyval(no_iv, &err));
     g_assert_cmpstr(err->message, ==, "IV is required to decrypt secret");
     g_clear_error(&err);

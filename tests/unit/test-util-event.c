@@ -38,7 +38,7 @@ static gpointer emitter(gpointer p)
 
 static void test_event(void)
 {
-    Seen a = { 0 }, b = { 0 };
+    Seen a = {0}, b = {0};
     unsigned ha = lb_event_subscribe(on_event, &a);
     unsigned hb = lb_event_subscribe(on_event, &b);
 
@@ -66,7 +66,7 @@ static void test_event(void)
     g_assert_cmpint(a.count, ==, 402);
     g_assert_cmpint(b.count, ==, 403);
     lb_event_unsubscribe(hb);
-    lb_event_unsubscribe(12345);     /* unknown handles are ignored */
+    lb_event_unsubscribe(12345); /* unknown handles are ignored */
     g_free(a.last_name);
     g_free(a.last_data);
     g_free(b.last_name);

@@ -11,37 +11,39 @@
 typedef struct KeyvalCase {
     const char *input;
     const char *implied;
-    const char *json;      /* expected lb_opts_to_json, NULL = error */
-    const char *error;     /* substring of the expected message */
+    const char *json;  /* expected lb_opts_to_json, NULL = error */
+    const char *error; /* substring of the expected message */
 } KeyvalCase;
 
 static const KeyvalCase keyval_cases[] = {
-    { "", NULL, "{}", NULL },
-    { "a=1", NULL, "{\"a\":\"1\"}", NULL },
-    { "a=1,b=2,", NULL, "{\"a\":\"1\",\"b\":\"2\"}", NULL },
-    { "a=x,,y,b=z", NULL, "{\"a\":\"x,y\",\"b\":\"z\"}", NULL },
-    { "a=,,,,", NULL, "{\"a\":\",,\"}", NULL },
-    { "a=", NULL, "{\"a\":\"\"}", NULL },
-    { "a=b=c", NULL, "{\"a\":\"b=c\"}", NULL },
-    { "a.b.c=1,a.b.d=2,a.e=3", NULL,
-      "{\"a\":{\"b\":{\"c\":\"1\",\"d\":\"2\"},\"e\":\"3\"}}", NULL },
-    { "driver=luks,file.filename=p.img,header.filename=h.img,key-secret=s0",
-      NULL, "{\"driver\":\"luks\",\"file\":{\"filename\":\"p.img\"},"
-      "\"header\":{\"filename\":\"h.img\"},\"key-secret\":\"s0\"}", NULL },
-    { "a=1,a=2", NULL, "{\"a\":\"2\"}", NULL },
-    { "secret,id=s0,data=abc", "qom-type",
-      "{\"qom-type\":\"secret\",\"id\":\"s0\",\"data\":\"abc\"}", NULL },
-    { "x,,y,id=s0", "qom-type", "{\"qom-type\":\"x,y\",\"id\":\"s0\"}", NULL },
-    { "id=s0,secret", "qom-type", NULL, "Expected '=' after parameter 'secret'" },
-    { "secret", NULL, NULL, "Expected '=' after parameter 'secret'" },
-    { "a.=1", NULL, NULL, "Invalid parameter 'a.'" },
-    { ".a=1", NULL, NULL, "Invalid parameter '.a'" },
-    { "a..b=1", NULL, NULL, "Invalid parameter 'a..b'" },
-    { "=1", NULL, NULL, "Invalid parameter ''" },
-    { "a b=1", NULL, NULL, "Invalid parameter 'a b'" },
-    { "a=1,a.b=2", NULL, NULL, "Parameters 'a.*' used inconsistently" },
-    { "a.b=2,a=1", NULL, NULL, "Parameters 'a.*' used inconsistently" },
-    { "a.b.c=1,a.b=2", NULL, NULL, "Parameters 'a.b.*' used inconsistently" },
+    {"", NULL, "{}", NULL},
+    {"a=1", NULL, "{\"a\":\"1\"}", NULL},
+    {"a=1,b=2,", NULL, "{\"a\":\"1\",\"b\":\"2\"}", NULL},
+    {"a=x,,y,b=z", NULL, "{\"a\":\"x,y\",\"b\":\"z\"}", NULL},
+    {"a=,,,,", NULL, "{\"a\":\",,\"}", NULL},
+    {"a=", NULL, "{\"a\":\"\"}", NULL},
+    {"a=b=c", NULL, "{\"a\":\"b=c\"}", NULL},
+    {"a.b.c=1,a.b.d=2,a.e=3", NULL,
+     "{\"a\":{\"b\":{\"c\":\"1\",\"d\":\"2\"},\"e\":\"3\"}}", NULL},
+    {"driver=luks,file.filename=p.img,header.filename=h.img,key-secret=s0",
+     NULL,
+     "{\"driver\":\"luks\",\"file\":{\"filename\":\"p.img\"},"
+     "\"header\":{\"filename\":\"h.img\"},\"key-secret\":\"s0\"}",
+     NULL},
+    {"a=1,a=2", NULL, "{\"a\":\"2\"}", NULL},
+    {"secret,id=s0,data=abc", "qom-type",
+     "{\"qom-type\":\"secret\",\"id\":\"s0\",\"data\":\"abc\"}", NULL},
+    {"x,,y,id=s0", "qom-type", "{\"qom-type\":\"x,y\",\"id\":\"s0\"}", NULL},
+    {"id=s0,secret", "qom-type", NULL, "Expected '=' after parameter 'secret'"},
+    {"secret", NULL, NULL, "Expected '=' after parameter 'secret'"},
+    {"a.=1", NULL, NULL, "Invalid parameter 'a.'"},
+    {".a=1", NULL, NULL, "Invalid parameter '.a'"},
+    {"a..b=1", NULL, NULL, "Invalid parameter 'a..b'"},
+    {"=1", NULL, NULL, "Invalid parameter ''"},
+    {"a b=1", NULL, NULL, "Invalid parameter 'a b'"},
+    {"a=1,a.b=2", NULL, NULL, "Parameters 'a.*' used inconsistently"},
+    {"a.b=2,a=1", NULL, NULL, "Parameters 'a.*' used inconsistently"},
+    {"a.b.c=1,a.b=2", NULL, NULL, "Parameters 'a.b.*' used inconsistently"},
 };
 
 static void test_keyval(gconstpointer data)
@@ -72,8 +74,8 @@ static void test_json(void)
     g_assert_cmpstr(lb_opts_get_str(o, "driver"), ==, "luks");
     g_assert_true(lb_opts_is_child(o, "file"));
     g_assert_true(lb_opts_is_child(o, "header"));
-    g_assert_cmpstr(lb_opts_get_str(lb_opts_get_child(o, "header"),
-                                    "filename"), ==, "h.img");
+    g_assert_cmpstr(lb_opts_get_str(lb_opts_get_child(o, "header"), "filename"),
+                    ==, "h.img");
     g_assert_cmpstr(lb_opts_get_str(o, "file.filename"), ==, "p.img");
     uint64_t n;
     g_assert_true(lb_opts_get_uint(o, "n", 0, &n, &err));
@@ -99,8 +101,8 @@ static void test_json(void)
     g_assert_error(err, LB_OPTS_ERROR, LB_OPTS_ERROR_PARSE);
     g_clear_error(&err);
 
-    g_autoptr(LbOpts) any = lb_opts_parse_any(" {\"id\":\"x\"}", "qom-type",
-                                              &err);
+    g_autoptr(LbOpts) any =
+        lb_opts_parse_any(" {\"id\":\"x\"}", "qom-type", &err);
     g_assert_cmpstr(lb_opts_get_str(any, "id"), ==, "x");
 }
 
@@ -108,8 +110,8 @@ static void test_getters(void)
 {
     g_autoptr(GError) err = NULL;
     g_autoptr(LbOpts) o = lb_opts_parse_keyval(
-        "b1=on,b2=off,b3=yes,b4=maybe,u=0x10,i=-5,sz=1.5k,big=2G,bad=12x",
-        NULL, &err);
+        "b1=on,b2=off,b3=yes,b4=maybe,u=0x10,i=-5,sz=1.5k,big=2G,bad=12x", NULL,
+        &err);
     bool b;
     uint64_t u;
     int64_t i;
@@ -174,13 +176,15 @@ static void test_structure(void)
     lb_opts_set_str(c, "filename", "f");
     lb_opts_set_child(o, "file", c);
     g_autofree char *j1 = lb_opts_to_json(o);
-    g_assert_cmpstr(j1, ==, "{\"s\":\"v\",\"n\":-3,\"b\":true,"
+    g_assert_cmpstr(j1, ==,
+                    "{\"s\":\"v\",\"n\":-3,\"b\":true,"
                     "\"file\":{\"filename\":\"f\"}}");
     g_autoptr(LbOpts) d = lb_opts_dup(o);
     lb_opts_remove(d, "s");
     lb_opts_set_str(d, "n", "7");
     g_autofree char *j2 = lb_opts_to_json(d);
-    g_assert_cmpstr(j2, ==, "{\"n\":\"7\",\"b\":true,"
+    g_assert_cmpstr(j2, ==,
+                    "{\"n\":\"7\",\"b\":true,"
                     "\"file\":{\"filename\":\"f\"}}");
     g_autoptr(GList) keys = lb_opts_keys(o);
     g_assert_cmpuint(g_list_length(keys), ==, 4);
@@ -198,11 +202,11 @@ typedef struct SizeCase {
 } SizeCase;
 
 static const SizeCase size_cases[] = {
-    { "0", 0, true }, { "512", 512, true }, { "1k", 1024, true },
-    { "1K", 1024, true }, { "1M", 1048576, true }, { "1.5G", 3ull << 29, true },
-    { "2T", 2ull << 40, true }, { "16E", 0, false }, { "1.5", 0, false },
-    { "-1", 0, false }, { "", 0, false }, { "12Q", 0, false },
-    { "1kk", 0, false }, { "4096B", 4096, true },
+    {"0", 0, true},           {"512", 512, true},    {"1k", 1024, true},
+    {"1K", 1024, true},       {"1M", 1048576, true}, {"1.5G", 3ull << 29, true},
+    {"2T", 2ull << 40, true}, {"16E", 0, false},     {"1.5", 0, false},
+    {"-1", 0, false},         {"", 0, false},        {"12Q", 0, false},
+    {"1kk", 0, false},        {"4096B", 4096, true},
 };
 
 static void test_size(gconstpointer data)
