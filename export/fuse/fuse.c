@@ -48,10 +48,17 @@ LbFuseWorker *lb_fuse_current_worker(void)
 
 static bool fuse_available(GError **errp)
 {
-    if (access("/dev/fuse", R_OK | W_OK) < 0) {
+    struct stat st;
+    const char *why = NULL;
+
+    if (stat("/dev/fuse", &st) < 0 || access("/dev/fuse", R_OK | W_OK) < 0) {
+        why = g_strerror(errno);
+    } else if (!S_ISCHR(st.st_mode)) {
+        why = "not a character device";
+    }
+    if (why) {
         g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_UNAVAILABLE,
-                    "FUSE is not available: /dev/fuse: %s",
-                    g_strerror(errno));
+                    "FUSE is not available: /dev/fuse: %s", why);
         return false;
     }
     return true;

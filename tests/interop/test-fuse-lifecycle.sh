@@ -32,6 +32,19 @@ expect_refused "already is a FUSE export" \
     "type=fuse,id=e0,node-name=f0,mountpoint=$M" "type=fuse,id=e1,node-name=f0,mountpoint=$M"
 expect_refused "Invalid parameter" "type=fuse,id=e0,node-name=f0,mountpoint=$M,bogus=1"
 
+# No usable /dev/fuse (hidden in a private mount namespace): clear refusal.
+if unshare -m true 2>/dev/null; then
+    : > "$T/not-fuse"
+    if unshare -m sh -c 'mount --bind "$1" /dev/fuse && shift && exec "$@"' sh \
+        "$T/not-fuse" "$SERVER" "${BD[@]}" \
+        --export "type=fuse,id=e0,node-name=f0,mountpoint=$M" > "$T/nofuse.log" 2>&1; then
+        fail "export accepted without /dev/fuse"
+    fi
+    grep -q "FUSE is not available: /dev/fuse: not a character device" "$T/nofuse.log" || { cat "$T/nofuse.log"; fail "no FUSE-unavailable message"; }
+else
+    echo "note: unshare -m not permitted, FUSE-unavailable case not tested"
+fi
+
 # Non-growable, writable: a write past EOF is refused, truncate resizes.
 MOUNTS=("$M")
 start_server "${BD[@]}" --export "type=fuse,id=e0,node-name=f0,mountpoint=$M,writable=on,allow-other=off"
