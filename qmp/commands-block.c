@@ -15,6 +15,7 @@
 
 #include "lb-qapi-commands-block-core.h"
 #include "lb/block.h"
+#include "lb/secret.h"
 #include "qmp/job.h"
 #include "qmp/qmp-opts.h"
 #include "qmp/qmp.h"
@@ -22,8 +23,11 @@
 LbOpts *lb_qmp_opts_from_node(JsonNode *node, GError **errp)
 {
     g_autofree char *text = json_to_string(node, FALSE);
+    LbOpts *opts = lb_opts_parse_json(text, errp);
 
-    return lb_opts_parse_json(text, errp);
+    /* object-add arguments may hold a passphrase. */
+    lb_memzero(text, strlen(text));
+    return opts;
 }
 
 LbOpts *lb_qmp_opts_from_object(JsonObject *obj, GError **errp)

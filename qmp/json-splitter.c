@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "lb/secret.h"
+
 void lb_json_splitter_init(LbJsonSplitter *s, size_t max_size,
                            LbJsonSplitterFunc fn, void *opaque)
 {
@@ -42,11 +44,14 @@ static void emit(LbJsonSplitter *s)
         s->fn(NULL, 0, why, s->opaque);
         return;
     }
-    /* Copy out first: the callback may feed the splitter again. */
+    /* Copy out first: the callback may feed the splitter again.  Requests
+     * may carry passphrases (object-add), so both copies are wiped. */
     g_autofree char *text = g_strndup(s->buf->str, s->buf->len);
     size_t len = s->buf->len;
+    lb_memzero(s->buf->str, s->buf->len);
     g_string_truncate(s->buf, 0);
     s->fn(text, len, NULL, s->opaque);
+    lb_memzero(text, len);
 }
 
 static void append(LbJsonSplitter *s, char c)

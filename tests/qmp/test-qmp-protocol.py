@@ -347,6 +347,33 @@ class CommandLineTest(unittest.TestCase):
             self.assertEqual(r.returncode, 1, args)
             self.assertIn(msg, r.stderr)
 
+    def test_cli_graph_and_export(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            img = os.path.join(tmp, 'a.img')
+            with open(img, 'wb') as f:
+                f.truncate(1 << 20)
+            nbd = os.path.join(tmp, 'nbd.sock')
+            d = Daemon('--object', 'secret,id=s0,data=x',
+                       '--blockdev', 'driver=file,node-name=f,filename=' + img,
+                       '--blockdev', '{"driver": "raw", "node-name": "r", '
+                       '"file": "f"}',
+                       '--nbd-server', 'addr.type=unix,addr.path=' + nbd,
+                       '--export', 'type=nbd,id=e0,node-name=r,writable=on')
+            try:
+                c = d.qmp
+                self.assertEqual(c.command('query-block-exports'),
+                                 [{'id': 'e0', 'type': 'nbd', 'node-name': 'r',
+                                   'shutting-down': False}])
+                names = [n['node-name'] for n in
+                         c.command('query-named-block-nodes')]
+                self.assertEqual(sorted(names), ['f', 'r'])
+                self.assertTrue(os.path.exists(nbd))
+                d.proc.send_signal(signal.SIGTERM)
+                self.assertEqual(d.wait(), 0)
+            finally:
+                d.stop()
+
     def test_daemonize_pidfile(self):
         import subprocess
         import tempfile
