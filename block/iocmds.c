@@ -16,8 +16,9 @@
  * command (or by aio_flush / lb_iocmds_drain, which wait for them all).
  * Unlike qemu-io, a failed or mismatching aio request makes the next
  * aio_flush (and the drain) report failure, so a script's exit status
- * shows it.  Requests that are not aligned to the node's sector size are
- * widened here (read-modify-write for writes), as QEMU's block layer does.
+ * shows it.  Requests need not be aligned to the node's sector size:
+ * block/io.c widens them (read-modify-write for writes), as QEMU's block
+ * layer does.
  */
 #include "config.h"
 #include "lb/iocmds.h"
@@ -45,66 +46,7 @@ struct LbIoCmds {
     unsigned inflight;
     GString *done;            /* output of completed aio requests */
     bool aio_failed;
-    GMutex rmw_lock;          /* serializes unaligned read-modify-write */
 };
-
-/* ---- aligned access ---------------------------------------------------- */
-
-static unsigned io_align(LbIoCmds *io)
-{
-    unsigned a = lb_node_alignment(io->node);
-    return a ? a : 1;
-}
-
-static int io_pread(LbIoCmds *io, uint64_t off, void *buf, size_t len)
-{
-    unsigned a = io_align(io);
-    uint64_t start = off - off % a;
-    uint64_t end = (off + len + a - 1) / a * a;
-
-    if (start == off && end == off + len) {
-        return lb_node_pread(io->node, off, buf, len);
-    }
-    g_autofree guint8 *bounce = g_malloc(end - start);
-    int ret = lb_node_pread(io->node, start, bounce, end - start);
-    if (ret == 0) {
-        memcpy(buf, bounce + (off - start), len);
-    }
-    return ret;
-}
-
-static int io_pwrite(LbIoCmds *io, uint64_t off, const void *buf, size_t len,
-                     unsigned flags)
-{
-    unsigned a = io_align(io);
-    uint64_t start = off - off % a;
-    uint64_t end = (off + len + a - 1) / a * a;
-
-    if (start == off && end == off + len) {
-        return lb_node_pwrite(io->node, off, buf, len, flags);
-    }
-    g_autofree guint8 *bounce = g_malloc(end - start);
-    g_mutex_lock(&io->rmw_lock);
-    int ret = lb_node_pread(io->node, start, bounce, end - start);
-    if (ret == 0) {
-        memcpy(bounce + (off - start), buf, len);
-        ret = lb_node_pwrite(io->node, start, bounce, end - start, flags);
-    }
-    g_mutex_unlock(&io->rmw_lock);
-    return ret;
-}
-
-static int io_pwrite_zeroes(LbIoCmds *io, uint64_t off, uint64_t len,
-                            unsigned flags)
-{
-    unsigned a = io_align(io);
-
-    if (off % a == 0 && len % a == 0) {
-        return lb_node_pwrite_zeroes(io->node, off, len, flags);
-    }
-    g_autofree guint8 *zero = g_malloc0(len);
-    return io_pwrite(io, off, zero, len, flags & LB_WRITE_FUA);
-}
 
 /* ---- output helpers ---------------------------------------------------- */
 
@@ -376,7 +318,7 @@ static int io_cmd_read(LbIoCmds *io, const IoCmd *cmd, int argc, char **argv,
 
     g_autofree guint8 *buf = g_malloc(MAX(len, 1));
     gint64 t0 = g_get_monotonic_time();
-    ret = io_pread(io, off, buf, len);
+    ret = lb_node_pread(io->node, off, buf, len);
     gint64 t = g_get_monotonic_time() - t0;
     if (ret < 0) {
         g_string_append_printf(out, "%s failed: %s\n", cmd->name,
@@ -420,12 +362,12 @@ static int io_cmd_write(LbIoCmds *io, const IoCmd *cmd, int argc,
     }
     gint64 t0 = g_get_monotonic_time();
     if (fl->zflag) {
-        ret = io_pwrite_zeroes(io, off, len,
+        ret = lb_node_pwrite_zeroes(io->node, off, len,
                                flags | (fl->uflag ? LB_WRITE_MAY_UNMAP : 0));
     } else {
         g_autofree guint8 *buf = g_malloc(MAX(len, 1));
         memset(buf, fl->pflag ? fl->pattern : 0xcd, len);
-        ret = io_pwrite(io, off, buf, len, flags);
+        ret = lb_node_pwrite(io->node, off, buf, len, flags);
     }
     gint64 t = g_get_monotonic_time() - t0;
     if (ret < 0) {
@@ -623,13 +565,13 @@ static void io_aio_worker(gpointer data, gpointer user_data)
     int ret;
 
     if (req->write && req->fl.zflag) {
-        ret = io_pwrite_zeroes(io, req->off, req->len, flags |
+        ret = lb_node_pwrite_zeroes(io->node, req->off, req->len, flags |
                                (req->fl.uflag ? LB_WRITE_MAY_UNMAP : 0));
     } else if (req->write) {
         memset(buf, req->fl.pflag ? req->fl.pattern : 0xcd, req->len);
-        ret = io_pwrite(io, req->off, buf, req->len, flags);
+        ret = lb_node_pwrite(io->node, req->off, buf, req->len, flags);
     } else {
-        ret = io_pread(io, req->off, buf, req->len);
+        ret = lb_node_pread(io->node, req->off, buf, req->len);
     }
     gint64 t = g_get_monotonic_time() - req->t0;
 
@@ -727,7 +669,6 @@ LbIoCmds *lb_iocmds_new(LbNode *node)
 
     io->node = lb_node_ref(node);
     g_mutex_init(&io->lock);
-    g_mutex_init(&io->rmw_lock);
     g_cond_init(&io->idle);
     io->done = g_string_new(NULL);
     io->pool = g_thread_pool_new(io_aio_worker, io, IO_AIO_THREADS, FALSE,
@@ -801,7 +742,6 @@ void lb_iocmds_free(LbIoCmds *io)
     g_string_free(io->done, TRUE);
     g_cond_clear(&io->idle);
     g_mutex_clear(&io->lock);
-    g_mutex_clear(&io->rmw_lock);
     lb_node_unref(io->node);
     g_free(io);
 }

@@ -1,7 +1,164 @@
-/* luksblk-img: placeholder main until the tool lands. */
+/*
+ * tools/img.c: luksblk-img, the qemu-img of luksblk: subcommand dispatch
+ * and the helpers every subcommand shares (objects, opening the image
+ * argument, error lines, human sizes).
+ *
+ *   luksblk-img create --object secret,id=sec0,data=abc123 -f luks \
+ *       -o key-secret=sec0,detached-header=true,iter-time=100 hdr.img
+ *   luksblk-img info [--output=json] hdr.img
+ */
+#include "config.h"
+#include "img.h"
+
+#include <stdarg.h>
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+#include <glib.h>
+
+#include "lb/block.h"
+#include "lb/object.h"
+
+typedef struct ImgCmd {
+    const char *name;
+    int (*func)(int argc, char **argv);
+    const char *synopsis;
+} ImgCmd;
+
+static const ImgCmd img_cmds[] = {
+    { "amend", img_amend,
+      "amend [--object objectdef] [--image-opts] [-f fmt] [--force] "
+      "-o options filename" },
+    { "bench", img_bench,
+      "bench [-c count] [-d depth] [-f fmt] [--flush-interval=flush_interval]"
+      " [-n] [--no-drain] [-o offset] [--pattern=pattern] [-q]"
+      " [-s buffer_size] [-S step_size] [-t cache] [-w] [-U]"
+      " [--object objectdef] [--image-opts] filename" },
+    { "check", img_check,
+      "check [--object objectdef] [--image-opts] [-q] [-f fmt] "
+      "[--output=ofmt] [-U] filename" },
+    { "convert", img_convert,
+      "convert [--object objectdef] [--image-opts] [--target-image-opts] "
+      "[-n] [-p] [-q] [-f fmt] [-O output_fmt] [-o options] [-S size] "
+      "[-m num] [-W] filename [filename2 [...]] output_filename" },
+    { "create", img_create,
+      "create [--object objectdef] [-q] [-f fmt] [-o options] "
+      "filename [size]" },
+    { "info", img_info,
+      "info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] "
+      "[-U] filename" },
+    { "resize", img_resize,
+      "resize [--object objectdef] [--image-opts] [-f fmt] "
+      "[--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size" },
+};
+
+void img_error(const char *fmt, ...)
 {
-    fprintf(stderr, "luksblk-img: not implemented yet\n");
+    va_list ap;
+
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "luksblk-img: %s\n", msg);
+}
+
+int img_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "luksblk-img: %s\n", msg);
+    fprintf(stderr, "Try 'luksblk-img %s%s--help' for more info\n",
+            cmd ? cmd : "", cmd ? " " : "");
     return 1;
+}
+
+bool img_add_object(const char *spec)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (!lb_object_add_keyval(spec, &err)) {
+        img_error("%s", err->message);
+        return false;
+    }
+    return true;
+}
+
+LbNode *img_open(const char *filename, const char *fmt, bool image_opts,
+                 unsigned flags)
+{
+    g_autoptr(GError) err = NULL;
+    LbNode *bs = lb_node_open_image(filename, fmt, image_opts, flags, &err);
+
+    if (!bs) {
+        img_error("Could not open '%s': %s", filename, err->message);
+    }
+    return bs;
+}
+
+bool img_parse_cache(const char *mode, unsigned *flags)
+{
+    if (!strcmp(mode, "none") || !strcmp(mode, "off") ||
+        !strcmp(mode, "directsync")) {
+        *flags |= LB_OPEN_NOCACHE;
+    } else if (strcmp(mode, "writeback") && strcmp(mode, "writethrough") &&
+               strcmp(mode, "unsafe")) {
+        img_error("Invalid cache option: %s", mode);
+        return false;
+    }
+    return true;
+}
+
+char *img_size_to_str(uint64_t bytes)
+{
+    static const char *const suffixes[] = {
+        "", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei",
+    };
+    unsigned i = 0;
+    double v = (double)bytes;
+
+    /* A unit is used from 1000 of the previous one on, so that the value
+     * never needs four digits before the point ("0.977 MiB"). */
+    while (i + 1 < G_N_ELEMENTS(suffixes) && v >= 1000.0) {
+        v /= 1024.0;
+        i++;
+    }
+    return g_strdup_printf("%0.3g %sB", v, suffixes[i]);
+}
+
+static void img_help(void)
+{
+    printf("luksblk-img version " LB_VERSION "\n"
+           "usage: luksblk-img [standard options] command [command options]\n"
+           "LUKS disk image utility (qemu-img command line)\n\n"
+           "Command syntax:\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(img_cmds); i++) {
+        printf("  %s\n", img_cmds[i].synopsis);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        return img_usage_error(NULL, "Not enough arguments");
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        img_help();
+        return 0;
+    }
+    if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
+        printf("luksblk-img version " LB_VERSION "\n");
+        return 0;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(img_cmds); i++) {
+        if (!strcmp(argv[1], img_cmds[i].name)) {
+            int ret = img_cmds[i].func(argc - 1, argv + 1);
+            lb_nodes_close_all();
+            lb_objects_clear();
+            return ret;
+        }
+    }
+    return img_usage_error(NULL, "Command not found: %s", argv[1]);
 }

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# luksblk-io: qemu-io commands through a detached header (json: and
+# --image-opts), output lines as qemu-io prints them, pattern mismatch exit
+# status, aio, the interactive prompt; data agrees with qemu-io when
+# installed.
+. "$(dirname "$0")/tools-lib.sh"
+
+expect_ok $IMG create -q $SEC -f luks \
+    -o key-secret=sec0,detached-header=true,iter-time=10 h.img
+expect_ok $IMG create -q -f raw p.img 8M
+printf abc123 > pass.txt
+J='json:{"driver":"luks","file":{"filename":"p.img"},"header":{"filename":"h.img"},"key-secret":"sec0"}'
+FSEC="--object secret,id=sec0,file=pass.txt"
+
+# The DESIGN.md example verbatim.
+expect_ok $IO $FSEC "$J" -c 'write -P 0xab 0 1M' -c 'read -P 0xab 0 1M'
+has "wrote 1048576/1048576 bytes at offset 0"
+has "read 1048576/1048576 bytes at offset 0"
+has_re '^1 MiB, 1 ops; [0-9:.]+( sec)? \([0-9.]+ [KMGT]?i?B(ytes)?/sec and [0-9.]+ ops/sec\)$'
+
+# The payload holds ciphertext, not the pattern.
+if od -An -tx1 -N 4096 p.img | grep -q 'ab ab ab ab ab ab ab ab'; then
+    fail "payload holds plaintext"
+fi
+ok
+
+IOPTS=driver=luks,file.filename=p.img,header.filename=h.img,key-secret=sec0
+L="$IO $SEC --image-opts $IOPTS"
+
+# Mismatch: message and exit 1, the stats line still printed.
+run $L -c 'read -P 0xac 0 4k'
+[ "$rc" = 1 ] || fail "mismatch exit status $rc"
+has "Pattern verification failed at offset 0, 4096 bytes"
+has "read 4096/4096 bytes at offset 0"
+
+# -q, readv/writev, pattern sub-range, -v dump, unaligned access.
+expect_ok $L -c 'writev -q -P 0x11 1M 512 1k 2k' -c 'readv -P 0x11 1M 512 3k' \
+    -c 'read -q -P 0x11 1M 3584'
+has "read 3584/3584 bytes at offset 1048576"
+[ "$(printf '%s\n' "$out" | grep -c wrote)" = 0 ] || fail "-q printed"
+ok
+expect_ok $L -c 'write -P 0x41 100 20' -c 'read -v 96 32' \
+    -c 'read -P 0x41 -s 4 -l 20 96 32'
+has "00000060:  ab ab ab ab 41 41 41 41 41 41 41 41 41 41 41 41  ....AAAAAAAAAAAA"
+has "00000070:  41 41 41 41 41 41 41 41 ab ab ab ab ab ab ab ab  AAAAAAAA........"
+has "read 32/32 bytes at offset 96"
+expect_ok $L -c 'write -z 0 64k' -c 'read -P 0 0 64k' -c 'write -z -u 64k 4k'
+
+# length, info, flush.
+expect_ok $L -c length -c info -c flush
+has "8 MiB"
+has "format name: luks"
+has "cluster size: 0 bytes"
+has "Format specific information:"
+has "    detached header: true"
+
+# aio: several requests in flight, completed by aio_flush.
+expect_ok $L -c 'aio_write -P 0x21 0 64k' -c 'aio_write -P 0x22 64k 64k' \
+    -c 'aio_write -P 0x23 128k 64k' -c aio_flush \
+    -c 'aio_read -P 0x21 0 64k' -c 'aio_read -P 0x23 128k 64k' -c aio_flush \
+    -c 'read -P 0x22 64k 64k'
+has "wrote 65536/65536 bytes at offset 65536"
+has "read 65536/65536 bytes at offset 131072"
+run $L -c 'aio_read -P 0x99 0 4k' -c aio_flush
+[ "$rc" = 1 ] || fail "aio mismatch exit status $rc"
+has "Pattern verification failed at offset 0, 4096 bytes"
+
+# Errors: each one line, non-zero.
+run $L -c 'read 100M 512'
+[ "$rc" = 1 ] || fail "read past end rc=$rc"
+has_re '^read failed: '
+run $L -c 'read abc 1'
+[ "$rc" = 1 ] || fail "bad number rc=$rc"
+has "Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- abc"
+run $L -c 'read -P 0x100 0 1'
+[ "$rc" = 1 ] || fail "bad pattern rc=$rc"
+has "0x100 is not a valid pattern byte"
+run $L -c 'read 0'
+[ "$rc" = 1 ] || fail "argc rc=$rc"
+has "bad argument count 1 to read, expected 2 arguments"
+run $L -c 'bogus'
+[ "$rc" = 1 ] || fail "bogus rc=$rc"
+has 'command "bogus" not found'
+run $IO -r $SEC --image-opts $IOPTS -c 'write 0 512'
+[ "$rc" = 1 ] || fail "write on -r rc=$rc"
+has "Block node is read-only"
+
+# Interactive prompt.
+run $L < <(printf 'write -P 7 0 512\nread -P 7 0 512\nquit\n')
+[ "$rc" = 0 ] || fail "interactive rc=$rc"
+has_re '^qemu-io> wrote 512/512 bytes at offset 0$'
+has_re '^qemu-io> read 512/512 bytes at offset 0$'
+
+# QEMU agrees (qemu-io 9.0+ opens a detached header too).
+if command -v qemu-io >/dev/null; then
+    expect_ok qemu-io $SEC --image-opts $IOPTS -c 'read -P 0xab 512k 1k' \
+        -c 'write -P 0x5a 2M 1M'
+    expect_ok $L -c 'read -P 0x5a 2M 1M'
+    expect_ok $IMG create -q $SEC -f luks -o key-secret=sec0,iter-time=10 d.img 4M
+    expect_ok $IO $SEC --image-opts driver=luks,file.filename=d.img,key-secret=sec0 \
+        -c 'write -P 0x33 1M 1M'
+    expect_ok qemu-io $SEC --image-opts driver=luks,file.filename=d.img,key-secret=sec0 \
+        -c 'read -P 0x33 1M 1M'
+else
+    echo "note: qemu-io not installed, skipping the QEMU checks"
+fi
+done_ok

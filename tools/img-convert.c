@@ -1,0 +1,304 @@
+/*
+ * tools/img-convert.c: `luksblk-img convert`, as qemu-img convert:
+ *
+ *   convert [--object def] [--image-opts] [--target-image-opts] [-n] [-p]
+ *           [-q] [-f fmt] [-O output_fmt] [-o options] [-S sparse_size]
+ *           [-m num] [-t cache] [-T src_cache] [-U] filename output
+ *
+ * raw -> luks, luks -> raw and luks -> luks (a new key): the target is
+ * created with lb_img_create() unless -n, then opened (a created luks
+ * target with the -o key-secret) and filled by -m threads, each copying
+ * 1 MiB chunks.  Sparse-aware as qemu-img: a chunk whose every -S sized
+ * block is zero is not written to a freshly created target that reads as
+ * zeros (raw); on a luks target or with -n it becomes a write_zeroes
+ * request, since unwritten ciphertext does not decrypt to zeros.
+ */
+#include "config.h"
+#include "img.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "lb/block.h"
+#include "lb/opts.h"
+
+#define CONVERT_CHUNK (1024 * 1024)
+
+typedef struct Convert {
+    LbNode *src, *dst;
+    uint64_t size;
+    uint64_t sparse;          /* -S bytes, 0 = write every byte */
+    bool zero_init;           /* target reads as zeros where not written */
+    bool progress;
+    gssize next;              /* atomic: next chunk */
+    gint error;               /* atomic: first -errno */
+    GMutex lock;              /* progress */
+    uint64_t done;
+    int shown;                /* last progress shown, in 1/100 percent */
+} Convert;
+
+static bool convert_is_zero(const guint8 *buf, size_t len)
+{
+    return len == 0 || (buf[0] == 0 && memcmp(buf, buf + 1, len - 1) == 0);
+}
+
+static void convert_progress(Convert *c, uint64_t bytes)
+{
+    g_mutex_lock(&c->lock);
+    c->done += bytes;
+    int now = c->size ? (int)(c->done * 10000 / c->size) : 10000;
+    if (c->progress && now / 100 != c->shown / 100) {
+        printf("    (%d.%02d/100%%)\r", now / 100, now % 100);
+        fflush(stdout);
+        c->shown = now;
+    }
+    g_mutex_unlock(&c->lock);
+}
+
+/* Copy one chunk; runs of zero -S blocks are skipped or zeroed. */
+static int convert_chunk(Convert *c, guint8 *buf, uint64_t off, size_t len)
+{
+    int ret = lb_node_pread(c->src, off, buf, len);
+    size_t pos = 0;
+
+    if (ret < 0 || c->sparse == 0) {
+        return ret < 0 ? ret : lb_node_pwrite(c->dst, off, buf, len, 0);
+    }
+    while (pos < len && ret == 0) {
+        size_t n = MIN(c->sparse, len - pos);
+        bool zero = convert_is_zero(buf + pos, n);
+        size_t run = n;
+        while (pos + run < len) {
+            size_t m = MIN(c->sparse, len - pos - run);
+            if (convert_is_zero(buf + pos + run, m) != zero) {
+                break;
+            }
+            run += m;
+        }
+        if (!zero) {
+            ret = lb_node_pwrite(c->dst, off + pos, buf + pos, run, 0);
+        } else if (!c->zero_init) {
+            ret = lb_node_pwrite_zeroes(c->dst, off + pos, run,
+                                        LB_WRITE_MAY_UNMAP);
+        }
+        pos += run;
+    }
+    return ret;
+}
+
+static gpointer convert_worker(gpointer data)
+{
+    Convert *c = data;
+    g_autofree guint8 *buf = g_malloc(CONVERT_CHUNK);
+
+    for (;;) {
+        uint64_t off = (uint64_t)g_atomic_pointer_add(&c->next, 1) *
+                       CONVERT_CHUNK;
+        if (off >= c->size || g_atomic_int_get(&c->error)) {
+            break;
+        }
+        size_t len = MIN(CONVERT_CHUNK, c->size - off);
+        int ret = convert_chunk(c, buf, off, len);
+        if (ret < 0) {
+            g_atomic_int_compare_and_exchange(&c->error, 0, ret);
+            break;
+        }
+        convert_progress(c, len);
+    }
+    return NULL;
+}
+
+/* Open a target we just created: luks needs its key-secret. */
+static LbNode *convert_open_created(const char *out, const char *fmt,
+                                    LbOpts *opts, unsigned flags)
+{
+    const char *secret = lb_opts_get_str(opts, "key-secret");
+
+    if (!strcmp(fmt, "luks") && secret) {
+        g_autoptr(LbOpts) o = lb_opts_new();
+        g_autoptr(LbOpts) file = lb_opts_new();
+        g_autoptr(GError) err = NULL;
+        lb_opts_set_str(o, "driver", "luks");
+        lb_opts_set_str(file, "driver", "file");
+        lb_opts_set_str(file, "filename", out);
+        lb_opts_set_child(o, "file", file);
+        lb_opts_set_str(o, "key-secret", secret);
+        LbNode *bs = lb_node_open(o, flags, &err);
+        if (!bs) {
+            img_error("Could not open '%s': %s", out, err->message);
+        }
+        return bs;
+    }
+    return img_open(out, fmt, false, flags);
+}
+
+int img_convert(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "object", required_argument, NULL, IMG_OPT_OBJECT },
+        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
+        { "target-image-opts", no_argument, NULL, IMG_OPT_TARGET_IMAGE_OPTS },
+        { "force-share", no_argument, NULL, 'U' },
+        { NULL, 0, NULL, 0 },
+    };
+    g_autoptr(GString) optstr = g_string_new(NULL);
+    g_autoptr(GError) err = NULL;
+    const char *fmt = NULL, *out_fmt = "raw";
+    bool image_opts = false, target_opts = false, no_create = false;
+    bool quiet = false;
+    unsigned src_flags = 0, dst_flags = LB_OPEN_RDWR;
+    uint64_t nthreads = 8;
+    Convert c = { .sparse = 4096 };
+    int ch;
+
+    while ((ch = getopt_long(argc, argv, "hf:O:o:npqS:m:Wt:T:cCU", longopts,
+                             NULL)) != -1) {
+        switch (ch) {
+        case 'h':
+            printf("usage: luksblk-img convert [--object objectdef] "
+                   "[--image-opts] [--target-image-opts] [-n] [-p] [-q] "
+                   "[-f fmt] [-O output_fmt] [-o options] [-S sparse_size] "
+                   "[-m num] filename output_filename\n");
+            return 0;
+        case 'f': fmt = optarg; break;
+        case 'O': out_fmt = optarg; break;
+        case 'o':
+            if (optstr->len) {
+                g_string_append_c(optstr, ',');
+            }
+            g_string_append(optstr, optarg);
+            break;
+        case 'n': no_create = true; break;
+        case 'p': c.progress = true; break;
+        case 'q': quiet = true; break;
+        case 'S':
+            if (!lb_parse_size(optarg, &c.sparse, NULL)) {
+                img_error("Invalid buffer size for sparse output specified");
+                return 1;
+            }
+            break;
+        case 'm':
+            nthreads = g_ascii_strtoull(optarg, NULL, 10);
+            if (nthreads < 1 || nthreads > 16) {
+                img_error("Invalid number of coroutines. Allowed number of "
+                          "coroutines is between 1 and 16");
+                return 1;
+            }
+            break;
+        case 't':
+            if (!img_parse_cache(optarg, &dst_flags)) {
+                return 1;
+            }
+            break;
+        case 'T':
+            if (!img_parse_cache(optarg, &src_flags)) {
+                return 1;
+            }
+            break;
+        case 'U': src_flags |= LB_OPEN_NO_LOCK; break;
+        case 'W': case 'c': case 'C': break;
+        case IMG_OPT_IMAGE_OPTS: image_opts = true; break;
+        case IMG_OPT_TARGET_IMAGE_OPTS: target_opts = true; break;
+        case IMG_OPT_OBJECT:
+            if (!img_add_object(optarg)) {
+                return 1;
+            }
+            break;
+        default:
+            return img_usage_error("convert", "invalid option");
+        }
+    }
+    c.progress &= !quiet;
+    if (argc - optind != 2) {
+        return img_usage_error("convert", argc - optind < 2 ?
+                               "Expecting image file name" :
+                               "converting several images is not supported");
+    }
+    if (target_opts && !no_create) {
+        img_error("--target-image-opts requires use of -n flag");
+        return 1;
+    }
+    const char *src_name = argv[optind], *out = argv[optind + 1];
+
+    g_autoptr(LbNode) src = img_open(src_name, fmt, image_opts, src_flags);
+    if (!src) {
+        return 1;
+    }
+    int64_t size = lb_node_length(src);
+    if (size < 0) {
+        img_error("Could not get size of '%s': %s", src_name,
+                  g_strerror((int)-size));
+        return 1;
+    }
+    g_autoptr(LbOpts) opts = optstr->len ?
+        lb_opts_parse_keyval(optstr->str, NULL, &err) : lb_opts_new();
+    if (!opts) {
+        img_error("Invalid options for file format '%s': %s", out_fmt,
+                  err->message);
+        return 1;
+    }
+    g_autoptr(LbNode) dst = NULL;
+    if (no_create) {
+        dst = img_open(out, target_opts ? NULL : out_fmt, target_opts,
+                       dst_flags);
+    } else {
+        const char *dh = lb_opts_get_str(opts, "detached-header");
+        if (dh && (!strcmp(dh, "true") || !strcmp(dh, "on"))) {
+            img_error("a detached-header target needs -n: create the "
+                      "header and payload first, then use "
+                      "--target-image-opts");
+            return 1;
+        }
+        g_autoptr(LbOpts) create_opts = lb_opts_dup(opts);
+        if (!lb_img_create(out_fmt, out, size, create_opts, &err)) {
+            img_error("%s: error while converting %s: %s", out, out_fmt,
+                      err->message);
+            return 1;
+        }
+        dst = convert_open_created(out, out_fmt, opts, dst_flags);
+        c.zero_init = strcmp(lb_node_driver_name(dst), "luks") != 0;
+    }
+    if (!dst) {
+        return 1;
+    }
+    int64_t dsize = lb_node_length(dst);
+    if (dsize >= 0 && dsize < size) {
+        img_error("Target image is smaller than the source (%" PRId64
+                  " < %" PRId64 " bytes)", dsize, size);
+        return 1;
+    }
+
+    c.src = src;
+    c.dst = dst;
+    c.size = size;
+    g_mutex_init(&c.lock);
+    c.shown = -100;
+    convert_progress(&c, 0);
+    uint64_t nchunks = ((uint64_t)size + CONVERT_CHUNK - 1) / CONVERT_CHUNK;
+    nthreads = MIN(nthreads, MAX(1, nchunks));
+    g_autofree GThread **threads = g_new0(GThread *, nthreads);
+    for (unsigned i = 0; i < nthreads; i++) {
+        threads[i] = g_thread_new("convert", convert_worker, &c);
+    }
+    for (unsigned i = 0; i < nthreads; i++) {
+        g_thread_join(threads[i]);
+    }
+    int ret = g_atomic_int_get(&c.error);
+    if (ret == 0) {
+        ret = lb_node_flush(dst);
+    }
+    if (c.progress) {
+        printf("\n");
+    }
+    g_mutex_clear(&c.lock);
+    if (ret < 0) {
+        img_error("error while %s: %s", "converting", g_strerror(-ret));
+        return 1;
+    }
+    return 0;
+}

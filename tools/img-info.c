@@ -1,0 +1,261 @@
+/*
+ * tools/img-info.c: `luksblk-img info`, as qemu-img info:
+ *
+ *   info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] [-U]
+ *        filename
+ *
+ * The image is opened without keys (LB_OPEN_NO_KEYS, QEMU's BDRV_O_NO_IO),
+ * so a LUKS header is described without a passphrase.  The description is
+ * built once as QEMU's ImageInfo JSON ("virtual-size", "filename",
+ * "format", "actual-size", "format-specific", "encrypted", "dirty-flag",
+ * "children") and printed either as JSON in QEMU's pretty layout or in
+ * qemu-img's human form, whose format-specific part is generated from the
+ * JSON by lb_iocmds_dump_json().
+ */
+#include "config.h"
+#include "img.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "lb/block.h"
+#include "lb/iocmds.h"
+
+static const char *const info_child_roles[] = { "file", "header" };
+
+static bool info_is_protocol(LbNode *bs)
+{
+    return !strcmp(lb_node_driver_name(bs), "file");
+}
+
+/* QEMU's ImageInfo of @bs and its children, as a JSON object. */
+static JsonObject *info_build(LbNode *bs)
+{
+    JsonObject *o = json_object_new();
+    JsonArray *children = json_array_new();
+    g_autofree char *spec = lb_node_info_json(bs);
+    int64_t len = lb_node_length(bs);
+    int64_t alloc = lb_node_allocated_size(bs);
+
+    for (size_t i = 0; i < G_N_ELEMENTS(info_child_roles); i++) {
+        LbNode *child = lb_node_child(bs, info_child_roles[i]);
+        if (child) {
+            JsonObject *c = json_object_new();
+            json_object_set_string_member(c, "name", info_child_roles[i]);
+            json_object_set_object_member(c, "info", info_build(child));
+            json_array_add_object_element(children, c);
+        }
+    }
+    json_object_set_array_member(o, "children", children);
+    json_object_set_int_member(o, "virtual-size", len < 0 ? 0 : len);
+    json_object_set_string_member(o, "filename", lb_node_filename(bs));
+    json_object_set_string_member(o, "format", lb_node_driver_name(bs));
+    if (alloc >= 0) {
+        json_object_set_int_member(o, "actual-size", alloc);
+    }
+    if (spec) {
+        g_autoptr(JsonParser) p = json_parser_new();
+        if (json_parser_load_from_data(p, spec, -1, NULL) &&
+            json_parser_get_root(p)) {
+            json_object_set_member(o, "format-specific",
+                                   json_node_copy(json_parser_get_root(p)));
+        }
+    } else if (info_is_protocol(bs)) {
+        JsonObject *fs = json_object_new();
+        json_object_set_string_member(fs, "type", "file");
+        json_object_set_object_member(fs, "data", json_object_new());
+        json_object_set_object_member(o, "format-specific", fs);
+    }
+    if (!strcmp(lb_node_driver_name(bs), "luks")) {
+        json_object_set_boolean_member(o, "encrypted", true);
+    }
+    json_object_set_boolean_member(o, "dirty-flag", false);
+    return o;
+}
+
+/* ---- QEMU's pretty JSON (qobject_to_json_pretty) ------------------------ */
+
+static void json_put_string(GString *out, const char *s)
+{
+    g_string_append_c(out, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': g_string_append(out, "\\\""); break;
+        case '\\': g_string_append(out, "\\\\"); break;
+        case '\n': g_string_append(out, "\\n"); break;
+        case '\t': g_string_append(out, "\\t"); break;
+        case '\r': g_string_append(out, "\\r"); break;
+        default:
+            if (*p < 0x20) {
+                g_string_append_printf(out, "\\u%04x", *p);
+            } else {
+                g_string_append_c(out, *p);
+            }
+        }
+    }
+    g_string_append_c(out, '"');
+}
+
+static void json_put(GString *out, JsonNode *n, unsigned indent)
+{
+    if (JSON_NODE_HOLDS_OBJECT(n)) {
+        JsonObject *o = json_node_get_object(n);
+        g_autoptr(GList) keys = json_object_get_members(o);
+        g_string_append(out, "{\n");
+        for (GList *l = keys; l; l = l->next) {
+            g_string_append_printf(out, "%*s", indent + 4, "");
+            json_put_string(out, l->data);
+            g_string_append(out, ": ");
+            json_put(out, json_object_get_member(o, l->data), indent + 4);
+            g_string_append(out, l->next ? ",\n" : "\n");
+        }
+        g_string_append_printf(out, "%*s}", indent, "");
+    } else if (JSON_NODE_HOLDS_ARRAY(n)) {
+        JsonArray *a = json_node_get_array(n);
+        guint len = json_array_get_length(a);
+        g_string_append(out, "[\n");
+        for (guint i = 0; i < len; i++) {
+            g_string_append_printf(out, "%*s", indent + 4, "");
+            json_put(out, json_array_get_element(a, i), indent + 4);
+            g_string_append(out, i + 1 < len ? ",\n" : "\n");
+        }
+        g_string_append_printf(out, "%*s]", indent, "");
+    } else if (JSON_NODE_HOLDS_NULL(n)) {
+        g_string_append(out, "null");
+    } else {
+        GType t = json_node_get_value_type(n);
+        if (t == G_TYPE_INT64) {
+            g_string_append_printf(out, "%" PRId64, json_node_get_int(n));
+        } else if (t == G_TYPE_BOOLEAN) {
+            g_string_append(out, json_node_get_boolean(n) ? "true" : "false");
+        } else if (t == G_TYPE_DOUBLE) {
+            g_string_append_printf(out, "%g", json_node_get_double(n));
+        } else {
+            json_put_string(out, json_node_get_string(n));
+        }
+    }
+}
+
+/* ---- qemu-img's human form (bdrv_image_info_dump) ------------------------ */
+
+static void info_human(GString *out, JsonObject *o, const char *path,
+                       unsigned indent)
+{
+    bool protocol = !strcmp(json_object_get_string_member(o, "format"),
+                            "file");
+    int64_t vsize = json_object_get_int_member(o, "virtual-size");
+    g_autofree char *vstr = img_size_to_str(vsize);
+
+    g_string_append_printf(out, "%*s%s: %s\n", indent, "",
+                           path ? "filename" : "image",
+                           json_object_get_string_member(o, "filename"));
+    g_string_append_printf(out, "%*s%s: %s\n", indent, "",
+                           protocol ? "protocol type" : "file format",
+                           json_object_get_string_member(o, "format"));
+    g_string_append_printf(out, "%*s%s: %s (%" PRId64 " bytes)\n", indent, "",
+                           protocol ? "file length" : "virtual size",
+                           vstr, vsize);
+    if (json_object_has_member(o, "actual-size")) {
+        g_autofree char *astr = img_size_to_str(
+            json_object_get_int_member(o, "actual-size"));
+        g_string_append_printf(out, "%*sdisk size: %s\n", indent, "", astr);
+    } else {
+        g_string_append_printf(out, "%*sdisk size: unavailable\n", indent,
+                               "");
+    }
+    if (json_object_has_member(o, "encrypted")) {
+        g_string_append_printf(out, "%*sencrypted: yes\n", indent, "");
+    }
+    if (json_object_has_member(o, "format-specific")) {
+        JsonObject *fs = json_object_get_object_member(o, "format-specific");
+        JsonObject *data = json_object_get_object_member(fs, "data");
+        if (data && json_object_get_size(data) > 0) {
+            JsonNode *node = json_object_get_member(fs, "data");
+            g_autofree char *text = json_to_string(node, FALSE);
+            g_string_append_printf(out, "%*sFormat specific information:\n",
+                                   indent, "");
+            lb_iocmds_dump_json(out, text, indent + 4, NULL);
+        }
+    }
+    JsonArray *children = json_object_get_array_member(o, "children");
+    for (guint i = 0; children && i < json_array_get_length(children); i++) {
+        JsonObject *c = json_array_get_object_element(children, i);
+        g_autofree char *cpath = g_strdup_printf(
+            "%s/%s", path ? path : "", json_object_get_string_member(c,
+                                                                     "name"));
+        g_string_append_printf(out, "%*sChild node '%s':\n", indent, "",
+                               cpath);
+        info_human(out, json_object_get_object_member(c, "info"), cpath,
+                   indent + 4);
+    }
+}
+
+int img_info(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "format", required_argument, NULL, 'f' },
+        { "output", required_argument, NULL, IMG_OPT_OUTPUT },
+        { "backing-chain", no_argument, NULL, IMG_OPT_BACKING_CHAIN },
+        { "object", required_argument, NULL, IMG_OPT_OBJECT },
+        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
+        { "force-share", no_argument, NULL, 'U' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *fmt = NULL, *output = "human";
+    bool image_opts = false;
+    unsigned flags = LB_OPEN_NO_KEYS;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "f:hU", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            printf("usage: luksblk-img info [--object objectdef] "
+                   "[--image-opts] [-f fmt] [--output=ofmt] [-U] "
+                   "filename\n");
+            return 0;
+        case 'f': fmt = optarg; break;
+        case 'U': flags |= LB_OPEN_NO_LOCK; break;
+        case IMG_OPT_OUTPUT: output = optarg; break;
+        case IMG_OPT_BACKING_CHAIN: break;
+        case IMG_OPT_IMAGE_OPTS: image_opts = true; break;
+        case IMG_OPT_OBJECT:
+            if (!img_add_object(optarg)) {
+                return 1;
+            }
+            break;
+        default:
+            return img_usage_error("info", "invalid option");
+        }
+    }
+    if (strcmp(output, "human") && strcmp(output, "json")) {
+        return img_usage_error("info", "--output expects 'human' or 'json' "
+                               "not '%s'", output);
+    }
+    if (optind != argc - 1) {
+        return img_usage_error("info", optind >= argc ?
+                               "Expecting one image file name" :
+                               "Unexpected argument");
+    }
+
+    g_autoptr(LbNode) bs = img_open(argv[optind], fmt, image_opts, flags);
+    if (!bs) {
+        return 1;
+    }
+    g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(root, info_build(bs));
+    g_autoptr(GString) out = g_string_new(NULL);
+    if (!strcmp(output, "json")) {
+        json_put(out, root, 0);
+        g_string_append_c(out, '\n');
+    } else {
+        info_human(out, json_node_get_object(root), NULL, 0);
+    }
+    fputs(out->str, stdout);
+    return 0;
+}
