@@ -2,7 +2,7 @@
  * crypto/cipher-nettle.c: the nettle back end of LbBlockCipher.
  *
  * Serves every cipher/chain pair gnutls has no fast path for: serpent,
- * twofish and cast5 in any chain mode, AES in ECB and CTR (gnutls exposes
+ * twofish, cast5 and camellia in any chain mode, AES in ECB and CTR (gnutls exposes
  * neither), AES-192-XTS, and AES-XTS keys whose two halves are equal when
  * gnutls refuses them (it does in FIPS mode; the kernel and cryptsetup
  * accept them, so we must still be able to open such volumes).
@@ -44,6 +44,10 @@ static const struct {
     { "twofish", &nettle_twofish192 },
     { "twofish", &nettle_twofish256 },
     { "cast5", &nettle_cast128 },
+    /* Not in QEMU, but dm-crypt and cryptsetup accept it. */
+    { "camellia", &nettle_camellia128 },
+    { "camellia", &nettle_camellia192 },
+    { "camellia", &nettle_camellia256 },
 };
 
 const struct nettle_cipher *lb_cipher_nettle_alg(const char *cipher,

@@ -8,6 +8,7 @@
 #define LB_CRYPTO_CIPHER_PRIV_H
 
 #include <nettle/aes.h>
+#include <nettle/camellia.h>
 #include <nettle/cast128.h>
 #include <nettle/nettle-meta.h>
 #include <nettle/serpent.h>
@@ -31,7 +32,7 @@ typedef enum {
 
 /**
  * lb_cipher_nettle_alg: the nettle block cipher for dm-crypt name @cipher
- * ("aes", "serpent", "twofish", "cast5") with a single @keylen-byte key.
+ * ("aes", "serpent", "twofish", "cast5", "camellia") with a single @keylen-byte key.
  * Returns: (transfer none) the table entry, or NULL when the name or the
  * key size is not supported.
  */

@@ -7,6 +7,7 @@
 #define LB_CRYPTO_IVGEN_PRIV_H
 
 #include <nettle/aes.h>
+#include <nettle/camellia.h>
 #include <nettle/cast128.h>
 #include <nettle/nettle-meta.h>
 #include <nettle/serpent.h>
@@ -22,6 +23,8 @@ typedef union LbNettleCtx {
     struct serpent_ctx serpent;
     struct twofish_ctx twofish;
     struct cast128_ctx cast128;
+    struct camellia128_ctx camellia128;
+    struct camellia256_ctx camellia256;
 } LbNettleCtx;
 
 typedef struct LbNettleBlock {

@@ -21,11 +21,11 @@ def openssl(alg, key, iv, data, extra=()):
                           check=True).stdout
 
 
-def xts_encrypt(key, iv, data):
+def xts_encrypt(key, iv, data, cipher='aes'):
     # IEEE 1619 on top of openssl's AES-ECB: T_0 = E_K2(iv), T_j+1 = T_j * x
     # in GF(2^128) (little-endian bytes, reduction 0x87); C = E_K1(P^T)^T.
     half = len(key) // 2
-    ecb = 'aes-%d-ecb' % (half * 8)
+    ecb = '%s-%d-ecb' % (cipher, half * 8)
     t = int.from_bytes(openssl(ecb, key[half:], None, iv), 'little')
     tweaks = []
     for _ in range(len(data) // 16):
@@ -95,6 +95,10 @@ CASES = [
     ('ecb256', 'aes', 'ecb', bytes(range(32)), 0, 512, 1024, 'seq'),
     ('ctr128-plain64', 'aes', 'ctr-plain64', bytes(range(16)), 77, 512,
      1024, 'seq'),
+    ('camellia256-xts', 'camellia', 'xts-plain64', bytes(range(64)), 5, 512,
+     1024, 'seq'),
+    ('camellia128-cbc', 'camellia', 'cbc-plain64', bytes(range(16)), 6, 512,
+     1024, 'seq'),
 ]
 
 OSSL = {
@@ -103,6 +107,7 @@ OSSL = {
     ('aes', 'cbc', 16): 'aes-128-cbc', ('aes', 'cbc', 24): 'aes-192-cbc',
     ('aes', 'cbc', 32): 'aes-256-cbc', ('aes', 'ecb', 32): 'aes-256-ecb',
     ('aes', 'ctr', 16): 'aes-128-ctr',
+    ('camellia', 'xts', 64): None, ('camellia', 'cbc', 16): 'camellia-128-cbc',
 }
 
 
@@ -117,7 +122,7 @@ def main():
             if chain != 'ecb':
                 iv = ivgen(ivspec, key, sector + i // 512)
             if chain == 'xts':
-                ct += xts_encrypt(key, iv, pt[i:i + ss])
+                ct += xts_encrypt(key, iv, pt[i:i + ss], cipher)
             else:
                 ct += openssl(alg, key, iv, pt[i:i + ss])
         keyhex = '"\n      "'.join(key.hex()[j:j + 64]

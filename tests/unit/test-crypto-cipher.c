@@ -106,6 +106,17 @@ static const KatCase kat_cases[] = {
       0x4d, 512, 1024, false,
       "f75e3f74546b4724b6a07b4e11335cd87e2a2a19fddd66239922b1817c3ce5b5",
       "288e1252ef00878c5c34e575f2b6b87598ad5a509421ad4ff309a23ab984637e" },
+    { "camellia256-xts", "camellia", "xts-plain64",
+      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+      "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f",
+      0x5, 512, 1024, false,
+      "b275164be0e8a18c21b127e9058f385eed1355b3c31460f26c4485544abcb60c",
+      "86e8f8545761b0eadaf4752313104792120cfe10081a5d1fb45ecc97a3eb09d6" },
+    { "camellia128-cbc", "camellia", "cbc-plain64",
+      "000102030405060708090a0b0c0d0e0f",
+      0x6, 512, 1024, false,
+      "30fdf6dafe83252ff5651b10837a1b9ea9f84c622a632a81456e4d65fa8db721",
+      "85eb69e7fc881c6ad6d6b78dc857730e29a0bb8e2de27e3da593e9426603f2bc" },
 };
 
 static guint8 *from_hex(const char *hex, size_t *len)
@@ -170,7 +181,7 @@ static void test_cipher_kat(gconstpointer data)
  * block of a 512-byte sector repeats the vector): Serpent NESSIE set 1
  * vector 0 and the Linux kernel's serpent vectors (which prove nettle and
  * dm-crypt agree on Serpent's byte order), the Twofish paper's first
- * vector and RFC 2144's CAST5-128 vector.
+ * vector, RFC 2144's CAST5-128 vector and RFC 3713's Camellia-128 one.
  */
 typedef struct {
     const char *cipher;
@@ -193,6 +204,8 @@ static const BlockCase block_cases[] = {
       "238b4fe5847e44b2" },
     { "aes", "000102030405060708090a0b0c0d0e0f",
       "00112233445566778899aabbccddeeff", "69c4e0d86a7b0430d8cdb78070b4c55a" },
+    { "camellia", "0123456789abcdeffedcba9876543210",
+      "0123456789abcdeffedcba9876543210", "67673138549669730857065648eabe43" },
 };
 
 static void test_cipher_block_kat(gconstpointer data)
@@ -306,6 +319,7 @@ static void add_roundtrips(void)
         { "serpent", { 16, 24, 32 } },
         { "twofish", { 16, 24, 32 } },
         { "cast5", { 16 } },
+        { "camellia", { 16, 24, 32 } },
     };
     static const char *chains[] = { "ecb", "cbc", "xts", "ctr" };
     static const char *ivgens[] = {
@@ -373,7 +387,8 @@ static const KeyCase key_cases[] = {
     { "cast5", "cbc", 16, true }, { "cast5", "xts", 32, false },
     { "cast5", "cbc", 32, false }, { "blowfish", "cbc", 16, false },
     { "aes", "gcm", 16, false }, { "cipher_null", "ecb", 0, true },
-    { "cipher_null", "cbc", 0, false },
+    { "cipher_null", "cbc", 0, false }, { "camellia", "xts", 64, true },
+    { "camellia", "cbc", 20, false },
 };
 
 static void test_key_bytes_valid(void)
