@@ -22,7 +22,7 @@
 
 #define LB_ARGON2_MIN_TIME 4u
 #define LB_ARGON2_MIN_MEMORY_KIB 32u
-#define LB_ARGON2_MAX_MEMORY_KIB (4u * 1024 * 1024)   /* 4 GiB */
+#define LB_ARGON2_MAX_MEMORY_KIB (4u * 1024 * 1024) /* 4 GiB */
 #define LB_ARGON2_CALIBRATE_ROUNDS 16
 
 bool lb_argon2(LbArgon2Type type, const void *pass, size_t passlen,
@@ -60,7 +60,8 @@ bool lb_argon2(LbArgon2Type type, const void *pass, size_t passlen,
         lb_memzero(out, outlen);
         g_set_error(errp, LB_CRYPTO_ERROR,
                     r == ARGON2_MEMORY_ALLOCATION_ERROR
-                        ? LB_CRYPTO_ERROR_FAILED : LB_CRYPTO_ERROR_INVALID,
+                        ? LB_CRYPTO_ERROR_FAILED
+                        : LB_CRYPTO_ERROR_INVALID,
                     "argon2 failed: %s", argon2_error_message(r));
         return false;
     }
@@ -72,12 +73,12 @@ static bool argon2_measure(LbArgon2Type type, uint32_t t, uint32_t m,
                            uint32_t p, size_t outlen, uint64_t *ms,
                            GError **errp)
 {
-    static const guint8 salt[32] = { 0 };
+    static const guint8 salt[32] = {0};
     guint8 out[512];
     gint64 start = g_get_monotonic_time();
 
-    if (!lb_argon2(type, "luksblk-benchmark", 17, salt, sizeof(salt), t, m,
-                   p, out, MIN(outlen, sizeof(out)), errp)) {
+    if (!lb_argon2(type, "luksblk-benchmark", 17, salt, sizeof(salt), t, m, p,
+                   out, MIN(outlen, sizeof(out)), errp)) {
         return false;
     }
     *ms = (uint64_t)(g_get_monotonic_time() - start) / 1000;

@@ -21,15 +21,15 @@
 #define LB_LUKS2_DEFAULT_MEMORY_KIB (1024u * 1024)
 #define LB_LUKS2_DIGEST_MS 125u
 #define LB_LUKS2_WIPE_CHUNK (1024u * 1024)
-#define ROUND_UP(x, a) (((x) + (a) - 1) / (a) * (a))
+#define ROUND_UP(x, a) (((x) + (a)-1) / (a) * (a))
 
 /* Parameters for a new keyslot's KDF. */
 typedef struct LbLuks2KdfParams {
     LbLuks2KdfType kdf;
     LbHashAlg hash;
     uint64_t iter_ms;
-    uint32_t iterations;       /* forced pbkdf2 iterations, 0 = benchmark */
-    uint32_t time;             /* forced argon2 time, 0 = calibrate */
+    uint32_t iterations; /* forced pbkdf2 iterations, 0 = benchmark */
+    uint32_t time;       /* forced argon2 time, 0 = calibrate */
     uint32_t max_memory_kib;
     uint32_t parallel;
 } LbLuks2KdfParams;
@@ -123,8 +123,8 @@ static bool keyslot_setup(LbLuks2Keyslot *ks, const LbLuks2Segment *seg,
                 return false;
             }
         }
-        ks->iterations = (uint32_t)CLAMP(it, LB_LUKS_MIN_ITERATIONS,
-                                         G_MAXUINT32);
+        ks->iterations =
+            (uint32_t)CLAMP(it, LB_LUKS_MIN_ITERATIONS, G_MAXUINT32);
         return true;
     }
     LbArgon2Type t = p->kdf == LB_LUKS2_KDF_ARGON2I ? LB_ARGON2I : LB_ARGON2ID;
@@ -135,8 +135,7 @@ static bool keyslot_setup(LbLuks2Keyslot *ks, const LbLuks2Segment *seg,
         return true;
     }
     return lb_argon2_calibrate(t, p->iter_ms, p->max_memory_kib, p->parallel,
-                               ks->area_key_size, &ks->time, &ks->memory,
-                               errp);
+                               ks->area_key_size, &ks->time, &ks->memory, errp);
 }
 
 /* Derive, AF-split @vk, encrypt and write the key material of @ks. */
@@ -148,16 +147,16 @@ static bool keyslot_store(LbLuks *luks, const LbLuks2Keyslot *ks,
     g_autoptr(LbSecret) dk = lb_secret_new(ks->area_key_size);
     g_autoptr(LbSecret) material = lb_secret_new(af_len);
     const char *dash = strchr(ks->area_encryption, '-');
-    g_autofree char *name = g_strndup(ks->area_encryption,
-                                      dash - ks->area_encryption);
+    g_autofree char *name =
+        g_strndup(ks->area_encryption, dash - ks->area_encryption);
 
     return lb_luks2_derive(ks, pass, lb_secret_data(dk), errp) &&
            lb_afsplit_encode(ks->af_hash, ks->key_size, LB_LUKS_STRIPES,
                              lb_secret_cdata(vk), lb_secret_data(material),
                              errp) &&
            lb_luks_crypt_area(name, dash + 1, lb_secret_cdata(dk),
-                              ks->area_key_size, true,
-                              lb_secret_data(material), af_len, errp) &&
+                              ks->area_key_size, true, lb_secret_data(material),
+                              af_len, errp) &&
            lb_luks_io_write(luks, ks->area_offset, lb_secret_cdata(material),
                             af_len, errp) &&
            lb_luks_io_flush(luks, errp);
@@ -166,8 +165,8 @@ static bool keyslot_store(LbLuks *luks, const LbLuks2Keyslot *ks,
 static bool digest_setup(LbLuks2Digest *d, LbHashAlg hash, const LbSecret *vk,
                          const LbLuksCreateOpts *opts, GError **errp)
 {
-    uint64_t ms = opts->iter_time_ms ? opts->iter_time_ms
-                                     : LB_LUKS_DEFAULT_ITER_TIME_MS;
+    uint64_t ms =
+        opts->iter_time_ms ? opts->iter_time_ms : LB_LUKS_DEFAULT_ITER_TIME_MS;
     uint64_t it = LB_LUKS_MIN_ITERATIONS;
 
     d->used = true;
@@ -219,7 +218,8 @@ static bool plan_layout(const LbLuksCreateOpts *o, LbLuks2Hdr *hdr,
     if (!lb_luks2_hdr_size_valid(hs)) {
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_INVALID,
                     "invalid LUKS2 metadata size %" G_GUINT64_FORMAT
-                    " (16 KiB, 32 KiB, ... 4 MiB)", hs);
+                    " (16 KiB, 32 KiB, ... 4 MiB)",
+                    hs);
         return false;
     }
     seg->offset = 0;
@@ -253,8 +253,8 @@ static bool plan_layout(const LbLuksCreateOpts *o, LbLuks2Hdr *hdr,
     return true;
 }
 
-static bool set_text(char *dst, size_t size, const char *src,
-                     const char *what, GError **errp)
+static bool set_text(char *dst, size_t size, const char *src, const char *what,
+                     GError **errp)
 {
     if (src && strlen(src) >= size) {
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_INVALID,
@@ -268,8 +268,7 @@ static bool set_text(char *dst, size_t size, const char *src,
 static bool fill_header(const LbLuksCreateOpts *opts, LbLuks2Hdr *hdr,
                         GError **errp)
 {
-    if (!set_text(hdr->label, sizeof(hdr->label), opts->label, "label",
-                  errp) ||
+    if (!set_text(hdr->label, sizeof(hdr->label), opts->label, "label", errp) ||
         !set_text(hdr->subsystem, sizeof(hdr->subsystem), opts->subsystem,
                   "subsystem", errp)) {
         return false;
@@ -295,7 +294,7 @@ bool lb_luks2_create(LbLuks *luks, const LbLuksCreateOpts *opts,
     char name[LB_LUKS1_NAME_LEN], mode[LB_LUKS1_NAME_LEN];
     size_t key_bytes;
     LbHashAlg hash;
-    LbLuks2KdfParams kp = { 0 };
+    LbLuks2KdfParams kp = {0};
     g_autoptr(LbLuks2Hdr) hdr = lb_luks2_hdr_new();
     LbLuks2Segment *seg = &hdr->meta.segments[0];
     LbLuks2Keyslot *ks = &hdr->meta.keyslots[0];
@@ -326,12 +325,12 @@ bool lb_luks2_create(LbLuks *luks, const LbLuksCreateOpts *opts,
     seg->dynamic = true;
     seg->encryption = g_strdup_printf("%s-%s", name, mode);
     kp.hash = hash;
-    kp.iter_ms = opts->iter_time_ms ? opts->iter_time_ms
-                                    : LB_LUKS_DEFAULT_ITER_TIME_MS;
+    kp.iter_ms =
+        opts->iter_time_ms ? opts->iter_time_ms : LB_LUKS_DEFAULT_ITER_TIME_MS;
     kp.iterations = opts->iterations;
     kp.time = opts->pbkdf_time;
-    kp.max_memory_kib = opts->pbkdf_memory_kib ? opts->pbkdf_memory_kib
-                                               : default_memory_kib();
+    kp.max_memory_kib =
+        opts->pbkdf_memory_kib ? opts->pbkdf_memory_kib : default_memory_kib();
     kp.parallel = opts->pbkdf_parallel
                       ? opts->pbkdf_parallel
                       : MIN(4u, (unsigned)g_get_num_processors());
@@ -350,8 +349,7 @@ bool lb_luks2_create(LbLuks *luks, const LbLuksCreateOpts *opts,
         !luks->io.truncate(luks->io.opaque, end, errp)) {
         return false;
     }
-    if (!write_random(luks, 2 * hdr->hdr_size, hdr->meta.keyslots_size,
-                      errp) ||
+    if (!write_random(luks, 2 * hdr->hdr_size, hdr->meta.keyslots_size, errp) ||
         !keyslot_store(luks, ks, pass, vk, errp) ||
         !lb_luks2_hdr_write(luks, hdr, errp)) {
         g_prefix_error(errp, "cannot create LUKS2 header: ");
@@ -368,8 +366,7 @@ bool lb_luks2_create(LbLuks *luks, const LbLuksCreateOpts *opts,
 
 /* ---- keyslot management ---------------------------------------------- */
 
-static bool check_writable(LbLuks *luks, const LbLuks2Hdr *hdr,
-                           GError **errp)
+static bool check_writable(LbLuks *luks, const LbLuks2Hdr *hdr, GError **errp)
 {
     if (luks->flags & LB_LUKS_OPEN_READ_ONLY) {
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_FAILED,
@@ -422,15 +419,16 @@ int lb_luks2_add_key(LbLuks *luks, const LbSecret *pass, int slot,
         tmpl = &st->hdr->meta.keyslots[luks->unlocked_slot];
     }
     for (int i = 0; i < LB_LUKS2_MAX_KEYSLOTS && !tmpl; i++) {
-        tmpl = st->hdr->meta.keyslots[i].used ? &st->hdr->meta.keyslots[i]
-                                              : NULL;
+        tmpl =
+            st->hdr->meta.keyslots[i].used ? &st->hdr->meta.keyslots[i] : NULL;
     }
     LbLuks2KdfParams kp = {
         .kdf = tmpl ? tmpl->kdf : LB_LUKS2_KDF_ARGON2ID,
         .hash = tmpl ? tmpl->af_hash : LB_HASH_SHA256,
         .iter_ms = iter_time_ms ? iter_time_ms : LB_LUKS_DEFAULT_ITER_TIME_MS,
         .max_memory_kib = tmpl && tmpl->kdf != LB_LUKS2_KDF_PBKDF2
-                              ? tmpl->memory : default_memory_kib(),
+                              ? tmpl->memory
+                              : default_memory_kib(),
         .parallel = tmpl && tmpl->kdf != LB_LUKS2_KDF_PBKDF2
                         ? tmpl->cpus
                         : MIN(4u, (unsigned)g_get_num_processors()),
@@ -466,8 +464,7 @@ static void tokens_unassign(JsonNode *tokens, unsigned id)
     for (GList *l = members; l; l = l->next) {
         JsonObject *t = json_object_get_object_member(to, l->data);
         JsonArray *a = t ? json_object_get_array_member(t, "keyslots") : NULL;
-        for (int i = a ? (int)json_array_get_length(a) - 1 : -1; i >= 0;
-             i--) {
+        for (int i = a ? (int)json_array_get_length(a) - 1 : -1; i >= 0; i--) {
             if (g_strcmp0(json_array_get_string_element(a, i), name) == 0) {
                 json_array_remove_element(a, i);
             }

@@ -40,8 +40,8 @@ bool lb_luks2_has_secondary(LbLuks *luks)
     for (unsigned i = 0; i < G_N_ELEMENTS(probe_offsets); i++) {
         guint8 b[8];
         if (lb_luks_io_read(luks, probe_offsets[i], b, sizeof(b), NULL) &&
-            memcmp(b, lb_luks2_magic2, LB_LUKS_MAGIC_LEN) == 0 &&
-            b[6] == 0 && b[7] == 2) {
+            memcmp(b, lb_luks2_magic2, LB_LUKS_MAGIC_LEN) == 0 && b[6] == 0 &&
+            b[7] == 2) {
             return true;
         }
     }
@@ -105,10 +105,10 @@ static void copy_field(char *out, const char *in, size_t len)
 
 /* Outcome of reading one copy. */
 typedef struct LbLuks2Copy {
-    LbLuks2Hdr *hdr;       /* NULL when the copy is unusable */
+    LbLuks2Hdr *hdr; /* NULL when the copy is unusable */
     GError *err;
-    bool bin_sane;         /* magic, version, sizes and offset are right */
-    bool csum_ok;          /* checksum matched (JSON may still be refused) */
+    bool bin_sane; /* magic, version, sizes and offset are right */
+    bool csum_ok;  /* checksum matched (JSON may still be refused) */
     uint64_t hdr_size;
     uint64_t seqid;
 } LbLuks2Copy;
@@ -130,8 +130,7 @@ static bool read_bin(LbLuks *luks, uint64_t off, LbLuks2HdrDisk *d,
     }
     if (memcmp(d->magic, primary ? lb_luks_magic : lb_luks2_magic2,
                LB_LUKS_MAGIC_LEN) != 0) {
-        g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_CORRUPT,
-                    "bad magic");
+        g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_CORRUPT, "bad magic");
         return false;
     }
     c->hdr_size = GUINT64_FROM_BE(d->hdr_size);
@@ -176,8 +175,7 @@ static void read_copy(LbLuks *luks, uint64_t off, LbLuks2Copy *c)
     }
     size_t area_len = c->hdr_size - LB_LUKS2_BIN_SIZE;
     g_autofree char *area = g_malloc(area_len);
-    if (!lb_luks_io_read(luks, off + LB_LUKS2_BIN_SIZE, area, area_len,
-                         errp)) {
+    if (!lb_luks_io_read(luks, off + LB_LUKS2_BIN_SIZE, area, area_len, errp)) {
         return;
     }
     guint8 stored[LB_LUKS2_CSUM_LEN];
@@ -207,8 +205,7 @@ static void read_copy(LbLuks *luks, uint64_t off, LbLuks2Copy *c)
         }
     }
     g_autoptr(LbLuks2Hdr) hdr = lb_luks2_hdr_new();
-    if (!lb_luks2_json_decode(area, text_len, c->hdr_size, &hdr->meta,
-                              errp)) {
+    if (!lb_luks2_json_decode(area, text_len, c->hdr_size, &hdr->meta, errp)) {
         return;
     }
     hdr->hdr_size = c->hdr_size;
@@ -230,7 +227,7 @@ static bool copy_counts(const LbLuks2Copy *c)
 
 LbLuks2Hdr *lb_luks2_hdr_read(LbLuks *luks, unsigned *state, GError **errp)
 {
-    LbLuks2Copy p = { 0 }, s = { 0 };
+    LbLuks2Copy p = {0}, s = {0};
     LbLuks2Hdr *ret = NULL;
 
     read_copy(luks, 0, &p);
@@ -240,11 +237,12 @@ LbLuks2Hdr *lb_luks2_hdr_read(LbLuks *luks, unsigned *state, GError **errp)
     /* Primary binary header unusable: look for the secondary at every
      * allowed header size (§4.1). */
     for (unsigned i = 0; !copy_counts(&p) && !copy_counts(&s) &&
-                         i < G_N_ELEMENTS(probe_offsets); i++) {
+                         i < G_N_ELEMENTS(probe_offsets);
+         i++) {
         if (p.bin_sane && probe_offsets[i] == p.hdr_size) {
             continue;
         }
-        LbLuks2Copy t = { 0 };
+        LbLuks2Copy t = {0};
         read_copy(luks, probe_offsets[i], &t);
         if (copy_counts(&t)) {
             copy_clear(&s);
@@ -254,8 +252,7 @@ LbLuks2Hdr *lb_luks2_hdr_read(LbLuks *luks, unsigned *state, GError **errp)
         }
     }
     if (!s.bin_sane && !s.err) {
-        g_set_error(&s.err, LB_LUKS_ERROR, LB_LUKS_ERROR_CORRUPT,
-                    "not found");
+        g_set_error(&s.err, LB_LUKS_ERROR, LB_LUKS_ERROR_CORRUPT, "not found");
     }
 
     *state = 0;
@@ -275,32 +272,35 @@ LbLuks2Hdr *lb_luks2_hdr_read(LbLuks *luks, unsigned *state, GError **errp)
     }
 
     if (!win) {
-        int code = g_error_matches(p.err, LB_LUKS_ERROR,
-                                   LB_LUKS_ERROR_UNSUPPORTED) ||
-                   g_error_matches(s.err, LB_LUKS_ERROR,
-                                   LB_LUKS_ERROR_UNSUPPORTED)
-                       ? LB_LUKS_ERROR_UNSUPPORTED : LB_LUKS_ERROR_CORRUPT;
+        int code =
+            g_error_matches(p.err, LB_LUKS_ERROR, LB_LUKS_ERROR_UNSUPPORTED) ||
+                    g_error_matches(s.err, LB_LUKS_ERROR,
+                                    LB_LUKS_ERROR_UNSUPPORTED)
+                ? LB_LUKS_ERROR_UNSUPPORTED
+                : LB_LUKS_ERROR_CORRUPT;
         if (p.err && p.err->domain != LB_LUKS_ERROR) {
             code = LB_LUKS_ERROR_FAILED;
         }
         g_set_error(errp, LB_LUKS_ERROR, code,
                     "no valid LUKS2 header copy (primary: %s; secondary: %s)",
-                    p.err ? p.err->message : "?",
-                    s.err ? s.err->message : "?");
+                    p.err ? p.err->message : "?", s.err ? s.err->message : "?");
     } else if (!win->hdr) {
         g_propagate_error(errp, g_steal_pointer(&win->err));
     } else {
         ret = g_steal_pointer(&win->hdr);
         if (*state & LB_LUKS2_COPY_PRIMARY_BAD) {
             g_warning("LUKS2 primary header is damaged (%s); using the "
-                      "secondary copy", p.err ? p.err->message : "?");
+                      "secondary copy",
+                      p.err ? p.err->message : "?");
         } else if (*state & LB_LUKS2_COPY_SECONDARY_BAD) {
             g_warning("LUKS2 secondary header is damaged (%s); using the "
-                      "primary copy", s.err ? s.err->message : "?");
+                      "primary copy",
+                      s.err ? s.err->message : "?");
         } else if (*state & LB_LUKS2_COPY_STALE) {
             g_warning("LUKS2 header copies differ in seqid "
                       "(%" G_GUINT64_FORMAT " / %" G_GUINT64_FORMAT
-                      "); using the newer", p.seqid, s.seqid);
+                      "); using the newer",
+                      p.seqid, s.seqid);
         }
     }
     copy_clear(&p);
@@ -341,13 +341,14 @@ static bool write_copy(LbLuks *luks, const LbLuks2Hdr *hdr, uint64_t seqid,
 bool lb_luks2_hdr_write(LbLuks *luks, LbLuks2Hdr *hdr, GError **errp)
 {
     size_t area_len = hdr->hdr_size - LB_LUKS2_BIN_SIZE;
-    LbLuks2Meta check = { 0 };
+    LbLuks2Meta check = {0};
 
     if (hdr->meta.requirements) {
         g_autofree char *req = g_strjoinv(", ", hdr->meta.requirements);
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_UNSUPPORTED,
                     "refusing to modify a LUKS2 header with unmet "
-                    "requirements (%s)", req);
+                    "requirements (%s)",
+                    req);
         return false;
     }
     g_autofree char *json = lb_luks2_json_encode(&hdr->meta);
@@ -355,7 +356,8 @@ bool lb_luks2_hdr_write(LbLuks *luks, LbLuks2Hdr *hdr, GError **errp)
     if (len >= area_len) {
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_FAILED,
                     "LUKS2 metadata (%zu bytes) does not fit the %zu-byte "
-                    "JSON area", len, area_len);
+                    "JSON area",
+                    len, area_len);
         return false;
     }
     bool ok = lb_luks2_json_decode(json, len, hdr->hdr_size, &check, errp);

@@ -25,7 +25,7 @@
 /* ---- small typed accessors --------------------------------------------- */
 
 static void G_GNUC_PRINTF(3, 4)
-set_err(GError **errp, int code, const char *fmt, ...)
+    set_err(GError **errp, int code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -145,8 +145,8 @@ static bool get_int(JsonObject *o, const char *name, const char *ctx,
     }
     *out = json_node_get_int(n);
     if (*out < min || *out > max) {
-        CORRUPT(errp, "%s: \"%s\" = %" G_GINT64_FORMAT " is out of range",
-                ctx, name, *out);
+        CORRUPT(errp, "%s: \"%s\" = %" G_GINT64_FORMAT " is out of range", ctx,
+                name, *out);
         return false;
     }
     return true;
@@ -281,8 +281,8 @@ static bool check_spec(const char *spec, const char *ctx, GError **errp)
 
 /* ---- sections ----------------------------------------------------------- */
 
-static bool decode_config(JsonObject *cfg, uint64_t hdr_size,
-                          LbLuks2Meta *meta, GError **errp)
+static bool decode_config(JsonObject *cfg, uint64_t hdr_size, LbLuks2Meta *meta,
+                          GError **errp)
 {
     const char *ctx = "config";
 
@@ -291,9 +291,10 @@ static bool decode_config(JsonObject *cfg, uint64_t hdr_size,
         return false;
     }
     if (meta->json_size != hdr_size - LB_LUKS2_BIN_SIZE) {
-        CORRUPT(errp, "config json_size %" G_GUINT64_FORMAT " does not match "
-                "the header size %" G_GUINT64_FORMAT, meta->json_size,
-                hdr_size);
+        CORRUPT(errp,
+                "config json_size %" G_GUINT64_FORMAT " does not match "
+                "the header size %" G_GUINT64_FORMAT,
+                meta->json_size, hdr_size);
         return false;
     }
     if (meta->keyslots_size % 4096 ||
@@ -307,9 +308,8 @@ static bool decode_config(JsonObject *cfg, uint64_t hdr_size,
     }
     if (json_object_has_member(cfg, "requirements")) {
         JsonObject *req = get_obj(cfg, "requirements", ctx, errp);
-        if (!req ||
-            !get_strv(req, "mandatory", "config requirements",
-                      &meta->requirements, errp)) {
+        if (!req || !get_strv(req, "mandatory", "config requirements",
+                              &meta->requirements, errp)) {
             return false;
         }
     }
@@ -331,8 +331,7 @@ static bool decode_segment(JsonObject *o, const char *ctx, LbLuks2Segment *s,
         return false;
     }
     if (json_object_has_member(o, "integrity")) {
-        UNSUPP(errp, "%s: integrity-protected segments are not supported",
-               ctx);
+        UNSUPP(errp, "%s: integrity-protected segments are not supported", ctx);
         return false;
     }
     if (!get_u64str(o, "offset", ctx, &s->offset, errp) ||
@@ -383,8 +382,8 @@ static bool decode_kdf(JsonObject *kdf, const char *ctx, LbLuks2Keyslot *ks,
     if (g_str_equal(type, "pbkdf2")) {
         ks->kdf = LB_LUKS2_KDF_PBKDF2;
         if (!get_hash(kdf, "hash", ctx, &ks->kdf_hash, errp) ||
-            !get_u32(kdf, "iterations", ctx, 1, G_MAXUINT32,
-                     &ks->iterations, errp)) {
+            !get_u32(kdf, "iterations", ctx, 1, G_MAXUINT32, &ks->iterations,
+                     errp)) {
             return false;
         }
     } else if (g_str_equal(type, "argon2i") || g_str_equal(type, "argon2id")) {
@@ -421,8 +420,10 @@ static bool decode_keyslot(JsonObject *o, const char *ctx, uint64_t hdr_size,
         return false;
     }
     if (!g_str_equal(type, "luks2")) {
-        UNSUPP(errp, "%s: keyslot type \"%s\" is not supported "
-               "(reencryption in progress?)", ctx, type);
+        UNSUPP(errp,
+               "%s: keyslot type \"%s\" is not supported "
+               "(reencryption in progress?)",
+               ctx, type);
         return false;
     }
     if (!get_u32(o, "key_size", ctx, 1, 512, &ks->key_size, errp) ||
@@ -503,8 +504,7 @@ static bool decode_digest(JsonObject *o, const char *ctx,
     if (!get_id_mask(o, "keyslots", ctx, ks_present, &d->keyslots, errp) ||
         !get_id_mask(o, "segments", ctx, seg_present, &d->segments, errp) ||
         !get_hash(o, "hash", ctx, &d->hash, errp) ||
-        !get_u32(o, "iterations", ctx, 1, G_MAXUINT32, &d->iterations,
-                 errp) ||
+        !get_u32(o, "iterations", ctx, 1, G_MAXUINT32, &d->iterations, errp) ||
         !get_b64(o, "salt", ctx, 1, LB_LUKS2_SALT_MAX, d->salt, &d->salt_len,
                  errp) ||
         !get_b64(o, "digest", ctx, 20, LB_HASH_MAX_DIGEST, d->digest,
@@ -550,9 +550,9 @@ static bool decode_tokens(JsonNode *node, const LbLuks2Meta *meta,
 }
 
 /* Iterate over the members of section @name, checking ids below @limit. */
-typedef bool (*LbLuks2SectionFn)(JsonObject *o, const char *ctx,
-                                 unsigned id, LbLuks2Meta *meta,
-                                 uint64_t hdr_size, GError **errp);
+typedef bool (*LbLuks2SectionFn)(JsonObject *o, const char *ctx, unsigned id,
+                                 LbLuks2Meta *meta, uint64_t hdr_size,
+                                 GError **errp);
 
 static bool each_member(JsonObject *sec, const char *what, unsigned limit,
                         LbLuks2SectionFn fn, LbLuks2Meta *meta,
@@ -563,8 +563,7 @@ static bool each_member(JsonObject *sec, const char *what, unsigned limit,
     for (GList *l = names; l; l = l->next) {
         unsigned id;
         JsonNode *n = json_object_get_member(sec, l->data);
-        g_autofree char *ctx = g_strdup_printf("%s %s", what,
-                                               (char *)l->data);
+        g_autofree char *ctx = g_strdup_printf("%s %s", what, (char *)l->data);
         if (!parse_id(l->data, limit, &id)) {
             CORRUPT(errp, "bad %s id \"%s\"", what, (char *)l->data);
             return false;
@@ -603,7 +602,8 @@ static int cmp_area(const void *a, const void *b)
 {
     const LbLuks2Keyslot *x = *(LbLuks2Keyslot *const *)a;
     const LbLuks2Keyslot *y = *(LbLuks2Keyslot *const *)b;
-    return x->area_offset < y->area_offset ? -1 : x->area_offset > y->area_offset;
+    return x->area_offset < y->area_offset ? -1
+                                           : x->area_offset > y->area_offset;
 }
 
 /* Cross-object rules: area overlap, segment coverage, segment layout. */
@@ -653,8 +653,10 @@ static bool check_meta(const LbLuks2Meta *meta, uint64_t hdr_size,
         return false;
     }
     if (nseg > 1) {
-        UNSUPP(errp, "%u data segments (reencryption in progress?) are not "
-               "supported", nseg);
+        UNSUPP(errp,
+               "%u data segments (reencryption in progress?) are not "
+               "supported",
+               nseg);
         return false;
     }
     return true;

@@ -32,8 +32,8 @@
 #define LB_LUKS2_MIN_HDR_SIZE 16384u
 #define LB_LUKS2_MAX_HDR_SIZE (4u * 1024 * 1024)
 #define LB_LUKS2_MAX_KEYSLOTS_SIZE (128u * 1024 * 1024)
-#define LB_LUKS2_DEFAULT_LAYOUT (16u * 1024 * 1024)   /* 2*hdr + keyslots */
-#define LB_LUKS2_ALIGN (1024u * 1024)                  /* attached data */
+#define LB_LUKS2_DEFAULT_LAYOUT (16u * 1024 * 1024) /* 2*hdr + keyslots */
+#define LB_LUKS2_ALIGN (1024u * 1024)               /* attached data */
 
 /* ---- binary header (LUKS-FORMAT.md §3.2) ------------------------------ */
 
@@ -66,31 +66,31 @@ typedef enum {
 
 typedef struct LbLuks2Keyslot {
     bool used;
-    uint32_t key_size;           /* volume key bytes */
+    uint32_t key_size; /* volume key bytes */
     LbHashAlg af_hash;
-    uint32_t af_stripes;         /* as stored; 4000 is always used */
-    uint64_t area_offset;        /* bytes on the header device */
+    uint32_t af_stripes;  /* as stored; 4000 is always used */
+    uint64_t area_offset; /* bytes on the header device */
     uint64_t area_size;
-    char *area_encryption;       /* "aes-xts-plain64" */
-    uint32_t area_key_size;      /* KDF output bytes */
+    char *area_encryption;  /* "aes-xts-plain64" */
+    uint32_t area_key_size; /* KDF output bytes */
     LbLuks2KdfType kdf;
     LbHashAlg kdf_hash;          /* pbkdf2 */
     uint32_t iterations;         /* pbkdf2 */
     uint32_t time, memory, cpus; /* argon2 */
     guint8 salt[LB_LUKS2_SALT_MAX];
     size_t salt_len;
-    int priority;                /* 0 ignore, 1 normal (absent), 2 prefer */
+    int priority; /* 0 ignore, 1 normal (absent), 2 prefer */
 } LbLuks2Keyslot;
 
 typedef struct LbLuks2Segment {
     bool used;
-    uint64_t offset;             /* bytes on the data device */
-    uint64_t size;               /* bytes; 0 with dynamic */
+    uint64_t offset; /* bytes on the data device */
+    uint64_t size;   /* bytes; 0 with dynamic */
     bool dynamic;
     uint64_t iv_tweak;
     char *encryption;
     uint32_t sector_size;
-    char **flags;                /* NULL or a NULL-terminated list */
+    char **flags; /* NULL or a NULL-terminated list */
 } LbLuks2Segment;
 
 typedef struct LbLuks2Digest {
@@ -101,19 +101,19 @@ typedef struct LbLuks2Digest {
     size_t salt_len;
     guint8 digest[LB_HASH_MAX_DIGEST];
     size_t digest_len;
-    guint32 keyslots;            /* bit i = keyslot "i" */
-    guint32 segments;            /* bit i = segment "i" */
+    guint32 keyslots; /* bit i = keyslot "i" */
+    guint32 segments; /* bit i = segment "i" */
 } LbLuks2Digest;
 
 typedef struct LbLuks2Meta {
     LbLuks2Keyslot keyslots[LB_LUKS2_MAX_KEYSLOTS];
     LbLuks2Segment segments[LB_LUKS2_MAX_SEGMENTS];
     LbLuks2Digest digests[LB_LUKS2_MAX_DIGESTS];
-    JsonNode *tokens;            /* the "tokens" object, kept verbatim */
+    JsonNode *tokens; /* the "tokens" object, kept verbatim */
     uint64_t json_size;
     uint64_t keyslots_size;
-    char **config_flags;         /* NULL or NULL-terminated */
-    char **requirements;         /* mandatory requirements, NULL if none */
+    char **config_flags; /* NULL or NULL-terminated */
+    char **requirements; /* mandatory requirements, NULL if none */
 } LbLuks2Meta;
 
 /* One header copy as understood in memory. */
@@ -159,7 +159,7 @@ char *lb_luks2_id_list(guint32 mask);
 typedef enum {
     LB_LUKS2_COPY_PRIMARY_BAD = 1 << 0,
     LB_LUKS2_COPY_SECONDARY_BAD = 1 << 1,
-    LB_LUKS2_COPY_STALE = 1 << 2,     /* valid copies with different seqid */
+    LB_LUKS2_COPY_STALE = 1 << 2, /* valid copies with different seqid */
 } LbLuks2CopyState;
 
 /**
@@ -180,7 +180,7 @@ bool lb_luks2_hdr_write(LbLuks *luks, LbLuks2Hdr *hdr, GError **errp);
 
 typedef struct LbLuks2State {
     LbLuks2Hdr *hdr;
-    unsigned copy_state;          /* LbLuks2CopyState at open */
+    unsigned copy_state; /* LbLuks2CopyState at open */
 } LbLuks2State;
 
 /**
@@ -189,8 +189,7 @@ typedef struct LbLuks2State {
  * Returns: 1 match, 0 wrong passphrase, -1 error (@errp set).
  */
 int lb_luks2_keyslot_unlock(LbLuks *luks, const LbLuks2Hdr *hdr, int id,
-                            const LbSecret *pass, LbSecret **vk,
-                            GError **errp);
+                            const LbSecret *pass, LbSecret **vk, GError **errp);
 /** lb_luks2_derive: run keyslot @ks's KDF on @pass into @out. */
 bool lb_luks2_derive(const LbLuks2Keyslot *ks, const LbSecret *pass,
                      guint8 *out, GError **errp);

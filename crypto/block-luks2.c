@@ -33,8 +33,8 @@ bool lb_luks2_derive(const LbLuks2Keyslot *ks, const LbSecret *pass,
     case LB_LUKS2_KDF_ARGON2ID:
         return lb_argon2(ks->kdf == LB_LUKS2_KDF_ARGON2I ? LB_ARGON2I
                                                          : LB_ARGON2ID,
-                         p, plen, ks->salt, ks->salt_len, ks->time,
-                         ks->memory, ks->cpus, out, ks->area_key_size, errp);
+                         p, plen, ks->salt, ks->salt_len, ks->time, ks->memory,
+                         ks->cpus, out, ks->area_key_size, errp);
     }
     g_assert_not_reached();
 }
@@ -65,9 +65,8 @@ static bool verify_digest(const LbLuks2Digest *d, const LbSecret *key,
 {
     guint8 out[LB_HASH_MAX_DIGEST];
 
-    if (!lb_pbkdf2(d->hash, lb_secret_cdata(key), lb_secret_len(key),
-                   d->salt, d->salt_len, d->iterations, out, d->digest_len,
-                   errp)) {
+    if (!lb_pbkdf2(d->hash, lb_secret_cdata(key), lb_secret_len(key), d->salt,
+                   d->salt_len, d->iterations, out, d->digest_len, errp)) {
         return false;
     }
     *match = lb_memeq_consttime(out, d->digest, d->digest_len);
@@ -76,8 +75,7 @@ static bool verify_digest(const LbLuks2Digest *d, const LbSecret *key,
 }
 
 int lb_luks2_keyslot_unlock(LbLuks *luks, const LbLuks2Hdr *hdr, int id,
-                            const LbSecret *pass, LbSecret **vk,
-                            GError **errp)
+                            const LbSecret *pass, LbSecret **vk, GError **errp)
 {
     const LbLuks2Keyslot *ks = &hdr->meta.keyslots[id];
     int di = lb_luks2_segment_digest(&hdr->meta);
@@ -97,9 +95,8 @@ int lb_luks2_keyslot_unlock(LbLuks *luks, const LbLuks2Hdr *hdr, int id,
     if (!lb_luks2_derive(ks, pass, lb_secret_data(dk), errp) ||
         !lb_luks_io_read(luks, ks->area_offset, lb_secret_data(material),
                          af_len, errp) ||
-        !lb_luks_crypt_area(name, mode, lb_secret_cdata(dk),
-                            ks->area_key_size, false,
-                            lb_secret_data(material), af_len, errp) ||
+        !lb_luks_crypt_area(name, mode, lb_secret_cdata(dk), ks->area_key_size,
+                            false, lb_secret_data(material), af_len, errp) ||
         !lb_afsplit_decode(ks->af_hash, ks->key_size, LB_LUKS2_AF_STRIPES,
                            lb_secret_cdata(material), lb_secret_data(cand),
                            errp) ||
@@ -123,7 +120,7 @@ static int luks2_unlock(LbLuks *luks, const LbLuks2Hdr *hdr,
                         const LbSecret *pass, bool all, LbSecret **vk,
                         GError **errp)
 {
-    static const int order[] = { 2, 1, 0 };
+    static const int order[] = {2, 1, 0};
     g_autoptr(GError) first_err = NULL;
 
     for (unsigned o = 0; o < G_N_ELEMENTS(order); o++) {
@@ -183,7 +180,8 @@ static bool luks2_open(LbLuks *luks, const LbSecret *pass, unsigned flags,
         g_autofree char *req = g_strjoinv(", ", hdr->meta.requirements);
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_UNSUPPORTED,
                     "LUKS2 header has unmet requirements (%s); it can only "
-                    "be opened read-only", req);
+                    "be opened read-only",
+                    req);
         return false;
     }
     if (luks->io.length) {
@@ -212,8 +210,8 @@ static bool luks2_open(LbLuks *luks, const LbSecret *pass, unsigned flags,
         return false;
     }
     if (id < 0) {
-        JsonObject *tok = hdr->meta.tokens
-                              ? json_node_get_object(hdr->meta.tokens) : NULL;
+        JsonObject *tok =
+            hdr->meta.tokens ? json_node_get_object(hdr->meta.tokens) : NULL;
         bool tokens = tok && json_object_get_size(tok) > 0;
         /* Tokens (TPM2, FIDO2, keyring...) are not used here: say so when
          * they may be the only way into some keyslot. */
@@ -268,8 +266,9 @@ static unsigned luks2_n_active_slots(LbLuks *luks)
 
 static const char *kdf_name(LbLuks2KdfType kdf)
 {
-    return kdf == LB_LUKS2_KDF_PBKDF2 ? "pbkdf2"
-         : kdf == LB_LUKS2_KDF_ARGON2I ? "argon2i" : "argon2id";
+    return kdf == LB_LUKS2_KDF_PBKDF2    ? "pbkdf2"
+           : kdf == LB_LUKS2_KDF_ARGON2I ? "argon2i"
+                                         : "argon2id";
 }
 
 static void fill_slot(const LbLuks2Keyslot *ks, int id, LbLuksSlotInfo *si)
@@ -299,8 +298,7 @@ static void luks2_fill_info(LbLuks *luks, LbLuksInfo *info)
     const LbLuks2Hdr *hdr = st->hdr;
     const LbLuks2Meta *m = &hdr->meta;
     int di = lb_luks2_segment_digest(m);
-    unsigned key_bytes = luks->master_key ? lb_secret_len(luks->master_key)
-                                          : 0;
+    unsigned key_bytes = luks->master_key ? lb_secret_len(luks->master_key) : 0;
 
     for (unsigned i = 0; i < LB_LUKS2_MAX_KEYSLOTS && !key_bytes; i++) {
         if (m->keyslots[i].used &&
@@ -308,8 +306,7 @@ static void luks2_fill_info(LbLuks *luks, LbLuksInfo *info)
             key_bytes = m->keyslots[i].key_size;
         }
     }
-    lb_luks_spec_to_info(luks->cipher_name, luks->cipher_mode, key_bytes,
-                         info);
+    lb_luks_spec_to_info(luks->cipher_name, luks->cipher_mode, key_bytes, info);
     if (di >= 0) {
         info->hash_alg = g_strdup(lb_hash_name(m->digests[di].hash));
         info->master_key_iters = m->digests[di].iterations;

@@ -29,13 +29,12 @@
 #include "lb/secret.h"
 #include "crypto/block-luks-priv.h"
 
-static bool f_read(void *o, uint64_t off, void *buf, size_t len,
-                   GError **errp)
+static bool f_read(void *o, uint64_t off, void *buf, size_t len, GError **errp)
 {
     ssize_t n = pread(GPOINTER_TO_INT(o), buf, len, off);
     if (n != (ssize_t)len) {
-        g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_FAILED, "short read at %"
-                    G_GUINT64_FORMAT, off);
+        g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_FAILED,
+                    "short read at %" G_GUINT64_FORMAT, off);
         return false;
     }
     return true;
@@ -83,9 +82,12 @@ static LbLuksIO file_io(const char *path, bool create)
         g_printerr("%s: %s\n", path, g_strerror(errno));
         exit(1);
     }
-    LbLuksIO io = { .read = f_read, .write = f_write, .length = f_length,
-                    .truncate = f_truncate, .flush = f_flush,
-                    .opaque = GINT_TO_POINTER(fd) };
+    LbLuksIO io = {.read = f_read,
+                   .write = f_write,
+                   .length = f_length,
+                   .truncate = f_truncate,
+                   .flush = f_flush,
+                   .opaque = GINT_TO_POINTER(fd)};
     return io;
 }
 
@@ -107,8 +109,10 @@ static LbSecret *key_file(const char *path)
 static G_NORETURN void die(GError *err)
 {
     g_printerr("error: %s (code %d)\n", err->message, err->code);
-    exit(err->domain == LB_LUKS_ERROR && err->code ==
-                            LB_LUKS_ERROR_BAD_PASSPHRASE ? 2 : 1);
+    exit(err->domain == LB_LUKS_ERROR &&
+                 err->code == LB_LUKS_ERROR_BAD_PASSPHRASE
+             ? 2
+             : 1);
 }
 
 static uint64_t num(const char *s)
@@ -118,7 +122,7 @@ static uint64_t num(const char *s)
 
 static int do_create(int argc, char **argv)
 {
-    LbLuksCreateOpts o = { .version = 2 };
+    LbLuksCreateOpts o = {.version = 2};
     LbLuksIO io = file_io(argv[2], true);
     g_autoptr(LbSecret) pass = key_file(argv[3]);
     g_autoptr(GError) err = NULL;
@@ -130,24 +134,42 @@ static int do_create(int argc, char **argv)
             *eq = '\0';
         }
         const char *k = argv[i];
-        if (g_str_equal(k, "version")) o.version = num(v);
-        else if (g_str_equal(k, "pbkdf")) o.pbkdf = v;
-        else if (g_str_equal(k, "sector")) o.sector_size = num(v);
-        else if (g_str_equal(k, "detached")) o.detached = num(v) != 0;
-        else if (g_str_equal(k, "label")) o.label = v;
-        else if (g_str_equal(k, "subsystem")) o.subsystem = v;
-        else if (g_str_equal(k, "iterations")) o.iterations = num(v);
-        else if (g_str_equal(k, "memory")) o.pbkdf_memory_kib = num(v);
-        else if (g_str_equal(k, "parallel")) o.pbkdf_parallel = num(v);
-        else if (g_str_equal(k, "time")) o.pbkdf_time = num(v);
-        else if (g_str_equal(k, "iter-time")) o.iter_time_ms = num(v);
-        else if (g_str_equal(k, "cipher-alg")) o.cipher_alg = v;
-        else if (g_str_equal(k, "cipher-mode")) o.cipher_mode = v;
-        else if (g_str_equal(k, "ivgen")) o.ivgen_alg = v;
-        else if (g_str_equal(k, "hash")) o.hash_alg = v;
-        else if (g_str_equal(k, "hdr-size")) o.hdr_size = num(v);
-        else if (g_str_equal(k, "payload-offset")) o.payload_offset = num(v);
-        else if (g_str_equal(k, "uuid")) o.uuid = v;
+        if (g_str_equal(k, "version"))
+            o.version = num(v);
+        else if (g_str_equal(k, "pbkdf"))
+            o.pbkdf = v;
+        else if (g_str_equal(k, "sector"))
+            o.sector_size = num(v);
+        else if (g_str_equal(k, "detached"))
+            o.detached = num(v) != 0;
+        else if (g_str_equal(k, "label"))
+            o.label = v;
+        else if (g_str_equal(k, "subsystem"))
+            o.subsystem = v;
+        else if (g_str_equal(k, "iterations"))
+            o.iterations = num(v);
+        else if (g_str_equal(k, "memory"))
+            o.pbkdf_memory_kib = num(v);
+        else if (g_str_equal(k, "parallel"))
+            o.pbkdf_parallel = num(v);
+        else if (g_str_equal(k, "time"))
+            o.pbkdf_time = num(v);
+        else if (g_str_equal(k, "iter-time"))
+            o.iter_time_ms = num(v);
+        else if (g_str_equal(k, "cipher-alg"))
+            o.cipher_alg = v;
+        else if (g_str_equal(k, "cipher-mode"))
+            o.cipher_mode = v;
+        else if (g_str_equal(k, "ivgen"))
+            o.ivgen_alg = v;
+        else if (g_str_equal(k, "hash"))
+            o.hash_alg = v;
+        else if (g_str_equal(k, "hdr-size"))
+            o.hdr_size = num(v);
+        else if (g_str_equal(k, "payload-offset"))
+            o.payload_offset = num(v);
+        else if (g_str_equal(k, "uuid"))
+            o.uuid = v;
         else {
             g_printerr("unknown option %s\n", k);
             return 1;
@@ -165,8 +187,8 @@ static LbLuks *open_keys(const char *hdr, const char *kf, unsigned flags)
     LbLuksIO io = file_io(hdr, false);
     g_autoptr(LbSecret) pass = kf ? key_file(kf) : NULL;
     g_autoptr(GError) err = NULL;
-    LbLuks *l = lb_luks_open(&io, pass, kf ? flags : LB_LUKS_OPEN_NO_KEYS,
-                             &err);
+    LbLuks *l =
+        lb_luks_open(&io, pass, kf ? flags : LB_LUKS_OPEN_NO_KEYS, &err);
     if (!l) {
         die(err);
     }
@@ -182,10 +204,11 @@ static void print_info(LbLuks *l)
            "\nlabel=%s\nuuid=%s\nhdr-size=%" G_GUINT64_FORMAT
            "\nkeyslots-size=%" G_GUINT64_FORMAT "\nactive=%u\n",
            i->version, i->cipher_spec, i->key_bytes, i->sector_size,
-           i->payload_offset, i->seqid, i->label ? i->label : "",
-           i->uuid, i->hdr_size, i->keyslots_size, i->n_slots);
+           i->payload_offset, i->seqid, i->label ? i->label : "", i->uuid,
+           i->hdr_size, i->keyslots_size, i->n_slots);
     for (unsigned s = 0; s < i->n_slots; s++) {
-        printf("slot%d=%s\n", i->slots[s].id, i->slots[s].kdf ? i->slots[s].kdf : "");
+        printf("slot%d=%s\n", i->slots[s].id,
+               i->slots[s].kdf ? i->slots[s].kdf : "");
     }
 }
 
@@ -219,8 +242,8 @@ int main(int argc, char **argv)
     if (g_str_equal(cmd, "create") && argc >= 4) {
         return do_create(argc, argv);
     } else if (g_str_equal(cmd, "dump-key") && argc == 4) {
-        g_autoptr(LbLuks) l = open_keys(argv[2], argv[3],
-                                        LB_LUKS_OPEN_READ_ONLY);
+        g_autoptr(LbLuks) l =
+            open_keys(argv[2], argv[3], LB_LUKS_OPEN_READ_ONLY);
         for (size_t i = 0; i < lb_secret_len(l->master_key); i++) {
             printf("%02x", lb_secret_cdata(l->master_key)[i]);
         }
@@ -241,8 +264,8 @@ int main(int argc, char **argv)
         return 0;
     } else if (g_str_equal(cmd, "remove-key") && argc == 4) {
         LbLuksIO io = file_io(argv[2], false);
-        g_autoptr(LbLuks) l = lb_luks_open(&io, NULL, LB_LUKS_OPEN_NO_KEYS,
-                                           &err);
+        g_autoptr(LbLuks) l =
+            lb_luks_open(&io, NULL, LB_LUKS_OPEN_NO_KEYS, &err);
         if (!l || !lb_luks_remove_key(l, (int)num(argv[3]), &err)) {
             die(err);
         }

@@ -76,9 +76,12 @@ static bool mem_flush(void *o, GError **errp)
 
 static LbLuksIO mem_io(MemDev *d)
 {
-    LbLuksIO io = { .read = mem_read, .write = mem_write,
-                    .length = mem_length, .truncate = mem_truncate,
-                    .flush = mem_flush, .opaque = d };
+    LbLuksIO io = {.read = mem_read,
+                   .write = mem_write,
+                   .length = mem_length,
+                   .truncate = mem_truncate,
+                   .flush = mem_flush,
+                   .opaque = d};
     return io;
 }
 
@@ -156,7 +159,8 @@ static LbLuks *open_ok(MemDev *d, const char *pass, unsigned flags)
     return l;
 }
 
-/* ---- round trips ----------------------------------------------------------- */
+/* ---- round trips -----------------------------------------------------------
+ */
 
 typedef struct RoundTrip {
     const char *name, *pbkdf;
@@ -168,15 +172,15 @@ typedef struct RoundTrip {
 } RoundTrip;
 
 static const RoundTrip round_trips[] = {
-    { "argon2id-512", "argon2id", 512, false, NULL, 0, NULL, NULL, NULL },
-    { "argon2i-4096-detached", "argon2i", 4096, true, "MYLABEL", 0,
-      NULL, NULL, NULL },
-    { "pbkdf2-1024", "pbkdf2", 1024, false, NULL, 0, NULL, NULL, NULL },
-    { "pbkdf2-2048-detached", "pbkdf2", 2048, true, "x", 0, NULL, NULL, NULL },
-    { "argon2id-4096-64k", "argon2id", 4096, false, "big", 65536,
-      NULL, NULL, NULL },
-    { "pbkdf2-cbc-essiv", "pbkdf2", 512, false, NULL, 0, "aes-128", "cbc",
-      "essiv" },
+    {"argon2id-512", "argon2id", 512, false, NULL, 0, NULL, NULL, NULL},
+    {"argon2i-4096-detached", "argon2i", 4096, true, "MYLABEL", 0, NULL, NULL,
+     NULL},
+    {"pbkdf2-1024", "pbkdf2", 1024, false, NULL, 0, NULL, NULL, NULL},
+    {"pbkdf2-2048-detached", "pbkdf2", 2048, true, "x", 0, NULL, NULL, NULL},
+    {"argon2id-4096-64k", "argon2id", 4096, false, "big", 65536, NULL, NULL,
+     NULL},
+    {"pbkdf2-cbc-essiv", "pbkdf2", 512, false, NULL, 0, "aes-128", "cbc",
+     "essiv"},
 };
 
 static void test_round_trip(gconstpointer data)
@@ -189,7 +193,7 @@ static void test_round_trip(gconstpointer data)
     g_autoptr(GError) err = NULL;
     guint8 plain[8192], enc[8192], dec[8192];
 
-    mem_resize(d, 32 << 20);     /* detached: must be truncated */
+    mem_resize(d, 32 << 20); /* detached: must be truncated */
     fast_opts(&o, c->pbkdf);
     o.sector_size = c->sector;
     o.detached = c->detached;
@@ -202,24 +206,22 @@ static void test_round_trip(gconstpointer data)
     g_assert_no_error(err);
     g_assert_cmpuint(lb_luks_version(l), ==, 2);
     g_assert_cmpuint(lb_luks_sector_size(l), ==, c->sector);
-    g_assert_cmpuint(lb_luks_payload_offset(l), ==,
-                     c->detached ? 0 : 16 << 20);
+    g_assert_cmpuint(lb_luks_payload_offset(l), ==, c->detached ? 0 : 16 << 20);
     g_assert_cmpuint(lb_luks_header_size(l), ==, 16 << 20);
     g_assert_cmpuint(d->buf->len, ==, c->detached ? 16 << 20 : 32 << 20);
 
     for (unsigned i = 0; i < sizeof(plain); i++) {
         plain[i] = (guint8)(i * 7 + 3);
     }
-    g_assert_cmpint(lb_luks_encrypt(l, 2 * 4096, plain, enc, sizeof(plain)),
-                    ==, 0);
+    g_assert_cmpint(lb_luks_encrypt(l, 2 * 4096, plain, enc, sizeof(plain)), ==,
+                    0);
 
     open_fails(d, "wrong pass", 0, LB_LUKS_ERROR_BAD_PASSPHRASE);
     g_autoptr(LbLuks) l2 = open_ok(d, "secret pass", LB_LUKS_OPEN_READ_ONLY);
     g_assert_cmpint(lb_luks_unlocked_slot(l2), ==, 0);
-    g_assert_cmpmem(lb_secret_cdata(l->master_key),
-                    lb_secret_len(l->master_key),
-                    lb_secret_cdata(l2->master_key),
-                    lb_secret_len(l2->master_key));
+    g_assert_cmpmem(
+        lb_secret_cdata(l->master_key), lb_secret_len(l->master_key),
+        lb_secret_cdata(l2->master_key), lb_secret_len(l2->master_key));
     g_assert_cmpint(lb_luks_decrypt(l2, 2 * 4096, enc, dec, sizeof(dec)), ==,
                     0);
     g_assert_cmpmem(plain, sizeof(plain), dec, sizeof(dec));
@@ -255,26 +257,27 @@ static void test_json_canonical(void)
     g_autoptr(MemDev) d = mem_new();
     g_autoptr(LbLuks) l = make(d, "argon2id", "pass");
     const char *text = (const char *)d->buf->data + 4096;
-    LbLuks2Meta meta = { 0 };
+    LbLuks2Meta meta = {0};
     g_autoptr(GError) err = NULL;
 
-    g_assert_true(g_str_has_prefix(text,
+    g_assert_true(g_str_has_prefix(
+        text,
         "{\"keyslots\":{\"0\":{\"type\":\"luks2\",\"key_size\":64,\"af\":"
         "{\"type\":\"luks1\",\"stripes\":4000,\"hash\":\"sha256\"},\"area\":"
         "{\"type\":\"raw\",\"offset\":\"32768\",\"size\":\"258048\","
         "\"encryption\":\"aes-xts-plain64\",\"key_size\":64},\"kdf\":"
         "{\"type\":\"argon2id\",\"time\":4,\"memory\":32,\"cpus\":1,"
         "\"salt\":\""));
-    g_assert_nonnull(strstr(text,
+    g_assert_nonnull(strstr(
+        text,
         "\"tokens\":{},\"segments\":{\"0\":{\"type\":\"crypt\",\"offset\":"
         "\"16777216\",\"size\":\"dynamic\",\"iv_tweak\":\"0\",\"encryption\":"
         "\"aes-xts-plain64\",\"sector_size\":512}},\"digests\":{\"0\":"
         "{\"type\":\"pbkdf2\",\"keyslots\":[\"0\"],\"segments\":[\"0\"],"
         "\"hash\":\"sha256\",\"iterations\":1000,\"salt\":\""));
-    g_assert_true(g_str_has_suffix(text,
-        "\"config\":{\"json_size\":\"12288\",\"keyslots_size\":\"16744448\"}}"));
-    g_assert_true(lb_luks2_json_decode(text, strlen(text), 16384, &meta,
-                                       &err));
+    g_assert_true(g_str_has_suffix(text, "\"config\":{\"json_size\":\"12288\","
+                                         "\"keyslots_size\":\"16744448\"}}"));
+    g_assert_true(lb_luks2_json_decode(text, strlen(text), 16384, &meta, &err));
     g_assert_no_error(err);
     g_autofree char *again = lb_luks2_json_encode(&meta);
     g_assert_cmpstr(again, ==, text);
@@ -285,7 +288,8 @@ static void test_json_canonical(void)
     g_assert_cmpint(d->buf->data[16384 + 256 + 6], ==, 0x40);
 }
 
-/* ---- keyslots ---------------------------------------------------------------- */
+/* ---- keyslots
+ * ---------------------------------------------------------------- */
 
 static void test_keyslots(void)
 {
@@ -345,21 +349,22 @@ static void test_keyslot_argon2_add(void)
     g_assert_cmpuint(info->slots[1].time_cost, >=, 4);
 }
 
-/* ---- header copies ------------------------------------------------------------- */
+/* ---- header copies
+ * ------------------------------------------------------------- */
 
 typedef struct Damage {
     const char *name;
-    uint64_t off;        /* byte to change */
-    guint8 xor;
+    uint64_t off; /* byte to change */
+    guint8 xor ;
 } Damage;
 
 static const Damage damages[] = {
-    { "primary-json", 4096 + 20, 0x01 },
-    { "secondary-json", 16384 + 4096 + 20, 0x01 },
-    { "primary-magic", 0, 0xff },               /* not even "LUKS" left */
-    { "primary-version-3", 7, 0x01 },
-    { "primary-csum", 448, 0x10 },
-    { "secondary-hdr-offset", 16384 + 256 + 7, 0x01 },
+    {"primary-json", 4096 + 20, 0x01},
+    {"secondary-json", 16384 + 4096 + 20, 0x01},
+    {"primary-magic", 0, 0xff}, /* not even "LUKS" left */
+    {"primary-version-3", 7, 0x01},
+    {"primary-csum", 448, 0x10},
+    {"secondary-hdr-offset", 16384 + 256 + 7, 0x01},
 };
 
 static void test_damaged_copy(gconstpointer data)
@@ -372,7 +377,7 @@ static void test_damaged_copy(gconstpointer data)
     g_autoptr(GByteArray) good = g_byte_array_new();
 
     g_byte_array_append(good, d->buf->data, 32768);
-    d->buf->data[dm->off] ^= dm->xor;
+    d->buf->data[dm->off] ^= dm->xor ;
     /* Read-only: usable, reported, nothing written. */
     {
         unsigned writes = d->writes;
@@ -399,8 +404,7 @@ static void test_damaged_copy(gconstpointer data)
     /* Repaired: both binary headers are whole again. */
     g_assert_cmpmem(d->buf->data, 8, good->data, 8);
     g_assert_cmpmem(d->buf->data + 16384, 8, good->data + 16384, 8);
-    g_assert_cmpmem(d->buf->data + 16384 + 256, 8, good->data + 16384 + 256,
-                    8);
+    g_assert_cmpmem(d->buf->data + 16384 + 256, 8, good->data + 16384 + 256, 8);
 }
 
 static void test_stale_copy(void)
@@ -441,7 +445,8 @@ static void test_short_device(void)
     open_fails(d, "pass", 0, LB_LUKS_ERROR_CORRUPT);
 }
 
-/* ---- JSON and material corruption ---------------------------------------------- */
+/* ---- JSON and material corruption
+ * ---------------------------------------------- */
 
 /* Replace both copies' JSON text with @text and fix both checksums. */
 static void set_json(MemDev *d, const char *text)
@@ -460,55 +465,52 @@ static void set_json(MemDev *d, const char *text)
 
 typedef struct JsonCase {
     const char *name;
-    const char *from, *to;     /* first occurrence replaced */
-    int code;                  /* expected error, -1 = opens */
-    bool ro_ok;                /* opens read-only */
+    const char *from, *to; /* first occurrence replaced */
+    int code;              /* expected error, -1 = opens */
+    bool ro_ok;            /* opens read-only */
 } JsonCase;
 
 static const JsonCase json_cases[] = {
-    { "int-offset", "\"offset\":\"16777216\"", "\"offset\":16777216",
-      LB_LUKS_ERROR_CORRUPT, false },
-    { "string-key-size", "\"key_size\":64,\"af\"", "\"key_size\":\"64\",\"af\"",
-      LB_LUKS_ERROR_CORRUPT, false },
-    { "missing-iv-tweak", "\"iv_tweak\":\"0\",", "", LB_LUKS_ERROR_CORRUPT,
-      false },
-    { "area-outside", "\"offset\":\"32768\"", "\"offset\":\"16777216\"",
-      LB_LUKS_ERROR_CORRUPT, false },
-    { "segment-uncovered", "\"segments\":[\"0\"]", "\"segments\":[]",
-      LB_LUKS_ERROR_CORRUPT, false },
-    { "leading-space", "{\"keyslots\"", " {\"keyslots\"",
-      LB_LUKS_ERROR_CORRUPT, false },
-    { "trailing-space", "\"16744448\"}}", "\"16744448\"}} ",
-      LB_LUKS_ERROR_CORRUPT, false },
-    { "json-size", "\"json_size\":\"12288\"", "\"json_size\":\"12289\"",
-      LB_LUKS_ERROR_CORRUPT, false },
-    { "keyslots-size-unaligned", "\"keyslots_size\":\"16744448\"",
-      "\"keyslots_size\":\"16744447\"", LB_LUKS_ERROR_CORRUPT, false },
-    { "bad-base64", "\"salt\":\"", "\"salt\":\"*", LB_LUKS_ERROR_CORRUPT,
-      false },
-    { "missing-keyslot-ref", "\"keyslots\":[\"0\"]", "\"keyslots\":[\"7\"]",
-      LB_LUKS_ERROR_CORRUPT, false },
-    { "not-json", "\"tokens\":{}", "\"tokens\":{", LB_LUKS_ERROR_CORRUPT,
-      false },
-    { "integrity", "\"sector_size\":512}",
-      "\"sector_size\":512,\"integrity\":{\"type\":\"hmac(sha256)\","
-      "\"journal_encryption\":\"none\",\"journal_integrity\":\"none\"}}",
-      LB_LUKS_ERROR_UNSUPPORTED, false },
-    { "reencrypt-keyslot", "\"type\":\"luks2\"", "\"type\":\"reencrypt\"",
-      LB_LUKS_ERROR_UNSUPPORTED, false },
-    { "unknown-kdf", "\"type\":\"pbkdf2\",\"hash\"",
-      "\"type\":\"scrypt\",\"hash\"", LB_LUKS_ERROR_UNSUPPORTED, false },
-    { "linear-segment", "\"type\":\"crypt\"", "\"type\":\"linear\"",
-      LB_LUKS_ERROR_UNSUPPORTED, false },
-    { "requirements", "\"keyslots_size\":\"16744448\"",
-      "\"keyslots_size\":\"16744448\",\"requirements\":{\"mandatory\":"
-      "[\"online-reencrypt-v2\"]}", LB_LUKS_ERROR_UNSUPPORTED, true },
-    { "pretty-and-reordered", "{\"keyslots\"", "{\n  \"keyslots\"", -1,
-      true },
-    { "priority-prefer", "\"kdf\":{", "\"priority\":2,\"kdf\":{", -1, true },
-    { "extra-flags", "\"keyslots_size\":\"16744448\"",
-      "\"keyslots_size\":\"16744448\",\"flags\":[\"allow-discards\"]", -1,
-      true },
+    {"int-offset", "\"offset\":\"16777216\"", "\"offset\":16777216",
+     LB_LUKS_ERROR_CORRUPT, false},
+    {"string-key-size", "\"key_size\":64,\"af\"", "\"key_size\":\"64\",\"af\"",
+     LB_LUKS_ERROR_CORRUPT, false},
+    {"missing-iv-tweak", "\"iv_tweak\":\"0\",", "", LB_LUKS_ERROR_CORRUPT,
+     false},
+    {"area-outside", "\"offset\":\"32768\"", "\"offset\":\"16777216\"",
+     LB_LUKS_ERROR_CORRUPT, false},
+    {"segment-uncovered", "\"segments\":[\"0\"]", "\"segments\":[]",
+     LB_LUKS_ERROR_CORRUPT, false},
+    {"leading-space", "{\"keyslots\"", " {\"keyslots\"", LB_LUKS_ERROR_CORRUPT,
+     false},
+    {"trailing-space", "\"16744448\"}}", "\"16744448\"}} ",
+     LB_LUKS_ERROR_CORRUPT, false},
+    {"json-size", "\"json_size\":\"12288\"", "\"json_size\":\"12289\"",
+     LB_LUKS_ERROR_CORRUPT, false},
+    {"keyslots-size-unaligned", "\"keyslots_size\":\"16744448\"",
+     "\"keyslots_size\":\"16744447\"", LB_LUKS_ERROR_CORRUPT, false},
+    {"bad-base64", "\"salt\":\"", "\"salt\":\"*", LB_LUKS_ERROR_CORRUPT, false},
+    {"missing-keyslot-ref", "\"keyslots\":[\"0\"]", "\"keyslots\":[\"7\"]",
+     LB_LUKS_ERROR_CORRUPT, false},
+    {"not-json", "\"tokens\":{}", "\"tokens\":{", LB_LUKS_ERROR_CORRUPT, false},
+    {"integrity", "\"sector_size\":512}",
+     "\"sector_size\":512,\"integrity\":{\"type\":\"hmac(sha256)\","
+     "\"journal_encryption\":\"none\",\"journal_integrity\":\"none\"}}",
+     LB_LUKS_ERROR_UNSUPPORTED, false},
+    {"reencrypt-keyslot", "\"type\":\"luks2\"", "\"type\":\"reencrypt\"",
+     LB_LUKS_ERROR_UNSUPPORTED, false},
+    {"unknown-kdf", "\"type\":\"pbkdf2\",\"hash\"",
+     "\"type\":\"scrypt\",\"hash\"", LB_LUKS_ERROR_UNSUPPORTED, false},
+    {"linear-segment", "\"type\":\"crypt\"", "\"type\":\"linear\"",
+     LB_LUKS_ERROR_UNSUPPORTED, false},
+    {"requirements", "\"keyslots_size\":\"16744448\"",
+     "\"keyslots_size\":\"16744448\",\"requirements\":{\"mandatory\":"
+     "[\"online-reencrypt-v2\"]}",
+     LB_LUKS_ERROR_UNSUPPORTED, true},
+    {"pretty-and-reordered", "{\"keyslots\"", "{\n  \"keyslots\"", -1, true},
+    {"priority-prefer", "\"kdf\":{", "\"priority\":2,\"kdf\":{", -1, true},
+    {"extra-flags", "\"keyslots_size\":\"16744448\"",
+     "\"keyslots_size\":\"16744448\",\"flags\":[\"allow-discards\"]", -1, true},
 };
 
 static void test_json_case(gconstpointer data)
@@ -583,7 +585,8 @@ static void test_area_corrupt(void)
     open_fails(d, "pass", 0, LB_LUKS_ERROR_BAD_PASSPHRASE);
 }
 
-/* ---- argon2 ------------------------------------------------------------------- */
+/* ---- argon2
+ * ------------------------------------------------------------------- */
 
 typedef struct Argon2Kat {
     const char *name;
@@ -595,18 +598,18 @@ typedef struct Argon2Kat {
 /* Reference vectors of libargon2 (phc-winner-argon2 src/test.c, v0x13,
  * password "password", salt "somesalt", 32-byte output). */
 static const Argon2Kat argon2_kats[] = {
-    { "argon2i-m256-p1", LB_ARGON2I, 2, 256, 1,
-      "89e9029f4637b295beb027056a7336c414fadd43f6b208645281cb214a56452f" },
-    { "argon2i-m256-p2", LB_ARGON2I, 2, 256, 2,
-      "4ff5ce2769a1d7f4c8a491df09d41a9fbe90e5eb02155a13e4c01e20cd4eab61" },
-    { "argon2i-m65536", LB_ARGON2I, 2, 65536, 1,
-      "c1628832147d9720c5bd1cfd61367078729f6dfb6f8fea9ff98158e0d7816ed0" },
-    { "argon2id-m256-p1", LB_ARGON2ID, 2, 256, 1,
-      "9dfeb910e80bad0311fee20f9c0e2b12c17987b4cac90c2ef54d5b3021c68bfe" },
-    { "argon2id-m256-p2", LB_ARGON2ID, 2, 256, 2,
-      "6d093c501fd5999645e0ea3bf620d7b8be7fd2db59c20d9fff9539da2bf57037" },
-    { "argon2id-m65536", LB_ARGON2ID, 2, 65536, 1,
-      "09316115d5cf24ed5a15a31a3ba326e5cf32edc24702987c02b6566f61913cf7" },
+    {"argon2i-m256-p1", LB_ARGON2I, 2, 256, 1,
+     "89e9029f4637b295beb027056a7336c414fadd43f6b208645281cb214a56452f"},
+    {"argon2i-m256-p2", LB_ARGON2I, 2, 256, 2,
+     "4ff5ce2769a1d7f4c8a491df09d41a9fbe90e5eb02155a13e4c01e20cd4eab61"},
+    {"argon2i-m65536", LB_ARGON2I, 2, 65536, 1,
+     "c1628832147d9720c5bd1cfd61367078729f6dfb6f8fea9ff98158e0d7816ed0"},
+    {"argon2id-m256-p1", LB_ARGON2ID, 2, 256, 1,
+     "9dfeb910e80bad0311fee20f9c0e2b12c17987b4cac90c2ef54d5b3021c68bfe"},
+    {"argon2id-m256-p2", LB_ARGON2ID, 2, 256, 2,
+     "6d093c501fd5999645e0ea3bf620d7b8be7fd2db59c20d9fff9539da2bf57037"},
+    {"argon2id-m65536", LB_ARGON2ID, 2, 65536, 1,
+     "09316115d5cf24ed5a15a31a3ba326e5cf32edc24702987c02b6566f61913cf7"},
 };
 
 static void test_argon2_kat(gconstpointer data)
@@ -616,9 +619,8 @@ static void test_argon2_kat(gconstpointer data)
     char hex[65];
     g_autoptr(GError) err = NULL;
 
-    g_assert_true(lb_argon2(k->type, "password", 8,
-                            (const guint8 *)"somesalt", 8, k->t, k->m, k->p,
-                            out, sizeof(out), &err));
+    g_assert_true(lb_argon2(k->type, "password", 8, (const guint8 *)"somesalt",
+                            8, k->t, k->m, k->p, out, sizeof(out), &err));
     g_assert_no_error(err);
     for (unsigned i = 0; i < 32; i++) {
         g_snprintf(hex + 2 * i, 3, "%02x", out[i]);
@@ -632,14 +634,14 @@ static void test_argon2_calibrate(void)
     g_autoptr(GError) err = NULL;
     guint8 out[8];
 
-    g_assert_true(lb_argon2_calibrate(LB_ARGON2ID, 20, 64, 1, 64, &t, &m,
-                                      &err));
+    g_assert_true(
+        lb_argon2_calibrate(LB_ARGON2ID, 20, 64, 1, 64, &t, &m, &err));
     g_assert_no_error(err);
     g_assert_cmpuint(t, >=, 4);
     g_assert_cmpuint(m, >=, 32);
     g_assert_cmpuint(m, <=, 64);
-    g_assert_false(lb_argon2(LB_ARGON2ID, "x", 1, (const guint8 *)"short", 5,
-                             4, 32, 1, out, sizeof(out), &err));
+    g_assert_false(lb_argon2(LB_ARGON2ID, "x", 1, (const guint8 *)"short", 5, 4,
+                             32, 1, out, sizeof(out), &err));
     g_assert_error(err, LB_CRYPTO_ERROR, LB_CRYPTO_ERROR_INVALID);
 }
 
@@ -647,8 +649,8 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     for (unsigned i = 0; i < G_N_ELEMENTS(round_trips); i++) {
-        g_autofree char *path = g_strdup_printf("/crypto/luks2/round-trip/%s",
-                                                round_trips[i].name);
+        g_autofree char *path =
+            g_strdup_printf("/crypto/luks2/round-trip/%s", round_trips[i].name);
         g_test_add_data_func(path, &round_trips[i], test_round_trip);
     }
     g_test_add_func("/crypto/luks2/json-canonical", test_json_canonical);
@@ -656,24 +658,24 @@ int main(int argc, char **argv)
     g_test_add_func("/crypto/luks2/keyslot-argon2-add",
                     test_keyslot_argon2_add);
     for (unsigned i = 0; i < G_N_ELEMENTS(damages); i++) {
-        g_autofree char *path = g_strdup_printf("/crypto/luks2/copies/%s",
-                                                damages[i].name);
+        g_autofree char *path =
+            g_strdup_printf("/crypto/luks2/copies/%s", damages[i].name);
         g_test_add_data_func(path, &damages[i], test_damaged_copy);
     }
     g_test_add_func("/crypto/luks2/copies/stale", test_stale_copy);
     g_test_add_func("/crypto/luks2/copies/both-damaged", test_both_damaged);
     g_test_add_func("/crypto/luks2/short-device", test_short_device);
     for (unsigned i = 0; i < G_N_ELEMENTS(json_cases); i++) {
-        g_autofree char *path = g_strdup_printf("/crypto/luks2/json/%s",
-                                                json_cases[i].name);
+        g_autofree char *path =
+            g_strdup_printf("/crypto/luks2/json/%s", json_cases[i].name);
         g_test_add_data_func(path, &json_cases[i], test_json_case);
     }
     g_test_add_func("/crypto/luks2/json/garbage-tail", test_json_garbage_tail);
     g_test_add_func("/crypto/luks2/digest-corrupt", test_digest_corrupt);
     g_test_add_func("/crypto/luks2/area-corrupt", test_area_corrupt);
     for (unsigned i = 0; i < G_N_ELEMENTS(argon2_kats); i++) {
-        g_autofree char *path = g_strdup_printf("/crypto/argon2/kat/%s",
-                                                argon2_kats[i].name);
+        g_autofree char *path =
+            g_strdup_printf("/crypto/argon2/kat/%s", argon2_kats[i].name);
         g_test_add_data_func(path, &argon2_kats[i], test_argon2_kat);
     }
     g_test_add_func("/crypto/argon2/calibrate", test_argon2_calibrate);
