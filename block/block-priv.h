@@ -17,6 +17,8 @@
 
 /* Internal open flag: auto-read-only in effect (inherited by children). */
 #define LB_OPEN_AUTO_RO (1u << 16)
+/* Internal open flag: discard=unmap (QEMU's BDRV_O_UNMAP), inherited. */
+#define LB_OPEN_UNMAP (1u << 17)
 
 typedef enum {
     LB_NODE_NEW,

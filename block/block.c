@@ -227,12 +227,18 @@ static bool generic_opts(LbOpts *opts, unsigned *flags, GError **errp)
         !lb_opts_get_string(opts, "detect-zeroes", &detect_zeroes, errp)) {
         return false;
     }
-    if (discard && !g_strv_contains((const char *const[]){"ignore", "off",
-                                                          "unmap", "on", NULL},
-                                    discard)) {
-        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
-                    "Invalid discard option");
-        return false;
+    bool unmap = (*flags & LB_OPEN_UNMAP) != 0;
+    if (discard) {
+        if (g_str_equal(discard, "unmap") || g_str_equal(discard, "on")) {
+            unmap = true;
+        } else if (g_str_equal(discard, "ignore") ||
+                   g_str_equal(discard, "off")) {
+            unmap = false;
+        } else {
+            g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                        "Invalid discard option");
+            return false;
+        }
     }
     if (detect_zeroes && !g_str_equal(detect_zeroes, "off")) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
@@ -242,8 +248,9 @@ static bool generic_opts(LbOpts *opts, unsigned *flags, GError **errp)
     if (ro) {
         *flags &= ~LB_OPEN_RDWR;
     }
-    *flags = (*flags & ~(LB_OPEN_AUTO_RO | LB_OPEN_NO_LOCK | LB_OPEN_NOCACHE)) |
-             (auto_ro ? LB_OPEN_AUTO_RO : 0) |
+    *flags = (*flags & ~(LB_OPEN_AUTO_RO | LB_OPEN_NO_LOCK | LB_OPEN_NOCACHE |
+                         LB_OPEN_UNMAP)) |
+             (unmap ? LB_OPEN_UNMAP : 0) | (auto_ro ? LB_OPEN_AUTO_RO : 0) |
              (force_share ? LB_OPEN_NO_LOCK : 0) |
              (direct ? LB_OPEN_NOCACHE : 0);
     if (force_share && (*flags & LB_OPEN_RDWR) && !auto_ro) {

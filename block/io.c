@@ -219,6 +219,9 @@ int lb_node_pwrite_zeroes(LbNode *bs, uint64_t off, uint64_t len,
     if (r < 0 || len == 0) {
         return r;
     }
+    if (!(bs->flags & LB_OPEN_UNMAP)) {
+        flags &= ~LB_WRITE_MAY_UNMAP; /* holes only with discard=unmap */
+    }
     unsigned a = bs->alignment;
     if (!bs->drv->pwrite_zeroes || (a > 1 && ((off % a) || (len % a)))) {
         return lb_io_write_zeroes_fallback(bs, off, len, flags);
@@ -236,7 +239,9 @@ int lb_node_pwrite_zeroes(LbNode *bs, uint64_t off, uint64_t len,
 int lb_node_pdiscard(LbNode *bs, uint64_t off, uint64_t len)
 {
     int r = check_request(bs, off, len, true);
-    if (r < 0 || len == 0 || !bs->drv->pdiscard) {
+    /* As QEMU: discard requests are dropped unless discard=unmap. */
+    if (r < 0 || len == 0 || !bs->drv->pdiscard ||
+        !(bs->flags & LB_OPEN_UNMAP)) {
         return r; /* discard is advisory: no support means success */
     }
     return bs->drv->pdiscard(bs, off, len);

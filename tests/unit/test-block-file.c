@@ -308,6 +308,41 @@ static void test_direct(Fixture *fx, gconstpointer data)
     g_assert_cmpint(back[50], ==, 0x11);
 }
 
+static void test_discard(Fixture *fx, gconstpointer data)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree guint8 *buf = g_malloc(256 * 1024);
+    g_autofree char *plain =
+        g_strdup_printf("driver=raw,file.filename=%s", fx->img);
+    g_autofree char *unmap = g_strdup_printf("%s,discard=unmap", plain);
+
+    memset(buf, 0x5a, 256 * 1024);
+    LbNode *bs = open_kv(plain, LB_OPEN_RDWR, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(lb_node_pwrite(bs, 0, buf, 256 * 1024, 0), ==, 0);
+    g_assert_cmpint(lb_node_flush(bs), ==, 0);
+    int64_t full = lb_node_allocated_size(bs);
+    g_assert_cmpint(full, >=, 256 * 1024);
+    /* Default discard=ignore: nothing is deallocated, data stays. */
+    g_assert_cmpint(lb_node_pdiscard(bs, 0, 256 * 1024), ==, 0);
+    g_assert_cmpint(lb_node_allocated_size(bs), ==, full);
+    g_assert_cmpint(lb_node_pwrite_zeroes(bs, 0, 65536, LB_WRITE_MAY_UNMAP), ==,
+                    0);
+    g_assert_cmpint(lb_node_allocated_size(bs), ==, full);
+    lb_node_unref(bs);
+
+    /* discard=unmap on the format node reaches the file child. */
+    bs = open_kv(unmap, LB_OPEN_RDWR, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(lb_node_pdiscard(bs, 65536, 196608), ==, 0);
+    g_assert_cmpint(lb_node_allocated_size(bs), <, full);
+    lb_node_unref(bs);
+
+    g_autofree char *bad = g_strdup_printf("%s,discard=maybe", plain);
+    g_assert_null(open_kv(bad, 0, &err));
+    g_assert_error(err, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID);
+}
+
 typedef struct Worker {
     LbNode *bs;
     unsigned id;
@@ -366,6 +401,8 @@ int main(int argc, char **argv)
     g_test_add("/block/file/create", Fixture, NULL, fx_setup, test_create,
                fx_teardown);
     g_test_add("/block/file/direct", Fixture, NULL, fx_setup, test_direct,
+               fx_teardown);
+    g_test_add("/block/file/discard", Fixture, NULL, fx_setup, test_discard,
                fx_teardown);
     g_test_add("/block/file/threads", Fixture, NULL, fx_setup, test_threads,
                fx_teardown);
