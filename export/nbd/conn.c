@@ -33,6 +33,7 @@
 #define NBD_FREE_REQS_MAX   16
 #define NBD_KEEP_BUF_MAX    (4u * 1024 * 1024)
 #define NBD_INLINE_MAX      (64u * 1024)
+#define NBD_OBUF_SIZE       (128u * 1024)
 
 typedef struct NbdReq {
     NbdConn *conn;
@@ -90,6 +91,7 @@ void nbd_conn_free(NbdConn *conn)
     g_assert(conn->inflight == 0);
     nbd_chan_close(&conn->ch);
     g_slist_free_full(conn->free_reqs, (GDestroyNotify)req_free);
+    g_free(conn->obuf);
     g_mutex_clear(&conn->send_lock);
     g_mutex_clear(&conn->lock);
     g_cond_clear(&conn->cond);
@@ -132,9 +134,12 @@ static uint32_t nbd_errno(int err)
 
 /*
  * Send the reply for @req with NBD error @err; read data goes with it.
- * Failures are ignored: the reader notices a dead socket on its own.
+ * With @batch (the connection thread, more requests already received),
+ * small replies are held back and leave together in one write: one
+ * wake-up of the client for many replies.  Failures are ignored: the
+ * reader notices a dead socket on its own.
  */
-static void conn_reply(NbdConn *conn, NbdReq *req, uint32_t err)
+static void conn_reply(NbdConn *conn, NbdReq *req, uint32_t err, bool batch)
 {
     uint8_t hdr[NBD_CHUNK_HEADER_SIZE + 8];
     struct iovec iov[2];
@@ -169,7 +174,34 @@ static void conn_reply(NbdConn *conn, NbdReq *req, uint32_t err)
         }
     }
     g_mutex_lock(&conn->send_lock);
-    nbd_chan_writev(&conn->ch, iov, n);
+    size_t total = iov[0].iov_len + (n > 1 ? iov[1].iov_len : 0);
+    if (batch && conn->olen + total <= NBD_OBUF_SIZE) {
+        if (!conn->obuf) {
+            conn->obuf = g_malloc(NBD_OBUF_SIZE);
+        }
+        for (int i = 0; i < n; i++) {
+            memcpy(conn->obuf + conn->olen, iov[i].iov_base, iov[i].iov_len);
+            conn->olen += iov[i].iov_len;
+        }
+    } else if (conn->olen) {
+        struct iovec all[3] = { { conn->obuf, conn->olen }, iov[0], iov[1] };
+        nbd_chan_writev(&conn->ch, all, n + 1);
+        conn->olen = 0;
+    } else {
+        nbd_chan_writev(&conn->ch, iov, n);
+    }
+    g_mutex_unlock(&conn->send_lock);
+}
+
+/* Send the replies held back by conn_reply(batch). */
+static void conn_flush_replies(NbdConn *conn)
+{
+    g_mutex_lock(&conn->send_lock);
+    if (conn->olen) {
+        struct iovec iov = { conn->obuf, conn->olen };
+        nbd_chan_writev(&conn->ch, &iov, 1);
+        conn->olen = 0;
+    }
     g_mutex_unlock(&conn->send_lock);
 }
 
@@ -277,13 +309,18 @@ static int req_execute(NbdConn *conn, NbdReq *req)
     }
 }
 
-void nbd_conn_worker(gpointer data, gpointer user_data)
+/* Run @req and reply; @batch as for conn_reply. */
+static void req_run(NbdReq *req, bool batch)
 {
-    NbdReq *req = data;
     NbdConn *conn = req->conn;
 
-    conn_reply(conn, req, nbd_errno(req_execute(conn, req)));
+    conn_reply(conn, req, nbd_errno(req_execute(conn, req)), batch);
     req_done(conn, req, true);
+}
+
+void nbd_conn_worker(gpointer data, gpointer user_data)
+{
+    req_run(data, false);
 }
 
 /*
@@ -372,6 +409,12 @@ static bool req_run_inline(NbdReq *req)
     }
 }
 
+/* Whether a whole request header is already buffered (no recv needed). */
+static bool conn_more_requests(NbdConn *conn)
+{
+    return conn->ch.rlen - conn->ch.rpos >= NBD_REQUEST_SIZE;
+}
+
 /* The transmission phase; returns when the client is gone or said DISC. */
 static void conn_transmit(NbdConn *conn)
 {
@@ -380,6 +423,9 @@ static void conn_transmit(NbdConn *conn)
 
     while (size >= 0) {
         uint8_t hdr[NBD_REQUEST_SIZE];
+        if (!conn_more_requests(conn)) {
+            conn_flush_replies(conn);     /* about to wait for the client */
+        }
         if (nbd_chan_read(&conn->ch, hdr, sizeof(hdr)) < 0) {
             break;
         }
@@ -418,7 +464,7 @@ static void conn_transmit(NbdConn *conn)
                 req_done(conn, req, false);
                 break;
             }
-            conn_reply(conn, req, err);
+            conn_reply(conn, req, err, false);
             req_done(conn, req, false);
             continue;
         }
@@ -430,7 +476,7 @@ static void conn_transmit(NbdConn *conn)
         req->acct = needs_buf ? req->len : 0;
         conn_throttle(conn, req->acct);
         if (req_run_inline(req)) {
-            nbd_conn_worker(req, NULL);
+            req_run(req, conn_more_requests(conn));
         } else {
             g_thread_pool_push(pool, req, NULL);
         }
@@ -441,6 +487,7 @@ void nbd_conn_run(NbdConn *conn)
 {
     if (nbd_proto_negotiate(conn)) {
         conn_transmit(conn);
+        conn_flush_replies(conn);
     }
     /* Drain: every started request finishes before the connection ends. */
     g_mutex_lock(&conn->lock);

@@ -192,6 +192,8 @@ struct NbdConn {
     uint32_t min_block;
 
     GMutex send_lock;                 /* one reply at a time on the wire */
+    uint8_t *obuf;                    /* replies held back, under send_lock */
+    size_t olen;
     GMutex lock;                      /* in-flight accounting below */
     GCond cond;
     unsigned inflight;
