@@ -168,6 +168,8 @@ static bool session_mount(LbFuseExport *exp, bool allow_other, GError **errp)
     struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 
     exp->se = fuse_session_new(&args, &lb_fuse_ops, sizeof(lb_fuse_ops), exp);
+    /* Option parsing may have replaced argv with an allocated copy. */
+    fuse_opt_free_args(&args);
     if (!exp->se) {
         g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
                     "failed to set up FUSE session");
