@@ -16,6 +16,7 @@
 # Environment: SIZE_MB (1024), DEPTH (8), ROUNDS (3, best run kept).
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
 IMG=$BUILD/tools/luksblk-img
 IO=$BUILD/tools/luksblk-io
 SIZE_MB=${SIZE_MB:-1024}
@@ -138,3 +139,7 @@ if [ $have_qemu = 1 ]; then
 else
     echo "qemu-io not installed: no QEMU comparison"
 fi
+
+echo
+echo "convert (bench/convert.sh):"
+"$HERE/convert.sh" "$BUILD"

@@ -14,6 +14,7 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
@@ -68,6 +69,12 @@ static const CreateOpt *create_opts_for(const char *fmt, size_t *n)
     return NULL;
 }
 
+static int create_opt_cmp(const void *a, const void *b)
+{
+    const CreateOpt *const *x = a, *const *y = b;
+    return strcmp((*x)->name, (*y)->name);
+}
+
 static int create_help(const char *fmt)
 {
     size_t n = 0;
@@ -77,11 +84,17 @@ static int create_help(const char *fmt)
         img_error("Unknown file format '%s'", fmt);
         return 1;
     }
+    /* qemu-img lists the options sorted by name. */
+    g_autofree const CreateOpt **sorted = g_new(const CreateOpt *, n);
+    for (size_t i = 0; i < n; i++) {
+        sorted[i] = &opts[i];
+    }
+    qsort(sorted, n, sizeof(*sorted), create_opt_cmp);
     printf("Supported %s options:\n", fmt);
     for (size_t i = 0; i < n; i++) {
-        g_autofree char *left = g_strdup_printf("%s=<%s>", opts[i].name,
-                                                opts[i].type);
-        printf("  %-21s - %s\n", left, opts[i].help);
+        g_autofree char *left = g_strdup_printf("%s=<%s>", sorted[i]->name,
+                                                sorted[i]->type);
+        printf("  %-22s - %s\n", left, sorted[i]->help);
     }
     printf("\nThe protocol level may support further options.\n"
            "Specify the target filename to include those options.\n");

@@ -97,7 +97,7 @@ int img_amend(int argc, char **argv)
             g_autofree char *l = g_strdup_printf("%s=<%s>",
                                                  amend_luks_opts[i].name,
                                                  amend_luks_opts[i].type);
-            printf("  %-21s - %s\n", l, amend_luks_opts[i].help);
+            printf("  %-22s - %s\n", l, amend_luks_opts[i].help);
         }
         return 0;
     }
