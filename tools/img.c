@@ -44,9 +44,21 @@ static const ImgCmd img_cmds[] = {
     { "create", img_create,
       "create [--object objectdef] [-q] [-f fmt] [-o options] "
       "filename [size]" },
+    { "header-attach", img_header_attach,
+      "header-attach [-y] [--force] image header" },
+    { "header-backup", img_header_backup,
+      "header-backup [-y] image backup" },
+    { "header-detach", img_header_detach,
+      "header-detach [-y] image header" },
+    { "header-restore", img_header_restore,
+      "header-restore [-y] [--force] image backup" },
     { "info", img_info,
       "info [--object objectdef] [--image-opts] [-f fmt] [--output=ofmt] "
       "[-U] filename" },
+    { "luksHeaderBackup", img_header_backup,
+      "luksHeaderBackup --header-backup-file backup image" },
+    { "luksHeaderRestore", img_header_restore,
+      "luksHeaderRestore [--force] --header-backup-file backup image" },
     { "resize", img_resize,
       "resize [--object objectdef] [--image-opts] [-f fmt] "
       "[--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size" },

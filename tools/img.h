@@ -57,5 +57,9 @@ int img_convert(int argc, char **argv);
 int img_amend(int argc, char **argv);
 int img_resize(int argc, char **argv);
 int img_check(int argc, char **argv);
+int img_header_backup(int argc, char **argv);
+int img_header_restore(int argc, char **argv);
+int img_header_detach(int argc, char **argv);
+int img_header_attach(int argc, char **argv);
 
 #endif /* LB_TOOLS_IMG_H */
