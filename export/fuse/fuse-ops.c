@@ -96,8 +96,7 @@ static void reply_attr(fuse_req_t req, LbFuseExport *exp)
 }
 
 /* The root is a file, so there is nothing to look up in it. */
-static void lb_fuse_lookup(fuse_req_t req, fuse_ino_t parent,
-                           const char *name)
+static void lb_fuse_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     fuse_reply_err(req, ENOENT);
 }
@@ -124,11 +123,11 @@ static int export_resize(LbFuseExport *exp, uint64_t size, bool grow_only,
     int64_t len = lb_node_length(exp->node);
     if (len < 0) {
         ret = (int)len;
-    } else if (!(grow_only && size <= (uint64_t)len) &&
-               size != (uint64_t)len &&
+    } else if (!(grow_only && size <= (uint64_t)len) && size != (uint64_t)len &&
                !lb_node_truncate(exp->node, size, prealloc, &err)) {
         ret = g_error_matches(err, LB_BLOCK_ERROR, LB_BLOCK_ERROR_PERM)
-              ? -EACCES : -EIO;
+                  ? -EACCES
+                  : -EIO;
         g_debug("FUSE export '%s': resize to %" G_GUINT64_FORMAT ": %s",
                 exp->id, size, err->message);
     }
@@ -137,8 +136,7 @@ static int export_resize(LbFuseExport *exp, uint64_t size, bool grow_only,
 }
 
 /* Refuse attribute changes the export cannot honour; 0 or an errno. */
-static int setattr_check(LbFuseExport *exp, const struct stat *st,
-                         int to_set)
+static int setattr_check(LbFuseExport *exp, const struct stat *st, int to_set)
 {
     int supported = FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE |
                     FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
@@ -156,8 +154,7 @@ static int setattr_check(LbFuseExport *exp, const struct stat *st,
         if (!exp->allow_other && (st->st_mode & (S_IRWXG | S_IRWXO))) {
             return EPERM;
         }
-        if (!exp->writable &&
-            (st->st_mode & (S_IWUSR | S_IWGRP | S_IWOTH))) {
+        if (!exp->writable && (st->st_mode & (S_IWUSR | S_IWGRP | S_IWOTH))) {
             return EROFS;
         }
     }
@@ -214,8 +211,8 @@ static void lb_fuse_open(fuse_req_t req, fuse_ino_t ino,
     fuse_reply_buf(req, (const char *)&out, sizeof(out));
 }
 
-static void lb_fuse_read(fuse_req_t req, fuse_ino_t ino, size_t size,
-                         off_t off, struct fuse_file_info *fi)
+static void lb_fuse_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                         struct fuse_file_info *fi)
 {
     LbFuseExport *exp = req_export(req);
     LbFuseWorker *w = lb_fuse_current_worker();
@@ -287,8 +284,7 @@ static void lb_fuse_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 }
 
 /* Zero [off, off + len) in chunks; punch=true may deallocate. */
-static int zero_range(LbFuseExport *exp, uint64_t off, uint64_t len,
-                      bool punch)
+static int zero_range(LbFuseExport *exp, uint64_t off, uint64_t len, bool punch)
 {
     unsigned flags = punch ? LB_WRITE_MAY_UNMAP : 0;
 
@@ -304,8 +300,7 @@ static int zero_range(LbFuseExport *exp, uint64_t off, uint64_t len,
     return 0;
 }
 
-static int do_fallocate(LbFuseExport *exp, int mode, uint64_t off,
-                        uint64_t len)
+static int do_fallocate(LbFuseExport *exp, int mode, uint64_t off, uint64_t len)
 {
     bool keep_size = mode & FALLOC_FL_KEEP_SIZE;
     int64_t size = lb_node_length(exp->node);
@@ -341,8 +336,7 @@ static int do_fallocate(LbFuseExport *exp, int mode, uint64_t off,
 }
 
 static void lb_fuse_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
-                              off_t off, off_t len,
-                              struct fuse_file_info *fi)
+                              off_t off, off_t len, struct fuse_file_info *fi)
 {
     LbFuseExport *exp = req_export(req);
 

@@ -34,19 +34,19 @@ typedef struct LbFuseWorker {
     LbFuseExport *exp;
     pthread_t thread;
     bool started;
-    struct fuse_buf fbuf;       /* request buffer, libfuse allocates it */
-    uint8_t *rbuf;              /* LB_FUSE_MAX_IO bytes */
+    struct fuse_buf fbuf; /* request buffer, libfuse allocates it */
+    uint8_t *rbuf;        /* LB_FUSE_MAX_IO bytes */
 } LbFuseWorker;
 
 struct LbFuseExport {
     char *id;
     char *mountpoint;
-    LbNode *node;               /* reference held */
-    unsigned align;             /* node alignment: sizes are multiples */
+    LbNode *node;   /* reference held */
+    unsigned align; /* node alignment: sizes are multiples */
     bool writable;
     bool growable;
     bool writethrough;
-    bool allow_other;           /* whether the mount got allow_other */
+    bool allow_other; /* whether the mount got allow_other */
 
     struct fuse_session *se;
     bool mounted;
@@ -58,7 +58,7 @@ struct LbFuseExport {
      * never taken by reads and writes inside the current length.
      */
     GMutex resize_lock;
-    GMutex attr_lock;           /* st_mode, st_uid, st_gid */
+    GMutex attr_lock; /* st_mode, st_uid, st_gid */
     mode_t st_mode;
     uid_t st_uid;
     gid_t st_gid;

@@ -68,8 +68,8 @@ static bool mountpoint_claim(const char *path, GError **errp)
 {
     g_mutex_lock(&mountpoints_lock);
     if (!mountpoints) {
-        mountpoints = g_hash_table_new_full(g_str_hash, g_str_equal,
-                                            g_free, NULL);
+        mountpoints =
+            g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     }
     bool taken = g_hash_table_contains(mountpoints, path);
     if (!taken) {
@@ -164,7 +164,7 @@ static bool session_mount(LbFuseExport *exp, bool allow_other, GError **errp)
     g_autofree char *mount_opts =
         g_strdup_printf("max_read=%u,default_permissions,fsname=luksblk%s",
                         LB_FUSE_MAX_IO, allow_other ? ",allow_other" : "");
-    char *argv[] = { (char *)"luksblk", (char *)"-o", mount_opts, NULL };
+    char *argv[] = {(char *)"luksblk", (char *)"-o", mount_opts, NULL};
     struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 
     exp->se = fuse_session_new(&args, &lb_fuse_ops, sizeof(lb_fuse_ops), exp);
@@ -295,7 +295,7 @@ static bool fuse_export_create(LbExport *common, LbOpts *args, GError **errp)
         return false;
     }
     if (!mountpoint_claim(exp->mountpoint, errp)) {
-        g_clear_pointer(&exp->mountpoint, g_free);   /* not ours to release */
+        g_clear_pointer(&exp->mountpoint, g_free); /* not ours to release */
         return false;
     }
     exp->node = lb_node_ref(common->node);
@@ -306,8 +306,7 @@ static bool fuse_export_create(LbExport *common, LbOpts *args, GError **errp)
     bool ok;
     if (ao == ALLOW_OTHER_AUTO) {
         /* As QEMU: try allow_other first, quietly fall back without it. */
-        ok = session_mount(exp, true, NULL) ||
-             session_mount(exp, false, errp);
+        ok = session_mount(exp, true, NULL) || session_mount(exp, false, errp);
     } else {
         ok = session_mount(exp, ao == ALLOW_OTHER_ON, errp);
     }

@@ -58,6 +58,12 @@ stop_server
 
 # Growable: writes past EOF extend the node; fallocate punch/zero work.
 start_server "${BD[@]}" --export "type=fuse,id=e0,node-name=f0,mountpoint=$M,writable=on,growable=on"
+# allow-other defaults to auto, which as root (or with user_allow_other)
+# mounts with allow_other.
+if [ "$(id -u)" = 0 ]; then
+    grep " $(realpath "$M") fuse" /proc/self/mounts | grep -q allow_other \
+        || fail "allow-other=auto as root did not mount with allow_other"
+fi
 head -c 64k /dev/urandom > "$T/rand"
 dd if="$T/rand" of="$M" bs=64k seek=47 conv=notrunc status=none || fail "growing write"
 [ "$(stat -c %s "$M")" = $((3 << 20)) ] || fail "size after growing write $(stat -c %s "$M")"
