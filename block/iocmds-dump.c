@@ -14,16 +14,68 @@
  *
  * Doing the same here means a field added to the JSON by the luks driver
  * shows up in the human output with the name QEMU would give it.
+ *
+ * Member order: QEMU prints a dictionary in the iteration order of its
+ * QDict, a hash table of 512 buckets keyed by the tdb string hash, each
+ * bucket listing the most recently inserted key first.  Both printers here
+ * (human and pretty JSON) walk objects in that order, so the output lines
+ * come in the order qemu-img's do ("ivgen alg" first, then "detached
+ * header", ...).
  */
 #include "config.h"
 #include "lb/iocmds.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
 static void dump_node(GString *out, JsonNode *node, unsigned indent);
+
+#define QDICT_BUCKETS 512
+
+/* The bucket of @key in a QEMU QDict (the tdb hash, modulo 512). */
+static guint qdict_bucket(const char *key)
+{
+    guint32 v = 0x238F13AFu * (guint32)strlen(key);
+
+    for (guint i = 0; key[i]; i++) {
+        v += (guint32)(guchar)key[i] << (i * 5 % 24);
+    }
+    return (1103515243u * v + 12345u) % QDICT_BUCKETS;
+}
+
+typedef struct DumpMember {
+    const char *key;
+    guint bucket;
+    guint index;
+} DumpMember;
+
+static int dump_member_cmp(const void *a, const void *b)
+{
+    const DumpMember *x = a, *y = b;
+
+    if (x->bucket != y->bucket) {
+        return x->bucket < y->bucket ? -1 : 1;
+    }
+    return x->index > y->index ? -1 : 1;   /* newest first in a bucket */
+}
+
+/* The members of @obj in QDict iteration order (transfer container). */
+static GArray *dump_members(JsonObject *obj)
+{
+    g_autoptr(GList) keys = json_object_get_members(obj);
+    GArray *arr = g_array_new(FALSE, FALSE, sizeof(DumpMember));
+    guint i = 0;
+
+    for (GList *l = keys; l; l = l->next, i++) {
+        DumpMember m = { l->data, qdict_bucket(l->data), i };
+        g_array_append_val(arr, m);
+    }
+    g_array_sort(arr, dump_member_cmp);
+    return arr;
+}
 
 static bool dump_is_complex(JsonNode *node)
 {
@@ -52,10 +104,10 @@ static void dump_scalar(GString *out, JsonNode *node)
 
 static void dump_object(GString *out, JsonObject *obj, unsigned indent)
 {
-    g_autoptr(GList) members = json_object_get_members(obj);
+    g_autoptr(GArray) members = dump_members(obj);
 
-    for (GList *l = members; l; l = l->next) {
-        const char *key = l->data;
+    for (guint i = 0; i < members->len; i++) {
+        const char *key = g_array_index(members, DumpMember, i).key;
         JsonNode *val = json_object_get_member(obj, key);
         g_autofree char *name = g_strdup(key);
 
@@ -126,4 +178,80 @@ bool lb_iocmds_dump_json(GString *out, const char *json, unsigned indent,
         dump_node(out, root, indent);
     }
     return true;
+}
+
+/* ---- QEMU's pretty JSON (qobject_to_json_pretty) ------------------------ */
+
+static void json_put_string(GString *out, const char *s)
+{
+    g_string_append_c(out, '"');
+    for (const guchar *p = (const guchar *)s; *p; p++) {
+        switch (*p) {
+        case '"': g_string_append(out, "\\\""); break;
+        case '\\': g_string_append(out, "\\\\"); break;
+        case '\n': g_string_append(out, "\\n"); break;
+        case '\t': g_string_append(out, "\\t"); break;
+        case '\r': g_string_append(out, "\\r"); break;
+        default:
+            if (*p < 0x20) {
+                g_string_append_printf(out, "\\u%04x", *p);
+            } else {
+                g_string_append_c(out, (char)*p);
+            }
+        }
+    }
+    g_string_append_c(out, '"');
+}
+
+/*
+ * Objects and arrays open on the current line, put each element on its own
+ * line four spaces further in, and close on a line of their own, even when
+ * empty ("[\n    ]"), as QEMU prints them.
+ */
+static void json_put(GString *out, JsonNode *n, unsigned indent)
+{
+    if (JSON_NODE_HOLDS_OBJECT(n)) {
+        JsonObject *o = json_node_get_object(n);
+        g_autoptr(GArray) members = dump_members(o);
+        g_string_append(out, "{\n");
+        for (guint i = 0; i < members->len; i++) {
+            const char *key = g_array_index(members, DumpMember, i).key;
+            g_string_append_printf(out, "%*s", indent + 4, "");
+            json_put_string(out, key);
+            g_string_append(out, ": ");
+            json_put(out, json_object_get_member(o, key), indent + 4);
+            g_string_append(out, i + 1 < members->len ? ",\n" : "\n");
+        }
+        g_string_append_printf(out, "%*s}", indent, "");
+    } else if (JSON_NODE_HOLDS_ARRAY(n)) {
+        JsonArray *a = json_node_get_array(n);
+        guint len = json_array_get_length(a);
+        g_string_append(out, "[\n");
+        for (guint i = 0; i < len; i++) {
+            g_string_append_printf(out, "%*s", indent + 4, "");
+            json_put(out, json_array_get_element(a, i), indent + 4);
+            g_string_append(out, i + 1 < len ? ",\n" : "\n");
+        }
+        g_string_append_printf(out, "%*s]", indent, "");
+    } else if (JSON_NODE_HOLDS_VALUE(n) &&
+               json_node_get_value_type(n) == G_TYPE_STRING) {
+        json_put_string(out, json_node_get_string(n));
+    } else {
+        dump_scalar(out, n);
+    }
+}
+
+char *lb_iocmds_json_pretty(const char *json, GError **errp)
+{
+    g_autoptr(JsonParser) parser = json_parser_new();
+    GString *out;
+
+    if (!json_parser_load_from_data(parser, json, -1, errp)) {
+        return NULL;
+    }
+    out = g_string_new(NULL);
+    if (json_parser_get_root(parser)) {
+        json_put(out, json_parser_get_root(parser), 0);
+    }
+    return g_string_free(out, FALSE);
 }

@@ -250,7 +250,13 @@ int img_create(int argc, char **argv)
         create_print(filename, fmt, have_size ? (int64_t)size : -1, opts);
     }
     if (!lb_img_create(fmt, filename, size, opts, &err)) {
-        img_error("%s: %s", filename, err->message);
+        /* qemu-img's "FILE: message"; the block layer may name it already. */
+        g_autofree char *prefix = g_strdup_printf("%s: ", filename);
+        if (g_str_has_prefix(err->message, prefix)) {
+            img_error("%s", err->message);
+        } else {
+            img_error("%s%s", prefix, err->message);
+        }
         return 1;
     }
     return 0;

@@ -26,7 +26,8 @@
 #include "lb/block.h"
 #include "lb/iocmds.h"
 
-static const char *const info_child_roles[] = { "file", "header" };
+/* QEMU lists the most recently attached child first. */
+static const char *const info_child_roles[] = { "header", "file" };
 
 static bool info_is_protocol(LbNode *bs)
 {
@@ -76,69 +77,6 @@ static JsonObject *info_build(LbNode *bs)
     }
     json_object_set_boolean_member(o, "dirty-flag", false);
     return o;
-}
-
-/* ---- QEMU's pretty JSON (qobject_to_json_pretty) ------------------------ */
-
-static void json_put_string(GString *out, const char *s)
-{
-    g_string_append_c(out, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': g_string_append(out, "\\\""); break;
-        case '\\': g_string_append(out, "\\\\"); break;
-        case '\n': g_string_append(out, "\\n"); break;
-        case '\t': g_string_append(out, "\\t"); break;
-        case '\r': g_string_append(out, "\\r"); break;
-        default:
-            if (*p < 0x20) {
-                g_string_append_printf(out, "\\u%04x", *p);
-            } else {
-                g_string_append_c(out, *p);
-            }
-        }
-    }
-    g_string_append_c(out, '"');
-}
-
-static void json_put(GString *out, JsonNode *n, unsigned indent)
-{
-    if (JSON_NODE_HOLDS_OBJECT(n)) {
-        JsonObject *o = json_node_get_object(n);
-        g_autoptr(GList) keys = json_object_get_members(o);
-        g_string_append(out, "{\n");
-        for (GList *l = keys; l; l = l->next) {
-            g_string_append_printf(out, "%*s", indent + 4, "");
-            json_put_string(out, l->data);
-            g_string_append(out, ": ");
-            json_put(out, json_object_get_member(o, l->data), indent + 4);
-            g_string_append(out, l->next ? ",\n" : "\n");
-        }
-        g_string_append_printf(out, "%*s}", indent, "");
-    } else if (JSON_NODE_HOLDS_ARRAY(n)) {
-        JsonArray *a = json_node_get_array(n);
-        guint len = json_array_get_length(a);
-        g_string_append(out, "[\n");
-        for (guint i = 0; i < len; i++) {
-            g_string_append_printf(out, "%*s", indent + 4, "");
-            json_put(out, json_array_get_element(a, i), indent + 4);
-            g_string_append(out, i + 1 < len ? ",\n" : "\n");
-        }
-        g_string_append_printf(out, "%*s]", indent, "");
-    } else if (JSON_NODE_HOLDS_NULL(n)) {
-        g_string_append(out, "null");
-    } else {
-        GType t = json_node_get_value_type(n);
-        if (t == G_TYPE_INT64) {
-            g_string_append_printf(out, "%" PRId64, json_node_get_int(n));
-        } else if (t == G_TYPE_BOOLEAN) {
-            g_string_append(out, json_node_get_boolean(n) ? "true" : "false");
-        } else if (t == G_TYPE_DOUBLE) {
-            g_string_append_printf(out, "%g", json_node_get_double(n));
-        } else {
-            json_put_string(out, json_node_get_string(n));
-        }
-    }
 }
 
 /* ---- qemu-img's human form (bdrv_image_info_dump) ------------------------ */
@@ -251,8 +189,9 @@ int img_info(int argc, char **argv)
     json_node_take_object(root, info_build(bs));
     g_autoptr(GString) out = g_string_new(NULL);
     if (!strcmp(output, "json")) {
-        json_put(out, root, 0);
-        g_string_append_c(out, '\n');
+        g_autofree char *text = json_to_string(root, FALSE);
+        g_autofree char *pretty = lb_iocmds_json_pretty(text, NULL);
+        g_string_append_printf(out, "%s\n", pretty);
     } else {
         info_human(out, json_node_get_object(root), NULL, 0);
     }

@@ -31,12 +31,19 @@ void lb_iocmds_free(LbIoCmds *io);
 /**
  * lb_iocmds_dump_json: append QEMU's human form of the JSON object @json
  * (keys with '-' shown as ' ', nested values indented by 4 more spaces) at
- * @indent spaces.  An ImageInfoSpecific {"type":..,"data":{..}} prints its
+ * @indent spaces, objects' members in QEMU's QDict iteration order, so
+ * lines come in the order qemu-img prints them.  An ImageInfoSpecific {"type":..,"data":{..}} prints its
  * data.  Used by qemu-io's `info` and `luksblk-img info`.
  * Returns: false with @errp set if @json does not parse.
  */
 bool lb_iocmds_dump_json(GString *out, const char *json, unsigned indent,
                          GError **errp);
+/**
+ * lb_iocmds_json_pretty: @json re-printed as QEMU prints JSON for humans
+ * (qemu-img info --output=json): 4-space indent, members in QEMU's QDict
+ * order.  Returns: (transfer full) the text, or NULL with @errp set.
+ */
+char *lb_iocmds_json_pretty(const char *json, GError **errp);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LbIoCmds, lb_iocmds_free)
 
 #endif /* LB_IOCMDS_H */

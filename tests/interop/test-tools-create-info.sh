@@ -114,6 +114,34 @@ run $IMG info --output=xml hdr.img
     fail "--output=xml"
 ok
 
+# qemu-img info describes the same images with the same JSON.
+if command -v qemu-img >/dev/null; then
+    for args in "disk.img" "--image-opts driver=luks,file.filename=payload.img,header.filename=hdr.img,key-secret=sec0"; do
+        expect_ok $IMG info --output=json $SEC $args
+        mine=$out
+        expect_ok qemu-img info --output=json $SEC $args
+        python3 - "$mine" "$out" <<'PY' || fail "qemu-img info differs for $args"
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+for k in ("virtual-size", "format", "encrypted", "dirty-flag", "format-specific"):
+    if a.get(k) != b.get(k):
+        sys.exit("%s: luksblk %r, qemu %r" % (k, a.get(k), b.get(k)))
+PY
+        ok
+    done
+    # On a plain attached image the output is identical, line for line.
+    for o in human json; do
+        expect_ok $IMG info --output=$o disk.img
+        mine=$out
+        expect_ok qemu-img info --output=$o disk.img
+        [ "$mine" = "$out" ] ||
+            fail "info --output=$o differs from qemu-img: $(diff <(echo "$mine") <(echo "$out"))"
+        ok
+    done
+else
+    echo "note: qemu-img not installed, skipping the QEMU comparison"
+fi
+
 # cryptsetup agrees: the header is LUKS, the detached payload is not.
 if command -v cryptsetup >/dev/null; then
     cryptsetup isLuks hdr.img || fail "cryptsetup isLuks hdr.img"
