@@ -2,10 +2,11 @@
  * crypto/cipher-nettle.c: the nettle back end of LbBlockCipher.
  *
  * Serves every cipher/chain pair gnutls has no fast path for: serpent,
- * twofish, cast5 and camellia in any chain mode, AES in ECB and CTR (gnutls exposes
- * neither), AES-192-XTS, and AES-XTS keys whose two halves are equal when
- * gnutls refuses them (it does in FIPS mode; the kernel and cryptsetup
- * accept them, so we must still be able to open such volumes).
+ * twofish, cast5 and camellia in any chain mode, AES in ECB and CTR (gnutls
+ * exposes neither), AES-192-XTS, and AES-XTS keys whose two halves are
+ * equal when gnutls refuses them (it does in FIPS mode; the kernel and
+ * cryptsetup accept them, so we must still be able to open such volumes).
+ * It also holds the multi-sector CBC encryption used for every cipher.
  *
  * The chain modes wrap nettle's block functions: cbc_encrypt/cbc_decrypt,
  * ctr_crypt, and an XTS written here for whole data units (below), once per

@@ -25,14 +25,15 @@ typedef enum {
     LB_CHAIN_CTR,
 } LbChainMode;
 
-/* Largest IV / cipher block handled (AES, serpent, twofish: 16). */
+/* Largest IV / cipher block handled (16; cast5 has 8). */
 #define LB_CIPHER_MAX_BLOCK 16
 /* Sectors CBC-encrypted side by side (see cipher-nettle.c). */
 #define LB_CBC_LANES 8
 
 /**
  * lb_cipher_nettle_alg: the nettle block cipher for dm-crypt name @cipher
- * ("aes", "serpent", "twofish", "cast5", "camellia") with a single @keylen-byte key.
+ * ("aes", "serpent", "twofish", "cast5", "camellia") with a single
+ * @keylen-byte key.
  * Returns: (transfer none) the table entry, or NULL when the name or the
  * key size is not supported.
  */
