@@ -159,8 +159,7 @@ static LbLuks *open_ok(MemDev *d, const char *pass, unsigned flags)
     return l;
 }
 
-/* ---- round trips -----------------------------------------------------------
- */
+/* ---- round trips ------------------------------------------------------ */
 
 typedef struct RoundTrip {
     const char *name, *pbkdf;
@@ -288,8 +287,7 @@ static void test_json_canonical(void)
     g_assert_cmpint(d->buf->data[16384 + 256 + 6], ==, 0x40);
 }
 
-/* ---- keyslots
- * ---------------------------------------------------------------- */
+/* ---- keyslots ----------------------------------------------------------- */
 
 static void test_keyslots(void)
 {
@@ -349,8 +347,7 @@ static void test_keyslot_argon2_add(void)
     g_assert_cmpuint(info->slots[1].time_cost, >=, 4);
 }
 
-/* ---- header copies
- * ------------------------------------------------------------- */
+/* ---- header copies ------------------------------------------------------ */
 
 typedef struct Damage {
     const char *name;
@@ -445,8 +442,7 @@ static void test_short_device(void)
     open_fails(d, "pass", 0, LB_LUKS_ERROR_CORRUPT);
 }
 
-/* ---- JSON and material corruption
- * ---------------------------------------------- */
+/* ---- JSON and material corruption --------------------------------------- */
 
 /* Replace both copies' JSON text with @text and fix both checksums. */
 static void set_json(MemDev *d, const char *text)
@@ -585,8 +581,73 @@ static void test_area_corrupt(void)
     open_fails(d, "pass", 0, LB_LUKS_ERROR_BAD_PASSPHRASE);
 }
 
-/* ---- argon2
- * ------------------------------------------------------------------- */
+/*
+ * Mutation sweep: many single-byte changes of the JSON text (checksums
+ * fixed so the JSON parser and validator see them) and of the binary
+ * header.  Every open must either succeed or fail with a LUKS error; none
+ * may crash or write.  Opens are NO_KEYS: a mutated KDF cost could
+ * otherwise ask for gigabytes.
+ */
+static gboolean ignore_warnings(const gchar *domain, GLogLevelFlags level,
+                                const gchar *message, gpointer data)
+{
+    return (level & G_LOG_LEVEL_MASK) != G_LOG_LEVEL_WARNING;
+}
+
+static void quiet_log(const gchar *domain, GLogLevelFlags level,
+                      const gchar *message, gpointer data)
+{
+    (*(unsigned *)data)++;
+}
+
+static void test_mutations(void)
+{
+    g_autoptr(MemDev) d = mem_new();
+    g_autoptr(LbLuks) l = make(d, "argon2id", "pass");
+    g_autofree char *text = g_strdup((const char *)d->buf->data + 4096);
+    g_autoptr(GByteArray) orig = g_byte_array_new();
+    static const char alphabet[] = "{}[]\",:0123456789-aZ /+=\\";
+    size_t len = strlen(text);
+    unsigned opened = 0, refused = 0, warnings = 0;
+
+    g_byte_array_append(orig, d->buf->data, 32768);
+    g_test_log_set_fatal_handler(ignore_warnings, NULL);
+    GLogFunc old = g_log_set_default_handler(quiet_log, &warnings);
+    for (unsigned i = 0; i < 600; i++) {
+        memcpy(d->buf->data, orig->data, orig->len);
+        if (i % 3 == 2) {
+            /* Binary header of one copy, no checksum fix. */
+            unsigned off = g_test_rand_int_range(0, 512);
+            d->buf->data[(i % 2) * 16384 + off] ^= 1u << (i % 8);
+        } else {
+            g_autofree char *mod = g_strdup(text);
+            unsigned pos = g_test_rand_int_range(0, len);
+            mod[pos] = alphabet[g_test_rand_int_range(0, sizeof(alphabet) - 1)];
+            set_json(d, mod);
+        }
+        LbLuksIO io = mem_io(d);
+        g_autoptr(GError) err = NULL;
+        unsigned writes = d->writes;
+        g_autoptr(LbLuks) o = lb_luks_open(
+            &io, NULL, LB_LUKS_OPEN_NO_KEYS | LB_LUKS_OPEN_READ_ONLY, &err);
+        if (o) {
+            g_autoptr(LbLuksInfo) info = lb_luks_get_info(o);
+            g_assert_cmpuint(info->version, ==, 2);
+            opened++;
+        } else {
+            g_assert_true(err && err->domain == LB_LUKS_ERROR);
+            refused++;
+        }
+        g_assert_cmpuint(d->writes, ==, writes);
+    }
+    g_log_set_default_handler(old, NULL);
+    g_test_log_set_fatal_handler(NULL, NULL);
+    g_test_message("mutations: %u opened, %u refused, %u warnings", opened,
+                   refused, warnings);
+    g_assert_cmpuint(refused, >, 0);
+}
+
+/* ---- argon2 ------------------------------------------------------------- */
 
 typedef struct Argon2Kat {
     const char *name;
@@ -673,6 +734,7 @@ int main(int argc, char **argv)
     g_test_add_func("/crypto/luks2/json/garbage-tail", test_json_garbage_tail);
     g_test_add_func("/crypto/luks2/digest-corrupt", test_digest_corrupt);
     g_test_add_func("/crypto/luks2/area-corrupt", test_area_corrupt);
+    g_test_add_func("/crypto/luks2/mutations", test_mutations);
     for (unsigned i = 0; i < G_N_ELEMENTS(argon2_kats); i++) {
         g_autofree char *path =
             g_strdup_printf("/crypto/argon2/kat/%s", argon2_kats[i].name);
