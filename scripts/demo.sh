@@ -5,6 +5,7 @@
 #   2. write data through the header and read it back (luksblk-io)
 #   3. show `luksblk-img info` of the header and of the opened volume
 #   4. show that the payload carries no LUKS signature while the header does
+#   5-8. serve a LUKS2 volume over NBD and FUSE (scripts/demo-serve.sh)
 # Exits non-zero as soon as any step fails; cleans up in every case.
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
@@ -66,5 +67,8 @@ if command -v cryptsetup >/dev/null; then
         --header hdr.img payload.img
     echo "cryptsetup unlocks payload.img with hdr.img"
 fi
+
+# 5-8: serve a volume over NBD and FUSE with the storage daemon.
+"$(dirname "$0")/demo-serve.sh" "$BUILD"
 
 step "demo complete"
