@@ -22,9 +22,27 @@
 /* Small writes are corked into one TLS record; big payloads stream. */
 #define NBD_TLS_CORK_MAX  (64 * 1024)
 
+/*
+ * The socket is blocking, so GNUTLS_E_AGAIN only comes from a timeout set
+ * by nbd_chan_set_timeout().
+ */
 static int chan_tls_err(ssize_t r)
 {
-    return r == GNUTLS_E_PREMATURE_TERMINATION ? -ECONNRESET : -EIO;
+    switch (r) {
+    case GNUTLS_E_PREMATURE_TERMINATION:
+        return -ECONNRESET;
+    case GNUTLS_E_AGAIN:
+        return -EAGAIN;
+    default:
+        return -EIO;
+    }
+}
+
+void nbd_chan_set_timeout(NbdChan *ch, unsigned seconds)
+{
+    struct timeval tv = { .tv_sec = seconds };
+    setsockopt(ch->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(ch->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 /* One recv() (or TLS record read) of up to @len bytes; >0, or -errno. */
@@ -34,7 +52,7 @@ static ssize_t chan_recv_some(NbdChan *ch, void *buf, size_t len)
         ssize_t r;
         if (ch->tls) {
             r = gnutls_record_recv(ch->tls, buf, len);
-            if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN) {
+            if (r == GNUTLS_E_INTERRUPTED) {
                 continue;
             }
             if (r < 0) {
@@ -108,7 +126,7 @@ static int chan_tls_send(gnutls_session_t s, const uint8_t *p, size_t len)
 {
     while (len > 0) {
         ssize_t r = gnutls_record_send(s, p, len);
-        if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN) {
+        if (r == GNUTLS_E_INTERRUPTED) {
             continue;
         }
         if (r < 0) {
@@ -144,7 +162,7 @@ static int chan_tls_writev(gnutls_session_t s, struct iovec *iov, int iovcnt)
         int r;
         do {
             r = gnutls_record_uncork(s, GNUTLS_RECORD_WAIT);
-        } while (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN);
+        } while (r == GNUTLS_E_INTERRUPTED);
         if (r < 0) {
             return chan_tls_err(r);
         }
@@ -220,9 +238,10 @@ bool nbd_chan_start_tls(NbdChan *ch, void *creds_backend, bool is_psk,
         gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
     }
     gnutls_transport_set_int(s, ch->fd);
+    /* The socket blocks: GNUTLS_E_AGAIN means the handshake timed out. */
     do {
         r = gnutls_handshake(s);
-    } while (r < 0 && !gnutls_error_is_fatal(r));
+    } while (r == GNUTLS_E_INTERRUPTED);
     if (r < 0) {
         goto fail;
     }

@@ -485,7 +485,14 @@ static void conn_transmit(NbdConn *conn)
 
 void nbd_conn_run(NbdConn *conn)
 {
-    if (nbd_proto_negotiate(conn)) {
+    /* A client that stalls in the handshake must not hold a slot forever. */
+    unsigned limit = nbd_server_handshake_max(conn->srv);
+    nbd_chan_set_timeout(&conn->ch, limit);
+    bool ok = nbd_proto_negotiate(conn);
+    if (limit) {
+        nbd_chan_set_timeout(&conn->ch, 0);
+    }
+    if (ok) {
         conn_transmit(conn);
         conn_flush_replies(conn);
     }

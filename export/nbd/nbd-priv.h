@@ -5,7 +5,8 @@
  * NetworkBlockDevice/nbd project), fixed newstyle negotiation, structured
  * replies; no extended headers, no meta contexts.
  *
- *   server.c  nbd-server-start/stop, listeners, accept thread, nbd exports
+ *   server.c  nbd-server-start/stop, accept thread, the nbd export type
+ *   listen.c  listening sockets (unix, inet)
  *   chan.c    the byte channel of one connection: plain socket or gnutls
  *   proto.c   the handshake: greeting, options, STARTTLS, GO/INFO/LIST
  *   conn.c    transmission: reader thread, worker pool, replies
@@ -125,6 +126,7 @@ enum {
 #define NBD_MAX_OPTION            4096u    /* option payloads we accept */
 #define NBD_MAX_INFLIGHT          64u      /* requests per connection */
 #define NBD_MAX_INFLIGHT_BYTES    (64u * 1024 * 1024)
+#define NBD_HANDSHAKE_MAX_DEFAULT 10       /* seconds, as QEMU */
 
 /* ---- chan.c: the byte stream of one connection ------------------------- */
 
@@ -148,10 +150,31 @@ int nbd_chan_writev(NbdChan *ch, struct iovec *iov, int iovcnt);
 int nbd_chan_write(NbdChan *ch, const void *buf, size_t len);
 /* Discard @len incoming bytes. */
 int nbd_chan_skip(NbdChan *ch, uint64_t len);
+/* Bound every blocking read and write (0: no bound); -EAGAIN then. */
+void nbd_chan_set_timeout(NbdChan *ch, unsigned seconds);
 /* Run the server side TLS handshake on the socket; false + errp. */
 bool nbd_chan_start_tls(NbdChan *ch, void *creds_backend, bool is_psk,
                         bool verify_peer, GError **errp);
 void nbd_chan_close(NbdChan *ch);
+
+/* ---- listen.c ---------------------------------------------------------- */
+
+#define NBD_MAX_LISTEN 8
+
+typedef struct NbdListeners {
+    int fds[NBD_MAX_LISTEN];
+    unsigned n;
+    bool tcp;                         /* set TCP_NODELAY on accepted sockets */
+    char *unix_path;                  /* unlinked on close */
+} NbdListeners;
+
+/*
+ * Listen on @addr: QMP's SocketAddressLegacy ({"type": "unix", "data":
+ * {"path": ..}}) or the flat form of the command line (addr.type=unix,
+ * addr.path=..); types unix and inet.
+ */
+bool nbd_listeners_open(NbdListeners *ls, LbOpts *addr, GError **errp);
+void nbd_listeners_close(NbdListeners *ls);
 
 /* ---- server.c ---------------------------------------------------------- */
 
@@ -180,6 +203,8 @@ bool nbd_server_tls_required(NbdServer *srv);
 /* The TLS credentials' gnutls handle, or NULL (none, or object gone). */
 void *nbd_server_tls(NbdServer *srv, bool *is_psk, bool *verify_peer);
 GThreadPool *nbd_server_pool(NbdServer *srv);
+/* Seconds a client may take to reach transmission (0: no limit). */
+unsigned nbd_server_handshake_max(NbdServer *srv);
 
 /* ---- conn.c / proto.c -------------------------------------------------- */
 

@@ -2,8 +2,8 @@
  * export/nbd/server.c: the NBD server: nbd-server-start/-stop, listening
  * sockets, the accept thread, and the "nbd" export type.
  *
- * There is one server per process, as in QEMU.  It listens on a unix
- * socket or on TCP (every address the host name resolves to), accepts
+ * There is one server per process, as in QEMU.  It listens (listen.c) on
+ * a unix socket or on TCP, accepts
  * connections on one thread and runs each connection on its own thread
  * (handshake, then reading requests); the I/O of every connection runs on
  * one shared worker pool sized for the machine.
@@ -21,33 +21,27 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <glib.h>
 
 #include "lb/object.h"
 #include "nbd-priv.h"
 
-#define NBD_MAX_LISTEN 8
-
 struct NbdServer {
     GMutex lock;
     GCond cond;
-    int listen_fds[NBD_MAX_LISTEN];
-    unsigned n_listen;
-    bool listen_tcp;
-    char *unix_path;                  /* unlinked on stop */
+    NbdListeners listen;
     int wake[2];                      /* pipe: stop the accept thread */
     GThread *accept_thread;
     GList *conns;                     /* NbdConn * */
     unsigned n_conns;
     uint64_t max_conns;               /* 0 = unlimited */
+    uint64_t handshake_max;           /* seconds, 0 = unlimited */
     GPtrArray *exports;               /* NbdExport * */
     char *tls_creds;                  /* object id, or NULL */
     GThreadPool *pool;
@@ -135,6 +129,11 @@ void *nbd_server_tls(NbdServer *srv, bool *is_psk, bool *verify_peer)
 GThreadPool *nbd_server_pool(NbdServer *srv)
 {
     return srv->pool;
+}
+
+unsigned nbd_server_handshake_max(NbdServer *srv)
+{
+    return srv->handshake_max;
 }
 
 /* Wait until @nexp has no clients, kicking any connection that uses it. */
@@ -266,7 +265,7 @@ static void server_accept_one(NbdServer *srv, int lfd)
     if (fd < 0) {
         return;
     }
-    if (srv->listen_tcp) {
+    if (srv->listen.tcp) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
@@ -298,14 +297,14 @@ static gpointer server_accept_thread(gpointer data)
 {
     NbdServer *srv = data;
     struct pollfd pfd[NBD_MAX_LISTEN + 1];
+    NbdListeners *ls = &srv->listen;
 
     for (;;) {
         pfd[0] = (struct pollfd){ .fd = srv->wake[0], .events = POLLIN };
-        for (unsigned i = 0; i < srv->n_listen; i++) {
-            pfd[i + 1] = (struct pollfd){ .fd = srv->listen_fds[i],
-                                          .events = POLLIN };
+        for (unsigned i = 0; i < ls->n; i++) {
+            pfd[i + 1] = (struct pollfd){ .fd = ls->fds[i], .events = POLLIN };
         }
-        if (poll(pfd, srv->n_listen + 1, -1) < 0) {
+        if (poll(pfd, ls->n + 1, -1) < 0) {
             if (errno == EINTR) {
                 continue;
             }
@@ -314,163 +313,20 @@ static gpointer server_accept_thread(gpointer data)
         if (pfd[0].revents) {
             break;
         }
-        for (unsigned i = 0; i < srv->n_listen; i++) {
+        for (unsigned i = 0; i < ls->n; i++) {
             if (pfd[i + 1].revents & POLLIN) {
-                server_accept_one(srv, srv->listen_fds[i]);
+                server_accept_one(srv, ls->fds[i]);
             }
         }
     }
     return NULL;
 }
 
-/* ---- listeners ---------------------------------------------------------- */
-
-static bool server_listen_fd(NbdServer *srv, int fd, GError **errp)
-{
-    if (listen(fd, 64) < 0) {
-        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
-                    "failed to listen on socket: %s", g_strerror(errno));
-        close(fd);
-        return false;
-    }
-    srv->listen_fds[srv->n_listen++] = fd;
-    return true;
-}
-
-static bool server_listen_unix(NbdServer *srv, const char *path,
-                               GError **errp)
-{
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-
-    if (strlen(path) >= sizeof(sun.sun_path)) {
-        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
-                    "UNIX socket path '%s' is too long", path);
-        return false;
-    }
-    strcpy(sun.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
-                    "failed to create socket: %s", g_strerror(errno));
-        return false;
-    }
-    /* Like QEMU: a stale socket file from an earlier run is replaced. */
-    unlink(path);
-    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
-                    "failed to bind socket to %s: %s", path,
-                    g_strerror(errno));
-        close(fd);
-        return false;
-    }
-    srv->unix_path = g_strdup(path);
-    return server_listen_fd(srv, fd, errp);
-}
-
-static bool server_listen_inet(NbdServer *srv, const char *host,
-                               const char *port, GError **errp)
-{
-    struct addrinfo hints = { .ai_flags = AI_PASSIVE,
-                              .ai_family = AF_UNSPEC,
-                              .ai_socktype = SOCK_STREAM };
-    struct addrinfo *res = NULL;
-    int saved = 0;
-
-    int rc = getaddrinfo(host && *host ? host : NULL, port, &hints, &res);
-    if (rc != 0) {
-        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
-                    "address resolution failed for %s:%s: %s",
-                    host ? host : "", port, gai_strerror(rc));
-        return false;
-    }
-    for (struct addrinfo *ai = res; ai && srv->n_listen < NBD_MAX_LISTEN;
-         ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-                        ai->ai_protocol);
-        if (fd < 0) {
-            saved = errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (ai->ai_family == AF_INET6) {
-            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-        }
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 64) < 0) {
-            saved = errno;
-            close(fd);
-            continue;
-        }
-        srv->listen_fds[srv->n_listen++] = fd;
-    }
-    freeaddrinfo(res);
-    if (srv->n_listen == 0) {
-        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
-                    "Failed to bind socket on %s:%s: %s", host ? host : "",
-                    port, g_strerror(saved ? saved : EADDRNOTAVAIL));
-        return false;
-    }
-    srv->listen_tcp = true;
-    return true;
-}
-
-/*
- * @addr is QMP's SocketAddressLegacy ({"type":"unix","data":{"path":..}})
- * or the flat SocketAddress of the command line (addr.type=unix,
- * addr.path=..).
- */
-static bool server_listen(NbdServer *srv, LbOpts *addr, GError **errp)
-{
-    const char *type = NULL, *path = NULL, *host = NULL, *port = NULL;
-
-    if (!lb_opts_get_string(addr, "type", &type, errp)) {
-        return false;
-    }
-    LbOpts *data = lb_opts_get_child(addr, "data");
-    LbOpts *a = data ? data : addr;
-    if (!type) {
-        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
-                    "Parameter 'addr.type' is missing");
-        return false;
-    }
-    if (strcmp(type, "unix") == 0) {
-        if (!lb_opts_get_string(a, "path", &path, errp)) {
-            return false;
-        }
-        if (!path) {
-            g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
-                        "Parameter 'addr.path' is missing");
-            return false;
-        }
-        return server_listen_unix(srv, path, errp);
-    }
-    if (strcmp(type, "inet") == 0) {
-        if (!lb_opts_get_string(a, "host", &host, errp) ||
-            !lb_opts_get_string(a, "port", &port, errp)) {
-            return false;
-        }
-        if (!port) {
-            g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
-                        "Parameter 'addr.port' is missing");
-            return false;
-        }
-        return server_listen_inet(srv, host, port, errp);
-    }
-    g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
-                "Invalid parameter 'addr.type': '%s' (unix or inet)", type);
-    return false;
-}
-
 /* ---- start / stop ------------------------------------------------------- */
 
 static void server_free(NbdServer *srv)
 {
-    for (unsigned i = 0; i < srv->n_listen; i++) {
-        close(srv->listen_fds[i]);
-    }
-    if (srv->unix_path) {
-        unlink(srv->unix_path);
-    }
+    nbd_listeners_close(&srv->listen);
     for (int i = 0; i < 2; i++) {
         if (srv->wake[i] >= 0) {
             close(srv->wake[i]);
@@ -480,7 +336,6 @@ static void server_free(NbdServer *srv)
         g_thread_pool_free(srv->pool, FALSE, TRUE);
     }
     g_ptr_array_unref(srv->exports);
-    g_free(srv->unix_path);
     g_free(srv->tls_creds);
     g_mutex_clear(&srv->lock);
     g_cond_clear(&srv->cond);
@@ -504,7 +359,7 @@ static bool server_check_tls(const char *id, GError **errp)
 bool lb_nbd_server_start(LbOpts *args, GError **errp)
 {
     const char *tls = NULL, *authz = NULL;
-    uint64_t max_conns = 0;
+    uint64_t max_conns = 0, handshake_max = 0;
 
     if (lb_nbd_server_running()) {
         g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_EXISTS,
@@ -516,6 +371,8 @@ bool lb_nbd_server_start(LbOpts *args, GError **errp)
     if (!lb_opts_get_string(args, "tls-creds", &tls, errp) ||
         !lb_opts_get_string(args, "tls-authz", &authz, errp) ||
         !lb_opts_get_uint(args, "max-connections", 0, &max_conns, errp) ||
+        !lb_opts_get_uint(args, "handshake-max-seconds",
+                          NBD_HANDSHAKE_MAX_DEFAULT, &handshake_max, errp) ||
         !lb_opts_check_unused(args, NULL, errp)) {
         return false;
     }
@@ -539,8 +396,9 @@ bool lb_nbd_server_start(LbOpts *args, GError **errp)
     srv->wake[0] = srv->wake[1] = -1;
     srv->exports = g_ptr_array_new();
     srv->max_conns = max_conns;
+    srv->handshake_max = MIN(handshake_max, 3600 * 24);
     srv->tls_creds = g_strdup(tls);
-    if (!server_listen(srv, addr, errp) ||
+    if (!nbd_listeners_open(&srv->listen, addr, errp) ||
         !lb_opts_check_unused(addr, "addr", errp)) {
         server_free(srv);
         return false;

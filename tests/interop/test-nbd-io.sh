@@ -9,7 +9,7 @@ make_volume v 64M
 SOCK=$T/nbd.sock
 URI="nbd+unix:///disk0?socket=$SOCK"
 start_server "$T/pid" --object "$SECRET" $(blockdev_args v) \
-    --nbd-server "addr.type=unix,addr.path=$SOCK" \
+    --nbd-server "addr.type=unix,addr.path=$SOCK,handshake-max-seconds=2" \
     --export "type=nbd,id=e0,node-name=v,name=disk0,writable=on,description=test disk" \
     --export "type=nbd,id=e1,node-name=v,name=ro"
 
@@ -27,6 +27,23 @@ PY
 ok "nbdinfo: size, flags, block sizes, description"
 nbdinfo --list "nbd+unix://?socket=$SOCK" | grep -q 'export="ro"' || fail "nbdinfo --list"
 ok "nbdinfo --list"
+
+# A client that stalls in the handshake is dropped after 2 seconds.
+python3 - "$SOCK" <<'PY' || fail "stalled handshake not dropped"
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(10)
+t0 = time.time()
+data = b""
+while True:
+    chunk = s.recv(100)
+    if not chunk:
+        break
+    data += chunk
+assert data[:8] == b"NBDMAGIC" and 1 < time.time() - t0 < 8, time.time() - t0
+PY
+ok "stalled handshake dropped (handshake-max-seconds)"
 
 # The protocol checker: options, errors, pipelining, read-only export.
 python3 "$SRCDIR/nbd-proto-check.py" rw "$SOCK" disk0 || fail "protocol check (rw)"
