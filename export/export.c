@@ -29,6 +29,9 @@ static const LbExportOps *const export_types[] = {
 #endif
 };
 
+/* How long a safe block-export-del waits for departing clients. */
+#define EXPORT_DEL_GRACE_MS 500
+
 static GMutex exports_lock;
 static GList *exports;                /* LbExport *, creation order */
 
@@ -182,25 +185,34 @@ bool lb_block_export_del(const char *id, const char *mode, GError **errp)
         return false;
     }
 
-    g_mutex_lock(&exports_lock);
-    LbExport *exp = export_find_locked(id);
-    if (!exp) {
+    /*
+     * Safe mode: a client that has just hung up (a qemu-io that exited a
+     * moment ago) may not be reaped yet by its connection thread, so give
+     * departing clients a short grace period before refusing.
+     */
+    for (unsigned tries = 0;; tries++) {
+        g_mutex_lock(&exports_lock);
+        LbExport *exp = export_find_locked(id);
+        if (!exp) {
+            g_mutex_unlock(&exports_lock);
+            g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_NOT_FOUND,
+                        "Export '%s' is not found", id);
+            return false;
+        }
+        if (hard || exp->ops->n_clients(exp) == 0) {
+            exports = g_list_remove(exports, exp);
+            g_mutex_unlock(&exports_lock);
+            export_destroy(exp, hard);
+            return true;
+        }
         g_mutex_unlock(&exports_lock);
-        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_NOT_FOUND,
-                    "Export '%s' is not found", id);
-        return false;
+        if (tries >= EXPORT_DEL_GRACE_MS / 10) {
+            g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                        "export '%s' still in use", id);
+            return false;
+        }
+        g_usleep(10 * 1000);
     }
-    if (!hard && exp->ops->n_clients(exp) > 0) {
-        g_mutex_unlock(&exports_lock);
-        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
-                    "export '%s' still in use", id);
-        return false;
-    }
-    exports = g_list_remove(exports, exp);
-    g_mutex_unlock(&exports_lock);
-
-    export_destroy(exp, hard);
-    return true;
 }
 
 void lb_export_del_type(const LbExportOps *ops)
