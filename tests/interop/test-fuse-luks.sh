@@ -3,8 +3,9 @@
 # open it too) exported writable over FUSE.  Real programs write through the
 # mount (dd, fio psync and libaio, qemu-io -f raw); the bytes are read back
 # through the mount, then, after shutdown, from the original files with
-# luksblk-io and QEMU (qemu-io, qemu-img compare).  Finally the volume is
-# exported read-only and must refuse writes.
+# luksblk-io and QEMU (qemu-io, qemu-img compare).  Then the volume is
+# exported read-only and must refuse writes, and growable, where a write
+# past EOF grows the payload.
 . "$(dirname "$0")/fuse-common.sh"
 need cryptsetup dd fio qemu-io qemu-img cmp
 
@@ -68,4 +69,15 @@ truncate -s 1M "$M" 2>/dev/null && fail "truncate of read-only export succeeded"
 stop_server
 qemu-img compare --object "$SECRET_OBJ" "$LJ" -F raw "$T/snapshot" >/dev/null \
     || fail "read-only export changed the volume"
+# Growable: a write past EOF grows the LUKS payload; QEMU sees the new size.
+start_server "${BD[@]}" \
+    --export "type=fuse,id=e2,node-name=disk0,mountpoint=$M,writable=on,growable=on"
+# (dd, not qemu-io: QEMU's block layer itself refuses writes past EOF.)
+head -c 1M /dev/zero | tr '\0' '\167' > "$T/x77"
+dd if="$T/x77" of="$M" bs=1M seek=16 conv=notrunc status=none || fail "growing dd write"
+[ "$(stat -c %s "$M")" = $((17 << 20)) ] || fail "size after growing write $(stat -c %s "$M")"
+stop_server
+[ "$(stat -c %s "$P")" = $((17 << 20)) ] || fail "payload size after growth $(stat -c %s "$P")"
+qemu-io --object "$SECRET_OBJ" -c 'read -P 0x77 16M 1M' -c 'read -P 0x5a 6M 1M' "$LJ" \
+    | grep -q 'read 1048576/1048576 bytes at offset 6291456' || fail "qemu-io after growth"
 echo PASS
