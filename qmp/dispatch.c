@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "lb-qapi-init.h"
+#include "lb/secret.h"
 #include "qmp/qmp.h"
 
 G_DEFINE_QUARK(lb-qmp-error-quark, lb_qmp_error)
@@ -247,4 +248,16 @@ char *lb_qmp_execute_json(const char *request)
     g_autoptr(JsonNode) reply =
         lb_qmp_dispatch(json_parser_get_root(parser), &negotiated);
     return lb_qmp_to_text(reply);
+}
+
+bool lb_qmp_check_opts(const char *command, LbOpts *opts, bool keyval,
+                       GError **errp)
+{
+    const LbQmpCommand *cmd = lb_qmp_find_command(command);
+    g_autofree char *text = lb_opts_to_json(opts);
+    g_autoptr(JsonNode) node = json_from_string(text, errp);
+
+    g_assert(cmd && cmd->args);
+    lb_memzero(text, strlen(text));
+    return node && lb_qapi_validate_full(cmd->args, node, keyval, errp);
 }

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "lb/opts.h"
 #include "qmp/qmp.h"
 
 #define BUILTIN(sym, str, b) \
@@ -37,6 +38,7 @@ BUILTIN(lb_qapi_type_any, "any", LB_QAPI_ANY);
 
 typedef struct Walk {
     GString *path;     /* full name of the value being visited */
+    bool keyval;       /* scalars may be strings (command-line keyval) */
 } Walk;
 
 static bool visit(Walk *w, const LbQapiType *type, const char *name,
@@ -113,10 +115,63 @@ static bool visit_int(Walk *w, LbQapiBuiltin b, JsonNode *node, GError **errp)
     return true;
 }
 
+/* Keyval values are strings; check that they convert, as QEMU's keyval
+ * input visitor does. */
+static bool visit_keyval_scalar(Walk *w, const LbQapiType *type,
+                                const char *s, GError **errp)
+{
+    static const char *const bools[] = {
+        "on", "yes", "true", "y", "off", "no", "false", "n",
+    };
+    uint64_t u;
+    char *end = NULL;
+
+    switch (type->builtin) {
+    case LB_QAPI_STR:
+    case LB_QAPI_ANY:
+        return true;
+    case LB_QAPI_BOOL:
+        for (unsigned i = 0; i < G_N_ELEMENTS(bools); i++) {
+            if (strcmp(s, bools[i]) == 0) {
+                return true;
+            }
+        }
+        set_err(errp, "Parameter '%s' expects 'on' or 'off'", full(w));
+        return false;
+    case LB_QAPI_NUMBER:
+        g_ascii_strtod(s, &end);
+        if (*s && end && *end == '\0') {
+            return true;
+        }
+        set_err(errp, "Parameter '%s' expects number", full(w));
+        return false;
+    case LB_QAPI_SIZE:
+        if (lb_parse_size(s, &u, NULL)) {
+            return true;
+        }
+        set_err(errp, "Parameter '%s' expects a non-negative number below "
+                "2^64", full(w));
+        return false;
+    case LB_QAPI_NULL:
+        return bad_type(w, "null", errp);
+    default:
+        g_ascii_strtoll(s, &end, 0);
+        if (*s && end && *end == '\0') {
+            return true;
+        }
+        set_err(errp, "Parameter '%s' expects integer", full(w));
+        return false;
+    }
+}
+
 static bool visit_builtin(Walk *w, const LbQapiType *type, JsonNode *node,
                           GError **errp)
 {
     GType t = value_type(node);
+
+    if (w->keyval && t == G_TYPE_STRING) {
+        return visit_keyval_scalar(w, type, json_node_get_string(node), errp);
+    }
 
     switch (type->builtin) {
     case LB_QAPI_STR:
@@ -218,9 +273,14 @@ static bool visit_object(Walk *w, const LbQapiType *type, JsonObject *obj,
     return true;
 }
 
-static bool alt_accepts(const LbQapiType *t, JsonNode *node)
+static bool alt_accepts(const LbQapiType *t, JsonNode *node, bool keyval)
 {
     GType v = value_type(node);
+
+    if (keyval && v == G_TYPE_STRING &&
+        (t->kind == LB_QAPI_KIND_BUILTIN || t->kind == LB_QAPI_KIND_ENUM)) {
+        return true;
+    }
 
     switch (t->kind) {
     case LB_QAPI_KIND_OBJECT:
@@ -283,7 +343,7 @@ static bool visit(Walk *w, const LbQapiType *type, const char *name,
     }
     case LB_QAPI_KIND_ALTERNATE:
         for (unsigned i = 0; i < type->n_alternatives; i++) {
-            if (alt_accepts(type->alternatives[i], node)) {
+            if (alt_accepts(type->alternatives[i], node, w->keyval)) {
                 return visit(w, type->alternatives[i], name, node, errp);
             }
         }
@@ -294,9 +354,10 @@ static bool visit(Walk *w, const LbQapiType *type, const char *name,
     g_assert_not_reached();
 }
 
-bool lb_qapi_validate(const LbQapiType *type, JsonNode *node, GError **errp)
+bool lb_qapi_validate_full(const LbQapiType *type, JsonNode *node,
+                           bool keyval, GError **errp)
 {
-    Walk w = { .path = g_string_new(NULL) };
+    Walk w = { .path = g_string_new(NULL), .keyval = keyval };
     g_autoptr(JsonNode) empty = NULL;
     bool ok;
 
@@ -308,4 +369,9 @@ bool lb_qapi_validate(const LbQapiType *type, JsonNode *node, GError **errp)
     ok = visit(&w, type, NULL, node, errp);
     g_string_free(w.path, TRUE);
     return ok;
+}
+
+bool lb_qapi_validate(const LbQapiType *type, JsonNode *node, GError **errp)
+{
+    return lb_qapi_validate_full(type, node, false, errp);
 }

@@ -85,6 +85,14 @@ extern const LbQapiType lb_qapi_type_str, lb_qapi_type_int,
  */
 bool lb_qapi_validate(const LbQapiType *type, JsonNode *node, GError **errp);
 
+/**
+ * lb_qapi_validate_full: like lb_qapi_validate; with @keyval, scalars may
+ * also be strings that convert to the member's type ("on", "512", "1M"),
+ * as options parsed from the command line's keyval syntax are.
+ */
+bool lb_qapi_validate_full(const LbQapiType *type, JsonNode *node,
+                           bool keyval, GError **errp);
+
 /** lb_qapi_enum_value: index of @str in the enum @type's values, or -1. */
 int lb_qapi_enum_value(const LbQapiType *type, const char *str);
 

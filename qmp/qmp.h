@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <glib.h>
 
+#include "lb/opts.h"
+
 #define LB_QMP_ERROR (lb_qmp_error_quark())
 GQuark lb_qmp_error_quark(void);
 typedef enum {
@@ -53,5 +55,14 @@ void lb_jobs_cancel_all(void);
  * (transfer full).  Used by tests and by the daemon's command line.
  */
 char *lb_qmp_execute_json(const char *request);
+
+/**
+ * lb_qmp_check_opts: validate @opts against the arguments of QMP
+ * @command (e.g. "blockdev-add" for --blockdev), so command-line errors
+ * read like the monitor's.  @keyval: the options came from keyval text,
+ * so scalar values are strings.
+ */
+bool lb_qmp_check_opts(const char *command, LbOpts *opts, bool keyval,
+                       GError **errp);
 
 #endif /* LB_QMP_QMP_H */

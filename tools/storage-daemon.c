@@ -157,7 +157,7 @@ static bool add_blockdev(const char *arg, GError **errp)
 {
     g_autoptr(LbOpts) o = parse_arg(arg, "driver", errp);
 
-    if (!o) {
+    if (!o || !lb_qmp_check_opts("blockdev-add", o, arg[0] != '{', errp)) {
         return false;
     }
     if (!lb_opts_has(o, "node-name")) {
@@ -175,11 +175,16 @@ static bool add_blockdev(const char *arg, GError **errp)
 
 static bool add_object(const char *arg, GError **errp)
 {
-    if (arg[0] == '{') {
-        g_autoptr(LbOpts) o = lb_opts_parse_json(arg, errp);
-        return o && lb_object_add(o, errp);
+    g_autoptr(LbOpts) o = parse_arg(arg, "qom-type", errp);
+
+    if (o && lb_opts_has(o, "qom-type") &&
+        g_strcmp0(lb_opts_get_str(o, "qom-type"), "help") == 0) {
+        printf("List of user creatable objects:\n  secret\n"
+               "  tls-creds-psk\n  tls-creds-x509\n");
+        exit(0);
     }
-    return lb_object_add_keyval(arg, errp);
+    return o && lb_qmp_check_opts("object-add", o, arg[0] != '{', errp) &&
+           lb_object_add(o, errp);
 }
 
 static bool start_nbd(const char *arg, GError **errp)
@@ -193,7 +198,8 @@ static bool add_export(const char *arg, GError **errp)
 {
     g_autoptr(LbOpts) o = parse_arg(arg, "type", errp);
 
-    return o && lb_block_export_add(o, errp);
+    return o && lb_qmp_check_opts("block-export-add", o, arg[0] != '{', errp) &&
+           lb_block_export_add(o, errp);
 }
 
 static bool write_pidfile(const char *path, GError **errp)
