@@ -262,6 +262,11 @@ static bool visit_object(Walk *w, const LbQapiType *type, JsonObject *obj,
             }
         }
     }
+    if (w->keyval) {
+        /* Unknown keyval keys are left to the layer that consumes the
+         * options ("Invalid parameter 'KEY'", as the tools report). */
+        return true;
+    }
     g_autoptr(GList) keys = json_object_get_members(obj);
     for (GList *l = keys; l; l = l->next) {
         if (!g_hash_table_contains(used, l->data)) {

@@ -88,7 +88,8 @@ bool lb_qapi_validate(const LbQapiType *type, JsonNode *node, GError **errp);
 /**
  * lb_qapi_validate_full: like lb_qapi_validate; with @keyval, scalars may
  * also be strings that convert to the member's type ("on", "512", "1M"),
- * as options parsed from the command line's keyval syntax are.
+ * as options parsed from the command line's keyval syntax are.  Unknown
+ * keys are then not reported: the consuming layer rejects them.
  */
 bool lb_qapi_validate_full(const LbQapiType *type, JsonNode *node,
                            bool keyval, GError **errp);

@@ -356,6 +356,11 @@ class CommandLineTest(unittest.TestCase):
             (['--object', 'secret,id=s,format=hex'],
              "Parameter 'format' does not accept value 'hex'"),
             (['--export', 'type=nbd,id=e'], "Parameter 'node-name' is missing"),
+            (['--blockdev', 'driver=file,node-name=x,filename=a,bogus=1'],
+             "Invalid parameter 'bogus'"),
+            (['--blockdev', '{"driver": "file", "node-name": "x", '
+                            '"filename": "a", "bogus": 1}'],
+             "Parameter 'bogus' is unexpected"),
             (['--chardev', 'socket,id=c,path=/tmp/x,server=on,wait=on'],
              'wait=on is not supported'),
         ]:
