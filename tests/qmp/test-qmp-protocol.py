@@ -356,7 +356,8 @@ class CommandLineTest(unittest.TestCase):
             (['--object', 'secret,id=s,format=hex'],
              "Parameter 'format' does not accept value 'hex'"),
             (['--export', 'type=nbd,id=e'], "Parameter 'node-name' is missing"),
-            (['--blockdev', 'driver=file,node-name=x,filename=a,bogus=1'],
+            (['--blockdev', 'driver=file,node-name=x,read-only=on,bogus=1,'
+                            'filename=' + os.path.abspath(__file__)],
              "Invalid parameter 'bogus'"),
             (['--blockdev', '{"driver": "file", "node-name": "x", '
                             '"filename": "a", "bogus": 1}'],
