@@ -1,12 +1,13 @@
 # Top-level convenience wrapper around meson/ninja.
 #   make          build everything into build/
 #   make check    install missing packages, build, run every test
+#   make check-asan  the same suite built with ASan+UBSan (build-asan/)
 #   make demo     install, build, run the main job on a temp volume
 #   make install  install the programs (PREFIX, default /usr/local)
 BUILD ?= build
 PREFIX ?= /usr/local
 
-.PHONY: all deps check demo install clean bench
+.PHONY: all deps check check-asan demo install clean bench
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -21,6 +22,9 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run-tests.sh $(BUILD)
 
+check-asan: deps
+	@scripts/check-asan.sh build-asan
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo.sh $(BUILD)
@@ -32,4 +36,4 @@ install: all
 	meson install -C $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-fuzz
