@@ -665,6 +665,14 @@ static void test_uuid_and_calibration(void)
     g_assert_cmpuint(info->master_key_iters, >=, 1000);
     g_assert_cmpuint(info->slots[0].iters, >=, 1000);
     assert_opens(m, "pw", l->master_key, 0);
+
+    /* Forced iterations go to the slot; the digest gets the minimum, as
+     * with cryptsetup --pbkdf-force-iterations. */
+    LbLuksCreateOpts forced = { .iterations = 5000 };
+    g_autoptr(MemDev) f = mem_new(0);
+    g_autoptr(LbLuks) fl = create_on(f, &forced, "pw");
+    g_assert_cmpuint(be32_at(f, SLOT_OFF(0) + 4), ==, 5000);
+    g_assert_cmpuint(be32_at(f, 164), ==, 1000);
 }
 
 
