@@ -289,12 +289,29 @@ static bool io_parse_range(char **argv, int argc, uint64_t *off,
 
 /* ---- synchronous commands ---------------------------------------------- */
 
+/*
+ * read and write are declared with "at least 2 arguments" (that is what
+ * qemu-io reports for too few) but take exactly two: more is a usage error.
+ */
+static int io_fixed_args(const IoCmd *cmd, int argc, GString *out)
+{
+    if ((!strcmp(cmd->name, "read") || !strcmp(cmd->name, "write")) &&
+        argc != 2) {
+        io_usage(cmd, out);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int io_cmd_read(LbIoCmds *io, const IoCmd *cmd, int argc, char **argv,
                        IoFlags *fl, GString *out)
 {
     uint64_t off, len, poff = 0, plen;
     int ret;
 
+    if (io_fixed_args(cmd, argc, out) < 0) {
+        return -EINVAL;
+    }
     if (!io_parse_range(argv, argc, &off, &len, out)) {
         return -EINVAL;
     }
@@ -348,10 +365,27 @@ static int io_cmd_write(LbIoCmds *io, const IoCmd *cmd, int argc,
     unsigned flags = fl->fflag ? LB_WRITE_FUA : 0;
     int ret;
 
-    if (fl->zflag && fl->pflag) {
-        g_string_append(out, "-z and -P cannot be specified at the same "
-                        "time\n");
+    /* write -s FILE: the write buffer is FILE's contents, repeated. */
+    const char *src = !strcmp(cmd->name, "write") ? fl->pat_off : NULL;
+    g_autofree char *src_data = NULL;
+    gsize src_len = 0;
+
+    if (fl->zflag + fl->pflag + !!src > 1) {
+        g_string_append(out, "Only one of -z, -P, and -s can be specified at "
+                        "the same time\n");
         return -EINVAL;
+    }
+    if (io_fixed_args(cmd, argc, out) < 0) {
+        return -EINVAL;
+    }
+    if (src) {
+        g_autoptr(GError) err = NULL;
+        if (!g_file_get_contents(src, &src_data, &src_len, &err) ||
+            src_len == 0) {
+            g_string_append_printf(out, "Failed to open pattern file: %s\n",
+                                   err ? err->message : "file is empty");
+            return -EINVAL;
+        }
     }
     if (fl->uflag && !fl->zflag) {
         g_string_append(out, "-u requires -z to be specified\n");
@@ -366,7 +400,13 @@ static int io_cmd_write(LbIoCmds *io, const IoCmd *cmd, int argc,
                                flags | (fl->uflag ? LB_WRITE_MAY_UNMAP : 0));
     } else {
         g_autofree guint8 *buf = g_malloc(MAX(len, 1));
-        memset(buf, fl->pflag ? fl->pattern : 0xcd, len);
+        if (src_data) {
+            for (uint64_t i = 0; i < len; i += src_len) {
+                memcpy(buf + i, src_data, MIN(src_len, len - i));
+            }
+        } else {
+            memset(buf, fl->pflag ? fl->pattern : 0xcd, len);
+        }
         ret = lb_node_pwrite(io->node, off, buf, len, flags);
     }
     gint64 t = g_get_monotonic_time() - t0;
@@ -497,7 +537,7 @@ static const IoCmd io_cmds[] = {
       "prints information about the current file" },
     { "length", "l", io_cmd_length, "", 0, 0, false, "",
       "gets the length of the current file" },
-    { "read", "r", io_cmd_read, "abCpqrvP:s:l:", 2, 2, false,
+    { "read", "r", io_cmd_read, "abCpqrvP:s:l:", 2, -1, false,
       "[-abCqrv] [-P pattern [-s off] [-l len]] off len",
       "reads a number of bytes at a specified offset" },
     { "readv", NULL, io_cmd_read, "CqrvP:", 2, -1, false,
@@ -507,8 +547,8 @@ static const IoCmd io_cmds[] = {
       "waits for the given value in milliseconds" },
     { "truncate", "t", io_cmd_truncate, "", 1, 1, true, "off",
       "truncates the current file at the given offset" },
-    { "write", "w", io_cmd_write, "bCfnpqruzP:", 2, 2, true,
-      "[-bcCfnqruz] [-P pattern] off len",
+    { "write", "w", io_cmd_write, "bCfnpqruzP:s:", 2, -1, true,
+      "[-bcCfnqruz] [-P pattern | -s source_file] off len",
       "writes a number of bytes at a specified offset" },
     { "writev", NULL, io_cmd_write, "CfqrP:", 2, -1, true,
       "[-Cfqr] [-P pattern] off len [len..]",
@@ -613,8 +653,8 @@ static int io_cmd_aio(LbIoCmds *io, const IoCmd *cmd, int argc, char **argv,
     uint64_t off, len;
 
     if (fl->zflag && fl->pflag) {
-        g_string_append(out, "-z and -P cannot be specified at the same "
-                        "time\n");
+        g_string_append(out, "Only one of -z, -P, and -s can be specified at "
+                        "the same time\n");
         return -EINVAL;
     }
     if (!io_parse_range(argv, argc, &off, &len, out)) {

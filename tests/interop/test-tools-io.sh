@@ -46,6 +46,14 @@ has "00000070:  41 41 41 41 41 41 41 41 ab ab ab ab ab ab ab ab  AAAAAAAA.......
 has "read 32/32 bytes at offset 96"
 expect_ok $L -c 'write -z 0 64k' -c 'read -P 0 0 64k' -c 'write -z -u 64k 4k'
 
+# write -s: the buffer is a file's contents, repeated.
+printf 'xyz' > pat.bin
+expect_ok $L -c 'write -s pat.bin 2M 10' -c 'read -v 2M 10'
+has "00200000:  78 79 7a 78 79 7a 78 79 7a 78  xyzxyzxyzx"
+run $L -c 'write -z -P 1 0 1'
+[ "$rc" = 1 ] || fail "-z -P rc=$rc"
+has "Only one of -z, -P, and -s can be specified at the same time"
+
 # length, info, flush.
 expect_ok $L -c length -c info -c flush
 has "8 MiB"
@@ -77,7 +85,7 @@ run $L -c 'read -P 0x100 0 1'
 has "0x100 is not a valid pattern byte"
 run $L -c 'read 0'
 [ "$rc" = 1 ] || fail "argc rc=$rc"
-has "bad argument count 1 to read, expected 2 arguments"
+has "bad argument count 1 to read, expected at least 2 arguments"
 run $L -c 'bogus'
 [ "$rc" = 1 ] || fail "bogus rc=$rc"
 has 'command "bogus" not found'
