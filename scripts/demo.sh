@@ -9,6 +9,7 @@
 # Exits non-zero as soon as any step fails; cleans up in every case.
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
 IMG=$BUILD/tools/luksblk-img
 IO=$BUILD/tools/luksblk-io
 T=$(mktemp -d "${TMPDIR:-/tmp}/luksblk-demo.XXXXXX")
@@ -69,6 +70,6 @@ if command -v cryptsetup >/dev/null; then
 fi
 
 # 5-8: serve a volume over NBD and FUSE with the storage daemon.
-"$(dirname "$0")/demo-serve.sh" "$BUILD"
+"$HERE/demo-serve.sh" "$BUILD"
 
 step "demo complete"
