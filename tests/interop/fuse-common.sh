@@ -107,13 +107,3 @@ luks_json() {         # PAYLOAD HEADER -> json: filename for qemu-img/-io
 }
 SECRET_OBJ="secret,id=sec0,file=$T/pass"
 
-# lbio ARGS...: luksblk-io on the volume files, or a note and success while
-# the tool is not usable in this build (its checks are then skipped).
-lbio() {
-    if ! "$IO" --version >/dev/null 2>&1; then
-        echo "note: luksblk-io not usable, skipping: luksblk-io $*" >&2
-        echo "read 0/0 bytes (skipped)"
-        return 0
-    fi
-    "$IO" "$@"
-}

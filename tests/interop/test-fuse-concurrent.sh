@@ -67,7 +67,7 @@ verify "after restart"
 stop_server
 
 LJ=$(luks_json "$P" "$H")
-lbio --object "$SECRET_OBJ" -c "read -P 0x40 $((6 * MiB)) 64k" \
+"$IO" --object "$SECRET_OBJ" -c "read -P 0x40 $((6 * MiB)) 64k" \
     -c "read -P 0x5f $((7 * MiB + 15 * 65536)) 64k" "$LJ" >/dev/null \
     || fail "luksblk-io patterns offline"
 echo PASS
