@@ -109,6 +109,26 @@ class ProtocolTest(unittest.TestCase):
         # The session still works.
         self.assertEqual(c.execute('query-version', msg_id=7)['id'], 7)
 
+    def test_garbage(self):
+        import random
+        rng = random.Random(1234)
+        c = self.client()
+        alphabet = b'{}[]":,\\ \nabc01-eE.truefalsnl\x00\xff'
+        for _ in range(20):
+            blob = bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 400)))
+            c.send_raw(blob)
+        # Close whatever is open, then the session must still answer.
+        c.send_raw('"' + '}' * 3000 + ']' * 3000 + '\n')
+        c.send_raw('"\n' + '}' * 10 + '\n{"execute": "query-version", "id": "end"}\n')
+        while True:
+            r = c.recv_reply()
+            if r.get('id') == 'end':
+                break
+            self.assertIn('error', r)
+        self.assertIn('return', r)
+        fresh = self.client()
+        self.assertIn('return', fresh.execute('query-version'))
+
     def test_request_shape(self):
         c = self.client()
         cases = [
