@@ -34,6 +34,7 @@
 #define NBD_KEEP_BUF_MAX    (4u * 1024 * 1024)
 #define NBD_INLINE_MAX      (64u * 1024)
 #define NBD_OBUF_SIZE       (128u * 1024)
+#define NBD_INLINE_MAX_US   40     /* slower small requests go to the pool */
 
 typedef struct NbdReq {
     NbdConn *conn;
@@ -310,11 +311,29 @@ static int req_execute(NbdConn *conn, NbdReq *req)
 }
 
 /* Run @req and reply; @batch as for conn_reply. */
+static bool req_is_small(NbdReq *req)
+{
+    return (req->type == NBD_CMD_READ || req->type == NBD_CMD_WRITE) &&
+           !(req->flags & NBD_CMD_FLAG_FUA) && req->len <= NBD_INLINE_MAX;
+}
+
 static void req_run(NbdReq *req, bool batch)
 {
     NbdConn *conn = req->conn;
+    bool small = req_is_small(req);
+    gint64 t0 = small ? g_get_monotonic_time() : 0;
 
-    conn_reply(conn, req, nbd_errno(req_execute(conn, req)), batch);
+    int r = req_execute(conn, req);
+    if (small) {
+        /*
+         * Moving average (1/8 weight) of the time small requests take,
+         * updated from every thread; a lost update now and then is fine.
+         */
+        gint64 us = MIN(g_get_monotonic_time() - t0, 1000000);
+        gint avg = g_atomic_int_get(&conn->small_us);
+        g_atomic_int_set(&conn->small_us, avg + ((gint)us - avg) / 8);
+    }
+    conn_reply(conn, req, nbd_errno(r), batch);
     req_done(conn, req, true);
 }
 
@@ -391,22 +410,18 @@ static void conn_throttle(NbdConn *conn, uint32_t len)
  * 4 KiB request to another thread costs more (a wake-up and two context
  * switches) than doing it, even with decryption.  Large requests, flushes
  * and FUA writes, which wait for the disk, go to the pool so that the
- * connection keeps reading and several cores share the crypto.
+ * connection keeps reading and several cores share the crypto.  So do
+ * small requests while they turn out slow (a disk that is not in the page
+ * cache, a network file system): the average time of small requests
+ * decides, so requests on a slow disk still overlap.
  */
 static bool req_run_inline(NbdReq *req)
 {
-    if (req->flags & NBD_CMD_FLAG_FUA) {
-        return false;
-    }
-    switch (req->type) {
-    case NBD_CMD_READ:
-    case NBD_CMD_WRITE:
-        return req->len <= NBD_INLINE_MAX;
-    case NBD_CMD_CACHE:
+    if (req->type == NBD_CMD_CACHE) {
         return true;
-    default:
-        return false;
     }
+    return req_is_small(req) &&
+           g_atomic_int_get(&req->conn->small_us) < NBD_INLINE_MAX_US;
 }
 
 /* Whether a whole request header is already buffered (no recv needed). */

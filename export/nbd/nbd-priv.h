@@ -217,6 +217,7 @@ struct NbdConn {
     uint32_t min_block;
 
     GMutex send_lock;                 /* one reply at a time on the wire */
+    gint small_us;                    /* average µs of small requests */
     uint8_t *obuf;                    /* replies held back, under send_lock */
     size_t olen;
     GMutex lock;                      /* in-flight accounting below */

@@ -263,6 +263,10 @@ static void server_accept_one(NbdServer *srv, int lfd)
 {
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) {
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+            errno == ENOMEM) {
+            g_usleep(100 * 1000);     /* out of resources: do not spin */
+        }
         return;
     }
     if (srv->listen.tcp) {
