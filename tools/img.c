@@ -37,6 +37,9 @@ static const ImgCmd img_cmds[] = {
     { "check", img_check,
       "check [--object objectdef] [--image-opts] [-q] [-f fmt] "
       "[--output=ofmt] [-U] filename" },
+    { "compare", img_compare,
+      "compare [--object objectdef] [--image-opts] [-f fmt] [-F fmt] [-p] "
+      "[-q] [-s] [-U] filename1 filename2" },
     { "convert", img_convert,
       "convert [--object objectdef] [--image-opts] [--target-image-opts] "
       "[-n] [-p] [-q] [-f fmt] [-O output_fmt] [-o options] [-S size] "

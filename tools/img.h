@@ -57,6 +57,7 @@ int img_convert(int argc, char **argv);
 int img_amend(int argc, char **argv);
 int img_resize(int argc, char **argv);
 int img_check(int argc, char **argv);
+int img_compare(int argc, char **argv);
 int img_header_backup(int argc, char **argv);
 int img_header_restore(int argc, char **argv);
 int img_header_detach(int argc, char **argv);

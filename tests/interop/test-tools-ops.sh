@@ -32,6 +32,17 @@ expect_ok $IMG convert $SEC --image-opts "$D" -O raw back2.raw
 cmp src.raw back2.raw || fail "raw -> detached luks -> raw differs"
 ok
 
+# compare: guest-visible contents, as qemu-img compare.
+expect_ok $IMG compare $SEC --image-opts driver=raw,file.filename=src.raw "$D"
+has "Images are identical."
+expect_ok $IO -f raw back2.raw -c 'write -P 0x77 1000 1'
+run $IMG compare $SEC --image-opts driver=raw,file.filename=back2.raw "$D"
+[ "$rc" = 1 ] || fail "compare of different images rc=$rc"
+has "Content mismatch at offset 512!"
+run $IMG compare -f raw -F raw src.raw nosuch.raw
+[ "$rc" = 2 ] || fail "compare with a missing image rc=$rc"
+ok
+
 # luks -> luks with a new key.
 expect_ok $IMG convert $SEC $S2 --image-opts "$D" -O luks \
     -o key-secret=sec1,iter-time=10,cipher-alg=aes-128 new.luks
