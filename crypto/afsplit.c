@@ -25,8 +25,8 @@
 
 #include "lb/secret.h"
 
-static void lb_af_diffuse(const struct nettle_hash *h, guint8 *buf,
-                          size_t len, LbHashCtx *ctx)
+static void lb_af_diffuse(const struct nettle_hash *h, guint8 *buf, size_t len,
+                          LbHashCtx *ctx)
 {
     size_t dlen = h->digest_size;
     guint8 digest[LB_HASH_MAX_DIGEST];
@@ -34,7 +34,7 @@ static void lb_af_diffuse(const struct nettle_hash *h, guint8 *buf,
 
     for (size_t off = 0; off < len; off += dlen, j++) {
         size_t n = MIN(dlen, len - off);
-        guint8 be[4] = { j >> 24, j >> 16, j >> 8, j };
+        guint8 be[4] = {j >> 24, j >> 16, j >> 8, j};
 
         h->init(ctx);
         h->update(ctx, sizeof(be), be);
@@ -54,8 +54,8 @@ static bool lb_af_check(LbHashAlg alg, size_t keylen, uint32_t stripes,
     }
     if (keylen == 0 || stripes == 0 || keylen > G_MAXSIZE / stripes) {
         g_set_error(errp, LB_CRYPTO_ERROR, LB_CRYPTO_ERROR_INVALID,
-                    "invalid AF geometry: %zu-byte key, %u stripes",
-                    keylen, stripes);
+                    "invalid AF geometry: %zu-byte key, %u stripes", keylen,
+                    stripes);
         return false;
     }
     return true;

@@ -23,19 +23,23 @@
 
 #include <glib.h>
 
-static gnutls_cipher_algorithm_t lb_gnutls_alg(LbChainMode chain,
-                                               size_t keylen)
+static gnutls_cipher_algorithm_t lb_gnutls_alg(LbChainMode chain, size_t keylen)
 {
     if (chain == LB_CHAIN_XTS) {
         switch (keylen) {
-        case 32: return GNUTLS_CIPHER_AES_128_XTS;
-        case 64: return GNUTLS_CIPHER_AES_256_XTS;
+        case 32:
+            return GNUTLS_CIPHER_AES_128_XTS;
+        case 64:
+            return GNUTLS_CIPHER_AES_256_XTS;
         }
     } else if (chain == LB_CHAIN_CBC) {
         switch (keylen) {
-        case 16: return GNUTLS_CIPHER_AES_128_CBC;
-        case 24: return GNUTLS_CIPHER_AES_192_CBC;
-        case 32: return GNUTLS_CIPHER_AES_256_CBC;
+        case 16:
+            return GNUTLS_CIPHER_AES_128_CBC;
+        case 24:
+            return GNUTLS_CIPHER_AES_192_CBC;
+        case 32:
+            return GNUTLS_CIPHER_AES_256_CBC;
         }
     }
     return GNUTLS_CIPHER_UNKNOWN;
@@ -70,9 +74,9 @@ bool lb_cipher_gnutls_setup(LbBlockCipher *c, const char *cipher,
 {
     gnutls_cipher_algorithm_t alg;
     gnutls_cipher_hd_t h = NULL;
-    guint8 zero_iv[16] = { 0 };
-    gnutls_datum_t k = { (unsigned char *)key, (unsigned)keylen };
-    gnutls_datum_t iv = { zero_iv, sizeof(zero_iv) };
+    guint8 zero_iv[16] = {0};
+    gnutls_datum_t k = {(unsigned char *)key, (unsigned)keylen};
+    gnutls_datum_t iv = {zero_iv, sizeof(zero_iv)};
 
     if (g_ascii_strcasecmp(cipher, "aes") != 0) {
         return false;

@@ -35,20 +35,20 @@ static const struct {
     const char *name;
     const struct nettle_cipher *alg;
 } lb_nettle_ciphers[] = {
-    { "aes", &nettle_aes128 },
-    { "aes", &nettle_aes192 },
-    { "aes", &nettle_aes256 },
-    { "serpent", &nettle_serpent128 },
-    { "serpent", &nettle_serpent192 },
-    { "serpent", &nettle_serpent256 },
-    { "twofish", &nettle_twofish128 },
-    { "twofish", &nettle_twofish192 },
-    { "twofish", &nettle_twofish256 },
-    { "cast5", &nettle_cast128 },
+    {"aes", &nettle_aes128},
+    {"aes", &nettle_aes192},
+    {"aes", &nettle_aes256},
+    {"serpent", &nettle_serpent128},
+    {"serpent", &nettle_serpent192},
+    {"serpent", &nettle_serpent256},
+    {"twofish", &nettle_twofish128},
+    {"twofish", &nettle_twofish192},
+    {"twofish", &nettle_twofish256},
+    {"cast5", &nettle_cast128},
     /* Not in QEMU, but dm-crypt and cryptsetup accept it. */
-    { "camellia", &nettle_camellia128 },
-    { "camellia", &nettle_camellia192 },
-    { "camellia", &nettle_camellia256 },
+    {"camellia", &nettle_camellia128},
+    {"camellia", &nettle_camellia192},
+    {"camellia", &nettle_camellia256},
 };
 
 const struct nettle_cipher *lb_cipher_nettle_alg(const char *cipher,
@@ -97,8 +97,8 @@ static int lb_nettle_cbc_encrypt(LbBlockCipher *c, const guint8 *iv,
     guint8 chain[LB_CIPHER_MAX_BLOCK];
 
     memcpy(chain, iv, c->block_size);
-    cbc_encrypt(&c->data.enc, c->data.alg->encrypt, c->block_size, chain,
-                len, out, in);
+    cbc_encrypt(&c->data.enc, c->data.alg->encrypt, c->block_size, chain, len,
+                out, in);
     return 0;
 }
 
@@ -108,8 +108,8 @@ static int lb_nettle_cbc_decrypt(LbBlockCipher *c, const guint8 *iv,
     guint8 chain[LB_CIPHER_MAX_BLOCK];
 
     memcpy(chain, iv, c->block_size);
-    cbc_decrypt(&c->data.dec, c->data.alg->decrypt, c->block_size, chain,
-                len, out, in);
+    cbc_decrypt(&c->data.dec, c->data.alg->decrypt, c->block_size, chain, len,
+                out, in);
     return 0;
 }
 
@@ -167,15 +167,15 @@ static int lb_nettle_xts_run(LbBlockCipher *c, nettle_cipher_func *f,
 static int lb_nettle_xts_encrypt(LbBlockCipher *c, const guint8 *iv,
                                  const guint8 *in, guint8 *out, size_t len)
 {
-    return lb_nettle_xts_run(c, c->data.alg->encrypt, &c->data.enc, iv, in,
-                             out, len);
+    return lb_nettle_xts_run(c, c->data.alg->encrypt, &c->data.enc, iv, in, out,
+                             len);
 }
 
 static int lb_nettle_xts_decrypt(LbBlockCipher *c, const guint8 *iv,
                                  const guint8 *in, guint8 *out, size_t len)
 {
-    return lb_nettle_xts_run(c, c->data.alg->decrypt, &c->data.dec, iv, in,
-                             out, len);
+    return lb_nettle_xts_run(c, c->data.alg->decrypt, &c->data.dec, iv, in, out,
+                             len);
 }
 
 static int lb_nettle_ctr_crypt(LbBlockCipher *c, const guint8 *iv,
@@ -184,8 +184,8 @@ static int lb_nettle_ctr_crypt(LbBlockCipher *c, const guint8 *iv,
     guint8 ctr[LB_CIPHER_MAX_BLOCK];
 
     memcpy(ctr, iv, c->block_size);
-    ctr_crypt(&c->data.enc, c->data.alg->encrypt, c->block_size, ctr, len,
-              out, in);
+    ctr_crypt(&c->data.enc, c->data.alg->encrypt, c->block_size, ctr, len, out,
+              in);
     return 0;
 }
 
@@ -213,8 +213,8 @@ static void lb_xor_block(guint8 *dst, const guint8 *a, const guint8 *b,
 
 static void lb_cbc_encrypt_lanes(LbBlockCipher *c,
                                  guint8 ivs[][LB_CIPHER_MAX_BLOCK],
-                                 unsigned lanes, const guint8 *in,
-                                 guint8 *out, size_t unit)
+                                 unsigned lanes, const guint8 *in, guint8 *out,
+                                 size_t unit)
 {
     const size_t bs = c->block_size;
     guint8 tmp[LB_CBC_LANES * LB_CIPHER_MAX_BLOCK];

@@ -52,16 +52,16 @@ typedef int (*LbCipherUnitFunc)(LbBlockCipher *c, const guint8 *iv,
                                 const guint8 *in, guint8 *out, size_t len);
 
 struct LbBlockCipher {
-    LbSecret *mem;              /* this struct lives inside it */
+    LbSecret *mem; /* this struct lives inside it */
     LbChainMode chain;
     unsigned block_size;
-    bool null_cipher;           /* cipher_null: identity */
+    bool null_cipher; /* cipher_null: identity */
     LbIvgen ivgen;
     LbCipherUnitFunc encrypt;
     LbCipherUnitFunc decrypt;
-    void *gnutls;               /* gnutls_cipher_hd_t, or NULL */
-    LbNettleBlock data;         /* nettle: data key (also for CBC lanes) */
-    LbNettleBlock tweak;        /* nettle XTS: tweak key */
+    void *gnutls;        /* gnutls_cipher_hd_t, or NULL */
+    LbNettleBlock data;  /* nettle: data key (also for CBC lanes) */
+    LbNettleBlock tweak; /* nettle XTS: tweak key */
 };
 
 /**

@@ -26,10 +26,10 @@ static const struct {
     const char *name;
     LbChainMode chain;
 } lb_chain_names[] = {
-    { "ecb", LB_CHAIN_ECB },
-    { "cbc", LB_CHAIN_CBC },
-    { "xts", LB_CHAIN_XTS },
-    { "ctr", LB_CHAIN_CTR },
+    {"ecb", LB_CHAIN_ECB},
+    {"cbc", LB_CHAIN_CBC},
+    {"xts", LB_CHAIN_XTS},
+    {"ctr", LB_CHAIN_CTR},
 };
 
 static bool lb_chain_from_name(const char *name, size_t len, LbChainMode *out)
@@ -201,15 +201,15 @@ static int lb_block_cipher_run(LbBlockCipher *c, bool enc, uint64_t iv_sector,
 }
 
 int lb_block_cipher_encrypt(LbBlockCipher *c, uint64_t iv_sector,
-                            unsigned sector_size, const guint8 *in,
-                            guint8 *out, size_t len)
+                            unsigned sector_size, const guint8 *in, guint8 *out,
+                            size_t len)
 {
     return lb_block_cipher_run(c, true, iv_sector, sector_size, in, out, len);
 }
 
 int lb_block_cipher_decrypt(LbBlockCipher *c, uint64_t iv_sector,
-                            unsigned sector_size, const guint8 *in,
-                            guint8 *out, size_t len)
+                            unsigned sector_size, const guint8 *in, guint8 *out,
+                            size_t len)
 {
     return lb_block_cipher_run(c, false, iv_sector, sector_size, in, out, len);
 }

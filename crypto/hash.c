@@ -21,27 +21,29 @@
 
 #include "lb/secret.h"
 
+/* clang-format off */
 G_DEFINE_QUARK(lb-crypto-error-quark, lb_crypto_error)
+/* clang-format on */
 
 typedef struct LbHashInfo {
-    const char *name;               /* canonical cryptsetup spelling */
-    const char *alias;              /* other accepted spelling, or NULL */
+    const char *name;  /* canonical cryptsetup spelling */
+    const char *alias; /* other accepted spelling, or NULL */
     size_t digest_len;
     const struct nettle_hash *impl; /* NULL: not available here */
 } LbHashInfo;
 
 static const LbHashInfo lb_hash_table[LB_HASH__MAX] = {
-    [LB_HASH_MD5] = { "md5", NULL, 16, &nettle_md5 },
-    [LB_HASH_SHA1] = { "sha1", NULL, 20, &nettle_sha1 },
-    [LB_HASH_SHA224] = { "sha224", NULL, 28, &nettle_sha224 },
-    [LB_HASH_SHA256] = { "sha256", NULL, 32, &nettle_sha256 },
-    [LB_HASH_SHA384] = { "sha384", NULL, 48, &nettle_sha384 },
-    [LB_HASH_SHA512] = { "sha512", NULL, 64, &nettle_sha512 },
-    [LB_HASH_RIPEMD160] = { "ripemd160", "rmd160", 20, &nettle_ripemd160 },
-    [LB_HASH_SHA3_256] = { "sha3-256", "sha3_256", 32, &nettle_sha3_256 },
-    [LB_HASH_SHA3_512] = { "sha3-512", "sha3_512", 64, &nettle_sha3_512 },
-    [LB_HASH_WHIRLPOOL] = { "whirlpool", NULL, 64, &lb_nettle_whirlpool },
-    [LB_HASH_SM3] = { "sm3", NULL, 32, &nettle_sm3 },
+    [LB_HASH_MD5] = {"md5", NULL, 16, &nettle_md5},
+    [LB_HASH_SHA1] = {"sha1", NULL, 20, &nettle_sha1},
+    [LB_HASH_SHA224] = {"sha224", NULL, 28, &nettle_sha224},
+    [LB_HASH_SHA256] = {"sha256", NULL, 32, &nettle_sha256},
+    [LB_HASH_SHA384] = {"sha384", NULL, 48, &nettle_sha384},
+    [LB_HASH_SHA512] = {"sha512", NULL, 64, &nettle_sha512},
+    [LB_HASH_RIPEMD160] = {"ripemd160", "rmd160", 20, &nettle_ripemd160},
+    [LB_HASH_SHA3_256] = {"sha3-256", "sha3_256", 32, &nettle_sha3_256},
+    [LB_HASH_SHA3_512] = {"sha3-512", "sha3_512", 64, &nettle_sha3_512},
+    [LB_HASH_WHIRLPOOL] = {"whirlpool", NULL, 64, &lb_nettle_whirlpool},
+    [LB_HASH_SM3] = {"sm3", NULL, 32, &nettle_sm3},
 };
 
 bool lb_hash_from_name(const char *name, LbHashAlg *out, GError **errp)
@@ -92,14 +94,14 @@ const struct nettle_hash *lb_hash_impl(LbHashAlg alg, GError **errp)
     return lb_hash_table[alg].impl;
 }
 
-bool lb_hash_bytes(LbHashAlg alg, const void *data, size_t len,
-                   guint8 *out, GError **errp)
+bool lb_hash_bytes(LbHashAlg alg, const void *data, size_t len, guint8 *out,
+                   GError **errp)
 {
     return lb_hash_bytes2(alg, data, len, NULL, 0, out, errp);
 }
 
-bool lb_hash_bytes2(LbHashAlg alg, const void *a, size_t alen,
-                    const void *b, size_t blen, guint8 *out, GError **errp)
+bool lb_hash_bytes2(LbHashAlg alg, const void *a, size_t alen, const void *b,
+                    size_t blen, guint8 *out, GError **errp)
 {
     const struct nettle_hash *h = lb_hash_impl(alg, errp);
     LbHashCtx ctx;

@@ -34,7 +34,7 @@ typedef struct LbNettleBlock {
 } LbNettleBlock;
 
 typedef enum {
-    LB_IVGEN_NONE,          /* ECB: no IV */
+    LB_IVGEN_NONE, /* ECB: no IV */
     LB_IVGEN_PLAIN,
     LB_IVGEN_PLAIN64,
     LB_IVGEN_PLAIN64BE,
@@ -45,9 +45,9 @@ typedef enum {
 
 typedef struct LbIvgen {
     LbIvgenAlg alg;
-    unsigned iv_len;        /* = cipher block size */
-    unsigned benbi_shift;   /* 9 - log2(block size) */
-    LbNettleBlock essiv;    /* ESSIV: cipher keyed with H(volume key) */
+    unsigned iv_len;      /* = cipher block size */
+    unsigned benbi_shift; /* 9 - log2(block size) */
+    LbNettleBlock essiv;  /* ESSIV: cipher keyed with H(volume key) */
 } LbIvgen;
 
 /**

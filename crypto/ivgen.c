@@ -29,12 +29,9 @@ static const struct {
     const char *name;
     LbIvgenAlg alg;
 } lb_ivgen_names[] = {
-    { "plain", LB_IVGEN_PLAIN },
-    { "plain64", LB_IVGEN_PLAIN64 },
-    { "plain64be", LB_IVGEN_PLAIN64BE },
-    { "essiv", LB_IVGEN_ESSIV },
-    { "benbi", LB_IVGEN_BENBI },
-    { "null", LB_IVGEN_NULL },
+    {"plain", LB_IVGEN_PLAIN},         {"plain64", LB_IVGEN_PLAIN64},
+    {"plain64be", LB_IVGEN_PLAIN64BE}, {"essiv", LB_IVGEN_ESSIV},
+    {"benbi", LB_IVGEN_BENBI},         {"null", LB_IVGEN_NULL},
 };
 
 static bool lb_ivgen_essiv_init(LbIvgen *g, const char *hash_name,
@@ -93,8 +90,8 @@ bool lb_ivgen_init(LbIvgen *g, const char *spec, const char *cipher,
         }
         g->alg = lb_ivgen_names[i].alg;
         if (g->alg == LB_IVGEN_ESSIV) {
-            return lb_ivgen_essiv_init(g, colon ? colon + 1 : NULL, cipher,
-                                       key, keylen, errp);
+            return lb_ivgen_essiv_init(g, colon ? colon + 1 : NULL, cipher, key,
+                                       keylen, errp);
         }
         if (colon) {
             g_set_error(errp, LB_CRYPTO_ERROR, LB_CRYPTO_ERROR_UNSUPPORTED,

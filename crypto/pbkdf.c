@@ -68,8 +68,8 @@ bool lb_pbkdf2(LbHashAlg alg, const void *pass, size_t passlen,
     }
     if (iterations == 0 || iterations > UINT_MAX) {
         g_set_error(errp, LB_CRYPTO_ERROR, LB_CRYPTO_ERROR_INVALID,
-                    "PBKDF2 iteration count %" G_GUINT64_FORMAT
-                    " out of range", iterations);
+                    "PBKDF2 iteration count %" G_GUINT64_FORMAT " out of range",
+                    iterations);
         return false;
     }
     if (outlen == 0 || outlen / h->digest_size >= UINT32_MAX) {
@@ -94,8 +94,8 @@ bool lb_pbkdf2(LbHashAlg alg, const void *pass, size_t passlen,
 #define LB_PBKDF2_BENCH_MIN_MS 20
 
 typedef struct {
-    double iters_per_ms;    /* one output block */
-    uint64_t budget_ms;     /* measuring time that produced it */
+    double iters_per_ms; /* one output block */
+    uint64_t budget_ms;  /* measuring time that produced it */
 } LbPbkdf2Rate;
 
 static LbPbkdf2Rate lb_pbkdf2_rates[LB_HASH__MAX];
@@ -109,11 +109,11 @@ static double lb_thread_cpu_ms(void)
     return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
-static bool lb_pbkdf2_measure(LbHashAlg alg, uint64_t budget_ms,
-                              double *rate, GError **errp)
+static bool lb_pbkdf2_measure(LbHashAlg alg, uint64_t budget_ms, double *rate,
+                              GError **errp)
 {
     static const char pass[] = "lb-pbkdf2-benchmark";
-    guint8 salt[32] = { 0 };
+    guint8 salt[32] = {0};
     guint8 out[LB_HASH_MAX_DIGEST];
     size_t dlen = lb_hash_digest_len(alg);
     uint64_t iters = 1000;
@@ -122,8 +122,8 @@ static bool lb_pbkdf2_measure(LbHashAlg alg, uint64_t budget_ms,
         double t0 = lb_thread_cpu_ms();
         double ms;
 
-        if (!lb_pbkdf2(alg, pass, sizeof(pass) - 1, salt, sizeof(salt),
-                       iters, out, dlen, errp)) {
+        if (!lb_pbkdf2(alg, pass, sizeof(pass) - 1, salt, sizeof(salt), iters,
+                       out, dlen, errp)) {
             return false;
         }
         ms = lb_thread_cpu_ms() - t0;
@@ -147,8 +147,8 @@ static bool lb_pbkdf2_measure(LbHashAlg alg, uint64_t budget_ms,
 uint64_t lb_pbkdf2_count_iters(LbHashAlg alg, size_t outlen, uint64_t ms,
                                GError **errp)
 {
-    uint64_t budget = MIN(LB_PBKDF2_BENCH_MAX_MS,
-                          MAX(ms, LB_PBKDF2_BENCH_MIN_MS));
+    uint64_t budget =
+        MIN(LB_PBKDF2_BENCH_MAX_MS, MAX(ms, LB_PBKDF2_BENCH_MIN_MS));
     size_t dlen;
     size_t blocks;
     double rate = 0;

@@ -15,10 +15,10 @@
 #define LB_WHIRLPOOL_DIGEST_SIZE 64
 
 typedef struct LbWhirlpoolCtx {
-    guint64 h[8];           /* chaining value, row i as big-endian u64 */
-    guint8 block[64];       /* pending message bytes */
-    size_t index;           /* bytes used in block */
-    guint64 count;          /* message bytes so far (lengths < 2^64) */
+    guint64 h[8];     /* chaining value, row i as big-endian u64 */
+    guint8 block[64]; /* pending message bytes */
+    size_t index;     /* bytes used in block */
+    guint64 count;    /* message bytes so far (lengths < 2^64) */
 } LbWhirlpoolCtx;
 
 void lb_whirlpool_init(LbWhirlpoolCtx *ctx);

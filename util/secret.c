@@ -20,9 +20,9 @@
 #include <glib.h>
 
 struct LbSecret {
-    size_t len;         /* secret bytes after the header */
-    size_t alloc;       /* bytes in the whole mapping-sized block */
-    bool locked;        /* mlock() succeeded */
+    size_t len;   /* secret bytes after the header */
+    size_t alloc; /* bytes in the whole mapping-sized block */
+    bool locked;  /* mlock() succeeded */
     /* Aligned so callers may keep structs (hash or cipher state) here. */
     guint8 data[] __attribute__((aligned(16)));
 };

@@ -22,101 +22,97 @@ typedef struct {
     const char *name;
     const char *cipher;
     const char *mode;
-    const char *key;        /* hex */
+    const char *key; /* hex */
     uint64_t sector;
     unsigned sector_size;
     size_t len;
-    bool zero_pt;           /* plaintext zeros, else byte i = i & 0xff */
-    const char *ct_head;    /* first 32 ciphertext bytes, hex */
-    const char *ct_sha256;  /* sha256 of the whole ciphertext, hex */
+    bool zero_pt;          /* plaintext zeros, else byte i = i & 0xff */
+    const char *ct_head;   /* first 32 ciphertext bytes, hex */
+    const char *ct_sha256; /* sha256 of the whole ciphertext, hex */
 } KatCase;
 
 static const KatCase kat_cases[] = {
-    { "ieee1619-v1", "aes", "xts-plain64",
-      "0000000000000000000000000000000000000000000000000000000000000000",
-      0x0, 512, 512, true,
-      "917cf69ebd68b2ec9b9fe9a3eadda692cd43d2f59598ed858c02c2652fbf922e",
-      "eed5ec199dfc7d09e90bd0f5b97569515294cd084107d2d5c2596ab43e6c1aaf" },
-    { "ieee1619-v4", "aes", "xts-plain64",
-      "2718281828459045235360287471352631415926535897932384626433832795",
-      0x0, 512, 512, false,
-      "27a7479befa1d476489f308cd4cfa6e2a96e4bbe3208ff25287dd3819616e89c",
-      "ebee4d64dd2395bb2d6a2d37a0a48ecb2bf4913cfc99d27c2214f2f4144715ea" },
-    { "ieee1619-v10", "aes", "xts-plain64",
-      "2718281828459045235360287471352662497757247093699959574966967627"
-      "3141592653589793238462643383279502884197169399375105820974944592",
-      0xff, 512, 512, false,
-      "1c3b3a102f770386e4836c99e370cf9bea00803f5e482357a4ae12d414a3e63b",
-      "e97e974fa393af794f7a4684395814cf820de60a01eaec677d87b452e316b364" },
-    { "xts256-4k", "aes", "xts-plain64",
-      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-      "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f",
-      0x3e8, 4096, 8192, false,
-      "e56b35de243547237ddf8b0861dd6a3ea564613c68db4b5f487ced69e373f345",
-      "5c33092f7ca606d63883bada084ed2f0a1f1df26e8225037d4f882bc2671a8af" },
-    { "xts128-be", "aes", "xts-plain64be",
-      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-      0x10203, 512, 1024, false,
-      "6f9997b5aa17e4c9055e87f370090c22456ba326c9fb0d8f37dd6f5ffb136d4f",
-      "17a6d873eb5b4190c6a0761e6dfeee19d3f32e409a150ace41a5a5788331c07b" },
-    { "xts128-benbi", "aes", "xts-benbi",
-      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-      0x3, 1024, 2048, false,
-      "e7ef341bd360fb1d117001fb94d68b13535eaacf5ce00204971001679fe456e3",
-      "44eaf84a2f50c7255c474b2c78a6bc237f9f7d726a663373673386bada80ddf5" },
-    { "xts256-essiv", "aes", "xts-essiv:sha256",
-      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-      "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f",
-      0x9, 4096, 4096, false,
-      "aa792b3801e4f184d17f09991327ec977cf4050713dc72573a74379fac1eebfd",
-      "2bdd3f5fd54dc5e045e099060e97c63efaaa637b9aed0462e4f952e2fab31eed" },
-    { "cbc128-essiv", "aes", "cbc-essiv:sha256",
-      "000102030405060708090a0b0c0d0e0f",
-      0x5, 512, 1024, false,
-      "33f8447dbf9412be02c63f77ecb81d3e2ae704305be44a51136eb5a093eda055",
-      "e0bab41bdd3ccc265287a388c97d20c307cbe2f26e0c0d100fab503c9a4067fe" },
-    { "cbc256-plain64", "aes", "cbc-plain64",
-      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-      0x200000001, 512, 1024, false,
-      "1f08db4efd053f17a235fe26a5fe084cce8efe798ef62dc42b64e89e055d3cc9",
-      "62b01fd24c3ee753d1318cbbba8594aaf137cc45cf1a001a86ffd369a31e7fbb" },
-    { "cbc192-plain", "aes", "cbc-plain",
-      "000102030405060708090a0b0c0d0e0f1011121314151617",
-      0x100000003, 512, 1024, false,
-      "52bb6542a01f7f8a56dbf99abd2783a94aa4ef20a5e740982439226b94811370",
-      "c537099544c51c4507c3378db1c3702fd9732ce544813467d36494d795c7d2d9" },
-    { "cbc256-null", "aes", "cbc-null",
-      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-      0x8, 2048, 4096, false,
-      "5a6e045708fb7196f02e553d02c3a692c77147ebd5121de8d0fae7762423b6bf",
-      "d9987d4df75d4443e63793a24414375a81c44be2b60956e88e4d71c3c296c7c0" },
-    { "xts192", "aes", "xts-plain64",
-      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-      "202122232425262728292a2b2c2d2e2f",
-      0x1, 512, 1024, false,
-      "093942a358bc16a669265ef0fa64d25467ba0edcc5141a7db56cab67d2ed7ccf",
-      "5ff8c0b23247df199029a377b0ca1a0465345d4f5c6878411fdf6c9f2903d403" },
-    { "ecb256", "aes", "ecb",
-      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-      0x0, 512, 1024, false,
-      "5a6e045708fb7196f02e553d02c3a692e9c3ef8ab23453e6f0749cd636e7a88e",
-      "c3491512c716bd9e3863a2d6c9ef1cd090ed88037c3cbcef9df61d29d48ee5fc" },
-    { "ctr128-plain64", "aes", "ctr-plain64",
-      "000102030405060708090a0b0c0d0e0f",
-      0x4d, 512, 1024, false,
-      "f75e3f74546b4724b6a07b4e11335cd87e2a2a19fddd66239922b1817c3ce5b5",
-      "288e1252ef00878c5c34e575f2b6b87598ad5a509421ad4ff309a23ab984637e" },
-    { "camellia256-xts", "camellia", "xts-plain64",
-      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-      "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f",
-      0x5, 512, 1024, false,
-      "b275164be0e8a18c21b127e9058f385eed1355b3c31460f26c4485544abcb60c",
-      "86e8f8545761b0eadaf4752313104792120cfe10081a5d1fb45ecc97a3eb09d6" },
-    { "camellia128-cbc", "camellia", "cbc-plain64",
-      "000102030405060708090a0b0c0d0e0f",
-      0x6, 512, 1024, false,
-      "30fdf6dafe83252ff5651b10837a1b9ea9f84c622a632a81456e4d65fa8db721",
-      "85eb69e7fc881c6ad6d6b78dc857730e29a0bb8e2de27e3da593e9426603f2bc" },
+    {"ieee1619-v1", "aes", "xts-plain64",
+     "0000000000000000000000000000000000000000000000000000000000000000", 0x0,
+     512, 512, true,
+     "917cf69ebd68b2ec9b9fe9a3eadda692cd43d2f59598ed858c02c2652fbf922e",
+     "eed5ec199dfc7d09e90bd0f5b97569515294cd084107d2d5c2596ab43e6c1aaf"},
+    {"ieee1619-v4", "aes", "xts-plain64",
+     "2718281828459045235360287471352631415926535897932384626433832795", 0x0,
+     512, 512, false,
+     "27a7479befa1d476489f308cd4cfa6e2a96e4bbe3208ff25287dd3819616e89c",
+     "ebee4d64dd2395bb2d6a2d37a0a48ecb2bf4913cfc99d27c2214f2f4144715ea"},
+    {"ieee1619-v10", "aes", "xts-plain64",
+     "2718281828459045235360287471352662497757247093699959574966967627"
+     "3141592653589793238462643383279502884197169399375105820974944592",
+     0xff, 512, 512, false,
+     "1c3b3a102f770386e4836c99e370cf9bea00803f5e482357a4ae12d414a3e63b",
+     "e97e974fa393af794f7a4684395814cf820de60a01eaec677d87b452e316b364"},
+    {"xts256-4k", "aes", "xts-plain64",
+     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+     "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f",
+     0x3e8, 4096, 8192, false,
+     "e56b35de243547237ddf8b0861dd6a3ea564613c68db4b5f487ced69e373f345",
+     "5c33092f7ca606d63883bada084ed2f0a1f1df26e8225037d4f882bc2671a8af"},
+    {"xts128-be", "aes", "xts-plain64be",
+     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+     0x10203, 512, 1024, false,
+     "6f9997b5aa17e4c9055e87f370090c22456ba326c9fb0d8f37dd6f5ffb136d4f",
+     "17a6d873eb5b4190c6a0761e6dfeee19d3f32e409a150ace41a5a5788331c07b"},
+    {"xts128-benbi", "aes", "xts-benbi",
+     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 0x3,
+     1024, 2048, false,
+     "e7ef341bd360fb1d117001fb94d68b13535eaacf5ce00204971001679fe456e3",
+     "44eaf84a2f50c7255c474b2c78a6bc237f9f7d726a663373673386bada80ddf5"},
+    {"xts256-essiv", "aes", "xts-essiv:sha256",
+     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+     "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f",
+     0x9, 4096, 4096, false,
+     "aa792b3801e4f184d17f09991327ec977cf4050713dc72573a74379fac1eebfd",
+     "2bdd3f5fd54dc5e045e099060e97c63efaaa637b9aed0462e4f952e2fab31eed"},
+    {"cbc128-essiv", "aes", "cbc-essiv:sha256",
+     "000102030405060708090a0b0c0d0e0f", 0x5, 512, 1024, false,
+     "33f8447dbf9412be02c63f77ecb81d3e2ae704305be44a51136eb5a093eda055",
+     "e0bab41bdd3ccc265287a388c97d20c307cbe2f26e0c0d100fab503c9a4067fe"},
+    {"cbc256-plain64", "aes", "cbc-plain64",
+     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+     0x200000001, 512, 1024, false,
+     "1f08db4efd053f17a235fe26a5fe084cce8efe798ef62dc42b64e89e055d3cc9",
+     "62b01fd24c3ee753d1318cbbba8594aaf137cc45cf1a001a86ffd369a31e7fbb"},
+    {"cbc192-plain", "aes", "cbc-plain",
+     "000102030405060708090a0b0c0d0e0f1011121314151617", 0x100000003, 512, 1024,
+     false, "52bb6542a01f7f8a56dbf99abd2783a94aa4ef20a5e740982439226b94811370",
+     "c537099544c51c4507c3378db1c3702fd9732ce544813467d36494d795c7d2d9"},
+    {"cbc256-null", "aes", "cbc-null",
+     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 0x8,
+     2048, 4096, false,
+     "5a6e045708fb7196f02e553d02c3a692c77147ebd5121de8d0fae7762423b6bf",
+     "d9987d4df75d4443e63793a24414375a81c44be2b60956e88e4d71c3c296c7c0"},
+    {"xts192", "aes", "xts-plain64",
+     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+     "202122232425262728292a2b2c2d2e2f",
+     0x1, 512, 1024, false,
+     "093942a358bc16a669265ef0fa64d25467ba0edcc5141a7db56cab67d2ed7ccf",
+     "5ff8c0b23247df199029a377b0ca1a0465345d4f5c6878411fdf6c9f2903d403"},
+    {"ecb256", "aes", "ecb",
+     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", 0x0,
+     512, 1024, false,
+     "5a6e045708fb7196f02e553d02c3a692e9c3ef8ab23453e6f0749cd636e7a88e",
+     "c3491512c716bd9e3863a2d6c9ef1cd090ed88037c3cbcef9df61d29d48ee5fc"},
+    {"ctr128-plain64", "aes", "ctr-plain64", "000102030405060708090a0b0c0d0e0f",
+     0x4d, 512, 1024, false,
+     "f75e3f74546b4724b6a07b4e11335cd87e2a2a19fddd66239922b1817c3ce5b5",
+     "288e1252ef00878c5c34e575f2b6b87598ad5a509421ad4ff309a23ab984637e"},
+    {"camellia256-xts", "camellia", "xts-plain64",
+     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+     "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f",
+     0x5, 512, 1024, false,
+     "b275164be0e8a18c21b127e9058f385eed1355b3c31460f26c4485544abcb60c",
+     "86e8f8545761b0eadaf4752313104792120cfe10081a5d1fb45ecc97a3eb09d6"},
+    {"camellia128-cbc", "camellia", "cbc-plain64",
+     "000102030405060708090a0b0c0d0e0f", 0x6, 512, 1024, false,
+     "30fdf6dafe83252ff5651b10837a1b9ea9f84c622a632a81456e4d65fa8db721",
+     "85eb69e7fc881c6ad6d6b78dc857730e29a0bb8e2de27e3da593e9426603f2bc"},
 };
 
 static guint8 *from_hex(const char *hex, size_t *len)
@@ -162,8 +158,9 @@ static void test_cipher_kat(gconstpointer data)
     c = lb_block_cipher_new(tc->cipher, tc->mode, key, keylen, &err);
     g_assert_no_error(err);
     g_assert_nonnull(c);
-    g_assert_cmpint(lb_block_cipher_encrypt(c, tc->sector, tc->sector_size,
-                                            pt, ct, tc->len), ==, 0);
+    g_assert_cmpint(lb_block_cipher_encrypt(c, tc->sector, tc->sector_size, pt,
+                                            ct, tc->len),
+                    ==, 0);
     head = to_hex(ct, 32);
     g_assert_cmpstr(head, ==, tc->ct_head);
     g_assert_true(lb_hash_bytes(LB_HASH_SHA256, ct, tc->len, digest, NULL));
@@ -171,8 +168,9 @@ static void test_cipher_kat(gconstpointer data)
     g_assert_cmpstr(sum, ==, tc->ct_sha256);
 
     /* Decrypt in place. */
-    g_assert_cmpint(lb_block_cipher_decrypt(c, tc->sector, tc->sector_size,
-                                            ct, ct, tc->len), ==, 0);
+    g_assert_cmpint(lb_block_cipher_decrypt(c, tc->sector, tc->sector_size, ct,
+                                            ct, tc->len),
+                    ==, 0);
     g_assert_cmpmem(ct, tc->len, pt, tc->len);
 }
 
@@ -191,21 +189,21 @@ typedef struct {
 } BlockCase;
 
 static const BlockCase block_cases[] = {
-    { "serpent", "80000000000000000000000000000000",
-      "00000000000000000000000000000000", "264e5481eff42a4606abda06c0bfda3d" },
-    { "serpent", "000102030405060708090a0b0c0d0e0f",
-      "000102030405060708090a0b0c0d0e0f", "4c7d8a328072a22c823e4a1f3acda16d" },
-    { "serpent",
-      "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-      "000102030405060708090a0b0c0d0e0f", "de269ff833e432b85b2e88d2701ce75c" },
-    { "twofish", "00000000000000000000000000000000",
-      "00000000000000000000000000000000", "9f589f5cf6122c32b6bfec2f2ae8c35a" },
-    { "cast5", "0123456712345678234567893456789a", "0123456789abcdef",
-      "238b4fe5847e44b2" },
-    { "aes", "000102030405060708090a0b0c0d0e0f",
-      "00112233445566778899aabbccddeeff", "69c4e0d86a7b0430d8cdb78070b4c55a" },
-    { "camellia", "0123456789abcdeffedcba9876543210",
-      "0123456789abcdeffedcba9876543210", "67673138549669730857065648eabe43" },
+    {"serpent", "80000000000000000000000000000000",
+     "00000000000000000000000000000000", "264e5481eff42a4606abda06c0bfda3d"},
+    {"serpent", "000102030405060708090a0b0c0d0e0f",
+     "000102030405060708090a0b0c0d0e0f", "4c7d8a328072a22c823e4a1f3acda16d"},
+    {"serpent",
+     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+     "000102030405060708090a0b0c0d0e0f", "de269ff833e432b85b2e88d2701ce75c"},
+    {"twofish", "00000000000000000000000000000000",
+     "00000000000000000000000000000000", "9f589f5cf6122c32b6bfec2f2ae8c35a"},
+    {"cast5", "0123456712345678234567893456789a", "0123456789abcdef",
+     "238b4fe5847e44b2"},
+    {"aes", "000102030405060708090a0b0c0d0e0f",
+     "00112233445566778899aabbccddeeff", "69c4e0d86a7b0430d8cdb78070b4c55a"},
+    {"camellia", "0123456789abcdeffedcba9876543210",
+     "0123456789abcdeffedcba9876543210", "67673138549669730857065648eabe43"},
 };
 
 static void test_cipher_block_kat(gconstpointer data)
@@ -244,7 +242,7 @@ typedef struct {
     size_t keylen;
 } RtCase;
 
-static const unsigned sector_sizes[] = { 512, 1024, 2048, 4096 };
+static const unsigned sector_sizes[] = {512, 1024, 2048, 4096};
 
 static void test_cipher_roundtrip(gconstpointer data)
 {
@@ -269,8 +267,8 @@ static void test_cipher_roundtrip(gconstpointer data)
         uint64_t sector = 0x1234567ull * (s + 1);
 
         /* Out of place, then in place: same result. */
-        g_assert_cmpint(lb_block_cipher_encrypt(c, sector, ss, pt, ct, len),
-                        ==, 0);
+        g_assert_cmpint(lb_block_cipher_encrypt(c, sector, ss, pt, ct, len), ==,
+                        0);
         g_assert_true(memcmp(ct, pt, len) != 0);
         memcpy(buf, pt, len);
         g_assert_cmpint(lb_block_cipher_encrypt(c, sector, ss, buf, buf, len),
@@ -290,20 +288,20 @@ static void test_cipher_roundtrip(gconstpointer data)
         g_assert_cmpint(lb_block_cipher_decrypt(c, sector, ss, ct, buf, len),
                         ==, 0);
         g_assert_cmpmem(buf, len, pt, len);
-        g_assert_cmpint(lb_block_cipher_decrypt(c, sector, ss, ct, ct, len),
-                        ==, 0);
+        g_assert_cmpint(lb_block_cipher_decrypt(c, sector, ss, ct, ct, len), ==,
+                        0);
         g_assert_cmpmem(ct, len, pt, len);
 
         /* Another sector number changes the ciphertext, unless no IV. */
-        g_assert_cmpint(lb_block_cipher_encrypt(c, sector + 1, ss, pt, ct2,
-                                                len), ==, 0);
+        g_assert_cmpint(
+            lb_block_cipher_encrypt(c, sector + 1, ss, pt, ct2, len), ==, 0);
         if (g_str_has_prefix(tc->mode, "ecb") ||
             g_str_has_suffix(tc->mode, "-null")) {
             g_assert_cmpmem(ct2, len, ct0, len);
         } else {
             g_assert_true(memcmp(ct2, ct0, len) != 0);
-            g_assert_cmpint(lb_block_cipher_decrypt(c, sector, ss, ct2, buf,
-                                                    len), ==, 0);
+            g_assert_cmpint(
+                lb_block_cipher_decrypt(c, sector, ss, ct2, buf, len), ==, 0);
             g_assert_true(memcmp(buf, pt, len) != 0);
         }
     }
@@ -315,13 +313,11 @@ static void add_roundtrips(void)
         const char *cipher;
         size_t keys[3];
     } ciphers[] = {
-        { "aes", { 16, 24, 32 } },
-        { "serpent", { 16, 24, 32 } },
-        { "twofish", { 16, 24, 32 } },
-        { "cast5", { 16 } },
-        { "camellia", { 16, 24, 32 } },
+        {"aes", {16, 24, 32}},      {"serpent", {16, 24, 32}},
+        {"twofish", {16, 24, 32}},  {"cast5", {16}},
+        {"camellia", {16, 24, 32}},
     };
-    static const char *chains[] = { "ecb", "cbc", "xts", "ctr" };
+    static const char *chains[] = {"ecb", "cbc", "xts", "ctr"};
     static const char *ivgens[] = {
         "plain", "plain64", "plain64be", "essiv:sha256", "benbi", "null",
     };
@@ -351,9 +347,9 @@ static void add_roundtrips(void)
                         continue;
                     }
                     tc->cipher = g_strdup(ciphers[ci].cipher);
-                    tc->mode = ecb ? g_strdup("ecb")
-                                   : g_strdup_printf("%s-%s", chains[ch],
-                                                     ivgens[iv]);
+                    tc->mode =
+                        ecb ? g_strdup("ecb")
+                            : g_strdup_printf("%s-%s", chains[ch], ivgens[iv]);
                     tc->keylen = keylen;
                     path = g_strdup_printf("/crypto/cipher/roundtrip/%s-%s-%zu",
                                            tc->cipher, tc->mode, keylen * 8);
@@ -375,20 +371,20 @@ typedef struct {
 } KeyCase;
 
 static const KeyCase key_cases[] = {
-    { "aes", "xts", 32, true }, { "aes", "xts", 48, true },
-    { "aes", "xts", 64, true }, { "aes", "xts", 16, false },
-    { "aes", "xts", 65, false }, { "aes", "xts", 128, false },
-    { "aes", "cbc", 16, true }, { "aes", "cbc", 24, true },
-    { "aes", "cbc", 32, true }, { "aes", "cbc", 64, false },
-    { "aes", "ecb", 20, false }, { "aes", "ctr", 32, true },
-    { "AES", "cbc", 32, true }, { "serpent", "xts", 64, true },
-    { "serpent", "cbc", 24, true }, { "serpent", "cbc", 8, false },
-    { "twofish", "xts", 32, true }, { "twofish", "ecb", 33, false },
-    { "cast5", "cbc", 16, true }, { "cast5", "xts", 32, false },
-    { "cast5", "cbc", 32, false }, { "blowfish", "cbc", 16, false },
-    { "aes", "gcm", 16, false }, { "cipher_null", "ecb", 0, true },
-    { "cipher_null", "cbc", 0, false }, { "camellia", "xts", 64, true },
-    { "camellia", "cbc", 20, false },
+    {"aes", "xts", 32, true},         {"aes", "xts", 48, true},
+    {"aes", "xts", 64, true},         {"aes", "xts", 16, false},
+    {"aes", "xts", 65, false},        {"aes", "xts", 128, false},
+    {"aes", "cbc", 16, true},         {"aes", "cbc", 24, true},
+    {"aes", "cbc", 32, true},         {"aes", "cbc", 64, false},
+    {"aes", "ecb", 20, false},        {"aes", "ctr", 32, true},
+    {"AES", "cbc", 32, true},         {"serpent", "xts", 64, true},
+    {"serpent", "cbc", 24, true},     {"serpent", "cbc", 8, false},
+    {"twofish", "xts", 32, true},     {"twofish", "ecb", 33, false},
+    {"cast5", "cbc", 16, true},       {"cast5", "xts", 32, false},
+    {"cast5", "cbc", 32, false},      {"blowfish", "cbc", 16, false},
+    {"aes", "gcm", 16, false},        {"cipher_null", "ecb", 0, true},
+    {"cipher_null", "cbc", 0, false}, {"camellia", "xts", 64, true},
+    {"camellia", "cbc", 20, false},
 };
 
 static void test_key_bytes_valid(void)
@@ -397,8 +393,9 @@ static void test_key_bytes_valid(void)
         const KeyCase *tc = &key_cases[i];
 
         g_test_message("%s-%s %zu", tc->cipher, tc->chain, tc->keylen);
-        g_assert_cmpint(lb_cipher_key_bytes_valid(tc->cipher, tc->chain,
-                                                  tc->keylen), ==, tc->valid);
+        g_assert_cmpint(
+            lb_cipher_key_bytes_valid(tc->cipher, tc->chain, tc->keylen), ==,
+            tc->valid);
     }
 }
 
@@ -409,25 +406,25 @@ typedef struct {
 } BadSpec;
 
 static const BadSpec bad_specs[] = {
-    { "aes", "xts-plain64", 16 },
-    { "aes", "xts-plain64", 40 },
-    { "aes", "cbc", 32 },
-    { "aes", "cbc-", 32 },
-    { "aes", "ecb-plain64", 32 },
-    { "aes", "gcm-random", 32 },
-    { "aes", "xts-lmk", 64 },
-    { "aes", "cbc-essiv:sha1", 32 },
-    { "aes", "cbc-essiv", 32 },
-    { "des", "cbc-plain", 8 },
-    { "cast5", "xts-plain64", 32 },
-    { "cast5", "cbc-essiv:sha256", 16 },
-    { "cipher_null", "cbc-plain", 0 },
-    { "", "ecb", 16 },
+    {"aes", "xts-plain64", 16},
+    {"aes", "xts-plain64", 40},
+    {"aes", "cbc", 32},
+    {"aes", "cbc-", 32},
+    {"aes", "ecb-plain64", 32},
+    {"aes", "gcm-random", 32},
+    {"aes", "xts-lmk", 64},
+    {"aes", "cbc-essiv:sha1", 32},
+    {"aes", "cbc-essiv", 32},
+    {"des", "cbc-plain", 8},
+    {"cast5", "xts-plain64", 32},
+    {"cast5", "cbc-essiv:sha256", 16},
+    {"cipher_null", "cbc-plain", 0},
+    {"", "ecb", 16},
 };
 
 static void test_bad_specs(void)
 {
-    guint8 key[64] = { 1 };
+    guint8 key[64] = {1};
 
     for (unsigned i = 0; i < G_N_ELEMENTS(bad_specs); i++) {
         g_autoptr(GError) err = NULL;
@@ -444,7 +441,7 @@ static void test_bad_specs(void)
 
 static void test_bad_lengths(void)
 {
-    guint8 key[64] = { 1 };
+    guint8 key[64] = {1};
     g_autofree guint8 *buf = g_malloc0(8192);
     g_autoptr(LbBlockCipher) c =
         lb_block_cipher_new("aes", "xts-plain64", key, 64, NULL);
@@ -520,10 +517,10 @@ static void test_cbc_lanes(void)
         const char *mode;
         size_t keylen;
     } cases[] = {
-        { "aes", "cbc-essiv:sha256", 16 },
-        { "aes", "cbc-plain64", 32 },
-        { "serpent", "cbc-plain", 32 },
-        { "cast5", "cbc-benbi", 16 },
+        {"aes", "cbc-essiv:sha256", 16},
+        {"aes", "cbc-plain64", 32},
+        {"serpent", "cbc-plain", 32},
+        {"cast5", "cbc-benbi", 16},
     };
     const size_t max = 17 * 1024;
     g_autofree guint8 *pt = g_malloc(max);
@@ -544,17 +541,17 @@ static void test_cbc_lanes(void)
                 size_t len = n * ss;
 
                 for (size_t u = 0; u < n; u++) {
-                    g_assert_cmpint(lb_block_cipher_encrypt(
-                                        c, 99 + u * ss / 512, ss,
-                                        pt + u * ss, ref + u * ss, ss),
-                                    ==, 0);
+                    g_assert_cmpint(
+                        lb_block_cipher_encrypt(c, 99 + u * ss / 512, ss,
+                                                pt + u * ss, ref + u * ss, ss),
+                        ==, 0);
                 }
-                g_assert_cmpint(lb_block_cipher_encrypt(c, 99, ss, pt, ct,
-                                                        len), ==, 0);
+                g_assert_cmpint(lb_block_cipher_encrypt(c, 99, ss, pt, ct, len),
+                                ==, 0);
                 g_assert_cmpmem(ct, len, ref, len);
                 memcpy(ct, pt, len);
-                g_assert_cmpint(lb_block_cipher_encrypt(c, 99, ss, ct, ct,
-                                                        len), ==, 0);
+                g_assert_cmpint(lb_block_cipher_encrypt(c, 99, ss, ct, ct, len),
+                                ==, 0);
                 g_assert_cmpmem(ct, len, ref, len);
             }
         }

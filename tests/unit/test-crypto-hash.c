@@ -14,50 +14,49 @@
 
 typedef struct {
     const char *name;
-    const char *abc;        /* digest of "abc" */
-    const char *a1000;      /* digest of 1000 x 'a' */
+    const char *abc;   /* digest of "abc" */
+    const char *a1000; /* digest of 1000 x 'a' */
 } HashCase;
 
 static const HashCase hash_cases[] = {
-    { "md5", "900150983cd24fb0d6963f7d28e17f72",
-      "cabe45dcc9ae5b66ba86600cca6b8ba8" },
-    { "sha1", "a9993e364706816aba3e25717850c26c9cd0d89d",
-      "291e9a6c66994949b57ba5e650361e98fc36b1ba" },
-    { "sha224", "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7",
-      "4e8f0ce90b64661a2b5e84be6d93a7d9b76871062f1814433d04a03d" },
-    { "sha256",
-      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-      "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3" },
-    { "sha384",
-      "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed"
-      "8086072ba1e7cc2358baeca134c825a7",
-      "f54480689c6b0b11d0303285d9a81b21a93bca6ba5a1b4472765dca4da45ee32"
-      "8082d469c650cd3b61b16d3266ab8ced" },
-    { "sha512",
-      "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
-      "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
-      "67ba5535a46e3f86dbfbed8cbbaf0125c76ed549ff8b0b9e03e0c88cf90fa634"
-      "fa7b12b47d77b694de488ace8d9a65967dc96df599727d3292a8d9d447709c97" },
-    { "ripemd160", "8eb208f7e05d987a9b044a8e98c6b087f15a0bfc",
-      "aa69deee9a8922e92f8105e007f76110f381e9cf" },
-    { "sha3-256",
-      "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532",
-      "8f3934e6f7a15698fe0f396b95d8c4440929a8fa6eae140171c068b4549fbf81" },
-    { "sha3-512",
-      "b751850b1a57168a5693cd924b6b096e08f621827444f70d884f5d0240d2712e"
-      "10e116e9192af3c91a7ec57647e3934057340b4cf408d5a56592f8274eec53f0",
-      "ac7e95cc95aa7f24aaa95e040ca0c79b39cd9cc84a10abb84ddd8dd5e4b45cf9"
-      "6543aaa70d0ef99fbf8d2769639981ee1fd0b0276f4756b9d504d0b7de19b700" },
-    { "sm3",
-      "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0",
-      "f4bedca973227d45c5b822551d2e762d4cfb0e9af70b241452545727b5fb046f" },
+    {"md5", "900150983cd24fb0d6963f7d28e17f72",
+     "cabe45dcc9ae5b66ba86600cca6b8ba8"},
+    {"sha1", "a9993e364706816aba3e25717850c26c9cd0d89d",
+     "291e9a6c66994949b57ba5e650361e98fc36b1ba"},
+    {"sha224", "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7",
+     "4e8f0ce90b64661a2b5e84be6d93a7d9b76871062f1814433d04a03d"},
+    {"sha256",
+     "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+     "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3"},
+    {"sha384",
+     "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed"
+     "8086072ba1e7cc2358baeca134c825a7",
+     "f54480689c6b0b11d0303285d9a81b21a93bca6ba5a1b4472765dca4da45ee32"
+     "8082d469c650cd3b61b16d3266ab8ced"},
+    {"sha512",
+     "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a"
+     "2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+     "67ba5535a46e3f86dbfbed8cbbaf0125c76ed549ff8b0b9e03e0c88cf90fa634"
+     "fa7b12b47d77b694de488ace8d9a65967dc96df599727d3292a8d9d447709c97"},
+    {"ripemd160", "8eb208f7e05d987a9b044a8e98c6b087f15a0bfc",
+     "aa69deee9a8922e92f8105e007f76110f381e9cf"},
+    {"sha3-256",
+     "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532",
+     "8f3934e6f7a15698fe0f396b95d8c4440929a8fa6eae140171c068b4549fbf81"},
+    {"sha3-512",
+     "b751850b1a57168a5693cd924b6b096e08f621827444f70d884f5d0240d2712e"
+     "10e116e9192af3c91a7ec57647e3934057340b4cf408d5a56592f8274eec53f0",
+     "ac7e95cc95aa7f24aaa95e040ca0c79b39cd9cc84a10abb84ddd8dd5e4b45cf9"
+     "6543aaa70d0ef99fbf8d2769639981ee1fd0b0276f4756b9d504d0b7de19b700"},
+    {"sm3", "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0",
+     "f4bedca973227d45c5b822551d2e762d4cfb0e9af70b241452545727b5fb046f"},
     /* Whirlpool (crypto/whirlpool.c): ISO/IEC 10118-3 "abc" vector; 1000 x
      * 'a' from `openssl dgst -whirlpool -provider legacy`. */
-    { "whirlpool",
-      "4e2448a4c6f486bb16b6562c73b4020bf3043e3a731bce721ae1b303d97e6d4c"
-      "7181eebdb6c57e277d0e34957114cbd6c797fc9d95d8b582d225292076d4eef5",
-      "fe24b173807796fdac15ebcaf5769f661695601ffeb64490ec0eecd30bd5b2c3"
-      "773b36d4edaf3175378b8df114e9496c833ef13606e7ab3d455681e98ecc818f" },
+    {"whirlpool",
+     "4e2448a4c6f486bb16b6562c73b4020bf3043e3a731bce721ae1b303d97e6d4c"
+     "7181eebdb6c57e277d0e34957114cbd6c797fc9d95d8b582d225292076d4eef5",
+     "fe24b173807796fdac15ebcaf5769f661695601ffeb64490ec0eecd30bd5b2c3"
+     "773b36d4edaf3175378b8df114e9496c833ef13606e7ab3d455681e98ecc818f"},
 };
 
 static char *to_hex(const guint8 *p, size_t n)
@@ -99,8 +98,7 @@ static void test_hash_kat(gconstpointer data)
     g_assert_cmpstr(hex2, ==, tc->a1000);
 
     /* Two-part input gives the digest of the concatenation. */
-    g_assert_true(lb_hash_bytes2(alg, a1000, 333, a1000 + 333, 667, out,
-                                 &err));
+    g_assert_true(lb_hash_bytes2(alg, a1000, 333, a1000 + 333, 667, out, &err));
     hex3 = to_hex(out, lb_hash_digest_len(alg));
     g_assert_cmpstr(hex3, ==, tc->a1000);
     g_assert_no_error(err);
@@ -159,8 +157,8 @@ static void test_whirlpool_splits(void)
     for (unsigned i = 0; i < sizeof(msg); i++) {
         msg[i] = i * 7 + 1;
     }
-    g_assert_true(lb_hash_bytes(LB_HASH_WHIRLPOOL, msg, sizeof(msg), ref,
-                                NULL));
+    g_assert_true(
+        lb_hash_bytes(LB_HASH_WHIRLPOOL, msg, sizeof(msg), ref, NULL));
     for (size_t cut = 0; cut <= sizeof(msg); cut += 13) {
         guint8 out[64];
 
@@ -172,8 +170,8 @@ static void test_whirlpool_splits(void)
 
 static void test_random(void)
 {
-    guint8 a[64] = { 0 };
-    guint8 b[64] = { 0 };
+    guint8 a[64] = {0};
+    guint8 b[64] = {0};
     static const guint8 zero[64];
 
     g_assert_true(lb_random_bytes(a, sizeof(a), NULL));

@@ -17,41 +17,41 @@ typedef struct {
     const char *spec;
     const char *cipher;
     unsigned block;
-    size_t keylen;          /* key = 00 01 02 ... */
+    size_t keylen; /* key = 00 01 02 ... */
     uint64_t sector;
-    const char *iv;         /* hex */
+    const char *iv; /* hex */
 } IvCase;
 
 static const IvCase iv_cases[] = {
-    { "plain", "aes", 16, 32, 0, "00000000000000000000000000000000" },
-    { "plain", "aes", 16, 32, 0x0102030405ull,
-      "05040302000000000000000000000000" },
-    { "plain64", "aes", 16, 32, 0x0102030405ull,
-      "05040302010000000000000000000000" },
-    { "plain64", "aes", 16, 32, 0xfedcba9876543210ull,
-      "1032547698badcfe0000000000000000" },
-    { "plain64be", "aes", 16, 32, 0x0102030405ull,
-      "00000000000000000000000102030405" },
-    { "plain64be", "aes", 16, 32, 0xfedcba9876543210ull,
-      "0000000000000000fedcba9876543210" },
-    { "benbi", "aes", 16, 32, 0, "00000000000000000000000000000001" },
-    { "benbi", "aes", 16, 32, 1, "00000000000000000000000000000021" },
-    { "benbi", "aes", 16, 32, 0x1000, "00000000000000000000000000020001" },
-    { "benbi", "cast5", 8, 16, 1, "0000000000000041" },
-    { "null", "aes", 16, 32, 12345, "00000000000000000000000000000000" },
-    { "plain64", "cast5", 8, 16, 0x0102030405ull, "0504030201000000" },
-    { "plain64be", "cast5", 8, 16, 0x0102030405ull, "0000000102030405" },
-    { "essiv:sha256", "aes", 16, 32, 0, "a73d5fb0e4041090ca6dc1b820cdaf51" },
-    { "essiv:sha256", "aes", 16, 32, 1, "59a0803f448bdf6d3d3de63feaccd58a" },
-    { "essiv:sha256", "aes", 16, 32, 0x123456789abcdef0ull,
-      "3b8192d47520808c39777d53a70ced2b" },
-    { "essiv:md5", "aes", 16, 32, 0, "85f8ca91a9e16289ca96ca487f8adb94" },
-    { "essiv:md5", "aes", 16, 32, 1, "ad15a8550bc2f871bdede0888d21b679" },
-    { "essiv:MD5", "aes", 16, 32, 0x123456789abcdef0ull,
-      "28bf7dee7e080d9e63520d1522109668" },
+    {"plain", "aes", 16, 32, 0, "00000000000000000000000000000000"},
+    {"plain", "aes", 16, 32, 0x0102030405ull,
+     "05040302000000000000000000000000"},
+    {"plain64", "aes", 16, 32, 0x0102030405ull,
+     "05040302010000000000000000000000"},
+    {"plain64", "aes", 16, 32, 0xfedcba9876543210ull,
+     "1032547698badcfe0000000000000000"},
+    {"plain64be", "aes", 16, 32, 0x0102030405ull,
+     "00000000000000000000000102030405"},
+    {"plain64be", "aes", 16, 32, 0xfedcba9876543210ull,
+     "0000000000000000fedcba9876543210"},
+    {"benbi", "aes", 16, 32, 0, "00000000000000000000000000000001"},
+    {"benbi", "aes", 16, 32, 1, "00000000000000000000000000000021"},
+    {"benbi", "aes", 16, 32, 0x1000, "00000000000000000000000000020001"},
+    {"benbi", "cast5", 8, 16, 1, "0000000000000041"},
+    {"null", "aes", 16, 32, 12345, "00000000000000000000000000000000"},
+    {"plain64", "cast5", 8, 16, 0x0102030405ull, "0504030201000000"},
+    {"plain64be", "cast5", 8, 16, 0x0102030405ull, "0000000102030405"},
+    {"essiv:sha256", "aes", 16, 32, 0, "a73d5fb0e4041090ca6dc1b820cdaf51"},
+    {"essiv:sha256", "aes", 16, 32, 1, "59a0803f448bdf6d3d3de63feaccd58a"},
+    {"essiv:sha256", "aes", 16, 32, 0x123456789abcdef0ull,
+     "3b8192d47520808c39777d53a70ced2b"},
+    {"essiv:md5", "aes", 16, 32, 0, "85f8ca91a9e16289ca96ca487f8adb94"},
+    {"essiv:md5", "aes", 16, 32, 1, "ad15a8550bc2f871bdede0888d21b679"},
+    {"essiv:MD5", "aes", 16, 32, 0x123456789abcdef0ull,
+     "28bf7dee7e080d9e63520d1522109668"},
     /* XTS: the hash covers both key halves (64 bytes). */
-    { "essiv:sha256", "aes", 16, 64, 7, "e58dd5d3564b883a231d9b0c3db7f1ef" },
-    { "", "aes", 16, 32, 7, "00000000000000000000000000000000" },
+    {"essiv:sha256", "aes", 16, 64, 7, "e58dd5d3564b883a231d9b0c3db7f1ef"},
+    {"", "aes", 16, 32, 7, "00000000000000000000000000000000"},
 };
 
 static void test_ivgen(gconstpointer data)
@@ -89,23 +89,23 @@ typedef struct {
 } IvBadCase;
 
 static const IvBadCase iv_bad[] = {
-    { "lmk", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED },
-    { "essiv", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED },
-    { "essiv:", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED },
-    { "essiv:nohash", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED },
+    {"lmk", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED},
+    {"essiv", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED},
+    {"essiv:", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED},
+    {"essiv:nohash", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED},
     /* sha1 digests (20 bytes) and sha512 (64) are no AES key. */
-    { "essiv:sha1", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED },
-    { "essiv:sha512", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED },
+    {"essiv:sha1", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED},
+    {"essiv:sha512", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED},
     /* cast5 takes 16-byte keys only. */
-    { "essiv:sha256", "cast5", 8, LB_CRYPTO_ERROR_UNSUPPORTED },
-    { "plain64:x", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED },
-    { "plain6", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED },
+    {"essiv:sha256", "cast5", 8, LB_CRYPTO_ERROR_UNSUPPORTED},
+    {"plain64:x", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED},
+    {"plain6", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED},
 };
 
 static void test_ivgen_bad(gconstpointer data)
 {
     const IvBadCase *tc = data;
-    guint8 key[32] = { 0 };
+    guint8 key[32] = {0};
     LbIvgen g;
     g_autoptr(GError) err = NULL;
 
@@ -118,15 +118,15 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     for (unsigned i = 0; i < G_N_ELEMENTS(iv_cases); i++) {
-        g_autofree char *path = g_strdup_printf(
-            "/crypto/ivgen/%s/%s-%u", iv_cases[i].spec[0] ? iv_cases[i].spec
-                                                          : "none",
-            iv_cases[i].cipher, i);
+        g_autofree char *path =
+            g_strdup_printf("/crypto/ivgen/%s/%s-%u",
+                            iv_cases[i].spec[0] ? iv_cases[i].spec : "none",
+                            iv_cases[i].cipher, i);
         g_test_add_data_func(path, &iv_cases[i], test_ivgen);
     }
     for (unsigned i = 0; i < G_N_ELEMENTS(iv_bad); i++) {
-        g_autofree char *path = g_strdup_printf(
-            "/crypto/ivgen/bad/%s-%u", iv_bad[i].spec, i);
+        g_autofree char *path =
+            g_strdup_printf("/crypto/ivgen/bad/%s-%u", iv_bad[i].spec, i);
         g_test_add_data_func(path, &iv_bad[i], test_ivgen_bad);
     }
     return g_test_run();

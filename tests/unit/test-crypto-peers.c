@@ -22,20 +22,20 @@
 #include "lb/crypto.h"
 
 typedef struct {
-    const char *spec;       /* cryptsetup -c */
-    const char *bits;       /* -s */
-    const char *hash;       /* -h */
+    const char *spec; /* cryptsetup -c */
+    const char *bits; /* -s */
+    const char *hash; /* -h */
 } PeerCase;
 
 static const PeerCase peer_cases[] = {
-    { "aes-xts-plain64", "512", "whirlpool" },
-    { "aes-xts-essiv:sha256", "256", "sm3" },
-    { "aes-cbc-plain64be", "256", "sha3-512" },
-    { "aes-xts-benbi", "512", "sha3-256" },
-    { "aes-ecb", "256", "whirlpool" },
-    { "aes-ctr-plain64", "256", "sha256" },
-    { "aes-xts-plain", "256", "sha1" },
-    { "aes-cbc-essiv:sha256", "128", "ripemd160" },
+    {"aes-xts-plain64", "512", "whirlpool"},
+    {"aes-xts-essiv:sha256", "256", "sm3"},
+    {"aes-cbc-plain64be", "256", "sha3-512"},
+    {"aes-xts-benbi", "512", "sha3-256"},
+    {"aes-ecb", "256", "whirlpool"},
+    {"aes-ctr-plain64", "256", "sha256"},
+    {"aes-xts-plain", "256", "sha1"},
+    {"aes-cbc-essiv:sha256", "128", "ripemd160"},
 };
 
 static char *cs_prog;
@@ -92,17 +92,37 @@ static void test_peer_unlock(gconstpointer data)
     g_assert_true(g_file_set_contents(pass, "peer pass", -1, NULL));
     g_assert_true(g_file_set_contents(img, "", 0, NULL));
     g_assert_cmpint(truncate(img, 1 << 20), ==, 0);
-    const char *fmt[] = { cs_prog, "luksFormat", "--type", "luks1",
-                          "--batch-mode", "--key-file", pass,
-                          "--pbkdf-force-iterations", "1000", "-c", tc->spec,
-                          "-s", tc->bits, "-h", tc->hash, "--header", hdr,
-                          img, NULL };
+    const char *fmt[] = {cs_prog,
+                         "luksFormat",
+                         "--type",
+                         "luks1",
+                         "--batch-mode",
+                         "--key-file",
+                         pass,
+                         "--pbkdf-force-iterations",
+                         "1000",
+                         "-c",
+                         tc->spec,
+                         "-s",
+                         tc->bits,
+                         "-h",
+                         tc->hash,
+                         "--header",
+                         hdr,
+                         img,
+                         NULL};
     if (!run(fmt, NULL)) {
         g_test_skip("cryptsetup cannot format this spec here");
         goto out;
     }
-    const char *dumpv[] = { cs_prog, "luksDump", "--dump-volume-key",
-                            "--batch-mode", "--key-file", pass, hdr, NULL };
+    const char *dumpv[] = {cs_prog,
+                           "luksDump",
+                           "--dump-volume-key",
+                           "--batch-mode",
+                           "--key-file",
+                           pass,
+                           hdr,
+                           NULL};
     g_assert_true(run(dumpv, &dump));
     want = parse_mk_dump(dump);
     g_assert_true(g_file_get_contents(hdr, (char **)&h, &hlen, NULL));
@@ -134,13 +154,13 @@ static void test_peer_unlock(gconstpointer data)
         g_assert_cmpuint((size_t)off * 512 + len, <=, hlen);
         g_assert_true(lb_hash_from_name(hash, &alg, &err));
         g_assert_no_error(err);
-        g_assert_true(lb_pbkdf2(alg, "peer pass", 9, slot + 8, 32, iters, dk,
-                                kb, &err));
+        g_assert_true(
+            lb_pbkdf2(alg, "peer pass", 9, slot + 8, 32, iters, dk, kb, &err));
         mat = g_memdup2(h + (size_t)off * 512, len);
         c = lb_block_cipher_new(name, mode, dk, kb, &err);
         g_assert_no_error(err);
-        g_assert_cmpint(lb_block_cipher_decrypt(c, 0, 512, mat, mat, len),
-                        ==, 0);
+        g_assert_cmpint(lb_block_cipher_decrypt(c, 0, 512, mat, mat, len), ==,
+                        0);
         g_assert_true(lb_afsplit_decode(alg, kb, stripes, mat, key, &err));
         g_assert_true(lb_pbkdf2(alg, key, kb, h + 132, 32, be32(h + 164),
                                 digest, sizeof(digest), &err));

@@ -14,7 +14,7 @@
 
 static void test_secret_new(void)
 {
-    static const size_t sizes[] = { 0, 1, 31, 4096, 4097, 300000 };
+    static const size_t sizes[] = {0, 1, 31, 4096, 4097, 300000};
 
     for (unsigned i = 0; i < G_N_ELEMENTS(sizes); i++) {
         g_autoptr(LbSecret) s = lb_secret_new(sizes[i]);
