@@ -2,12 +2,13 @@
 #   make          build everything into build/
 #   make check    install missing packages, build, run every test
 #   make check-asan  the same suite built with ASan+UBSan (build-asan/)
+#   make fuzz     libFuzzer harnesses (clang, build-fuzz/), FUZZ_TIME s each
 #   make demo     install, build, run the main job on a temp volume
 #   make install  install the programs (PREFIX, default /usr/local)
 BUILD ?= build
 PREFIX ?= /usr/local
 
-.PHONY: all deps check check-asan demo install clean bench
+.PHONY: all deps check check-asan fuzz demo install clean bench
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -24,6 +25,9 @@ check: deps
 
 check-asan: deps
 	@scripts/check-asan.sh build-asan
+
+fuzz:
+	@scripts/fuzz.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all

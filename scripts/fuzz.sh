@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# fuzz.sh: build the libFuzzer harnesses of tests/fuzz with clang (ASan +
+# UBSan) into build-fuzz/ and run each for a while.
+#
+# Usage: scripts/fuzz.sh [TARGET...]     (default: every target)
+#   FUZZ_TIME   seconds per target (default 60)
+#   FUZZ_JOBS   parallel fuzzing processes per target (default 1)
+#
+# The working corpus grows in build-fuzz/corpus/TARGET (seeded from
+# tests/fuzz/corpus/TARGET); crashing inputs land in build-fuzz/crashes/.
+# Save a fixed crash as tests/fuzz/regress/TARGET/NAME so that the unit
+# test fuzz-regress replays it in `make check`.
+set -eu
+cd "$(dirname "$0")/.."
+build=build-fuzz
+time=${FUZZ_TIME:-60}
+jobs=${FUZZ_JOBS:-1}
+
+if ! command -v clang >/dev/null; then
+    echo "fuzz: clang is not installed (apt-get install clang)" >&2
+    exit 77
+fi
+if [ ! -f "$build/build.ninja" ]; then
+    CC=clang meson setup "$build" -Dfuzzing=true \
+        -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+fi
+targets=${*:-luks1 luks2 luks2-json opts qmp}
+ninja -C "$build" $(for t in $targets; do echo "tests/fuzz/fuzz-$t"; done)
+
+export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+mkdir -p "$build/crashes"
+rc=0
+for t in $targets; do
+    mkdir -p "$build/corpus/$t"
+    echo "fuzz: $t for ${time}s"
+    "$build/tests/fuzz/fuzz-$t" "$build/corpus/$t" "tests/fuzz/corpus/$t" \
+        -max_total_time="$time" -jobs="$jobs" -workers="$jobs" \
+        -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="$build/crashes/$t-" -print_final_stats=1 \
+        >"$build/fuzz-$t.log" 2>&1 || rc=1
+    tail -n 12 "$build/fuzz-$t.log" | grep -E "ERROR|SUMMARY|stat::number_of_executed_units|Done" || true
+done
+ls "$build/crashes"
+exit $rc
