@@ -188,7 +188,8 @@ static void test_cs_open(gconstpointer data)
     g_autoptr(MemDev) m = mem_load(hdr);
     LbLuksIO io = mem_io(m);
     g_autoptr(LbSecret) p = pass_new("cs pass");
-    g_autoptr(LbLuks) l = lb_luks_open(&io, p, 0, &err);
+    g_autoptr(LbLuks) l = lb_luks_open(
+        &io, p, c->detached ? LB_LUKS_OPEN_DETACHED : 0, &err);
     g_assert_no_error(err);
     g_assert_cmpmem(lb_secret_cdata(l->master_key),
                     lb_secret_len(l->master_key), want->data, want->len);
