@@ -343,6 +343,17 @@ static bool luks_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
         lb_node_set_read_only(bs); /* no volume key: no data path */
     }
     s->payload_offset = lb_luks_payload_offset(s->luks);
+    /* Without a header child the payload shares the header's device; a
+     * payload offset inside the header (0 for a detached header) would
+     * let data writes destroy the key material.  QEMU refuses it too. */
+    if (!s->header && !no_keys &&
+        s->payload_offset < lb_luks_header_size(s->luks)) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "LUKS payload is overlapping with the header (payload "
+                    "offset %" PRIu64 "): open a detached header with "
+                    "header= and the payload as file=", s->payload_offset);
+        return false;
+    }
     s->payload_size = lb_luks_payload_size(s->luks);
     s->sector = lb_luks_sector_size(s->luks);
     lb_node_set_alignment(bs, s->sector);
