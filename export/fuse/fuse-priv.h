@@ -3,11 +3,11 @@
  * and its request handlers (fuse-ops.c).
  *
  * Threading: 2 per CPU (at least 4, at most LB_FUSE_MAX_WORKERS) worker
- * threads each block in read() on the one /dev/fuse descriptor; the kernel wakes one of them per request, so
- * requests run in parallel without any lock of ours on the data path.
- * Each worker owns its receive buffer (libfuse's struct fuse_buf, which
- * holds a whole WRITE request, data included) and a read buffer for READ
- * replies, both allocated once and reused, never per request.
+ * threads each block in read() on the one /dev/fuse descriptor; the kernel
+ * wakes one of them per request, so requests run in parallel without any lock
+ * of ours on the data path. Each worker owns its receive buffer (libfuse's
+ * struct fuse_buf, which holds a whole WRITE request, data included) and a read
+ * buffer for READ replies, both allocated once and reused, never per request.
  */
 #ifndef LB_EXPORT_FUSE_PRIV_H
 #define LB_EXPORT_FUSE_PRIV_H
