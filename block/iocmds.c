@@ -200,7 +200,7 @@ static void io_usage(const IoCmd *cmd, GString *out)
  * the first argument that does not start with '-'.
  */
 static bool io_getopt(const IoCmd *cmd, int argc, char **argv, IoFlags *fl,
-                      GString *out)
+                      GString *out, GString *err)
 {
     int i = 1;
 
@@ -217,7 +217,7 @@ static bool io_getopt(const IoCmd *cmd, int argc, char **argv, IoFlags *fl,
             const char *o = strchr(cmd->opts, *p);
             const char *val = NULL;
             if (!o || *p == ':') {
-                g_string_append_printf(out, "%s: invalid option -- '%c'\n",
+                g_string_append_printf(err, "%s: invalid option -- '%c'\n",
                                        cmd->name, *p);
                 io_usage(cmd, out);
                 return false;
@@ -228,7 +228,7 @@ static bool io_getopt(const IoCmd *cmd, int argc, char **argv, IoFlags *fl,
                 } else if (i + 1 < argc) {
                     val = argv[++i];
                 } else {
-                    g_string_append_printf(out, "%s: option requires an "
+                    g_string_append_printf(err, "%s: option requires an "
                                            "argument -- '%c'\n", cmd->name,
                                            *p);
                     io_usage(cmd, out);
@@ -719,47 +719,57 @@ LbIoCmds *lb_iocmds_new(LbNode *node)
 int lb_iocmds_run(LbIoCmds *io, const char *cmdline, bool quiet,
                   GString *out)
 {
+    return lb_iocmds_run_err(io, cmdline, quiet, out, NULL);
+}
+
+int lb_iocmds_run_err(LbIoCmds *io, const char *cmdline, bool quiet,
+                      GString *out, GString *err)
+{
     g_auto(GStrv) argv = NULL;
-    g_autoptr(GError) err = NULL;
+    g_autoptr(GError) perr = NULL;
     IoFlags fl = { 0 };
     const IoCmd *cmd;
     int argc, nargs, ret;
 
     io_collect(io, false, out);
-    if (!g_shell_parse_argv(cmdline, &argc, &argv, &err)) {
-        if (g_error_matches(err, G_SHELL_ERROR, G_SHELL_ERROR_EMPTY_STRING)) {
+    if (!err) {
+        err = out;            /* one stream for everything */
+    }
+    if (!g_shell_parse_argv(cmdline, &argc, &argv, &perr)) {
+        if (g_error_matches(perr, G_SHELL_ERROR,
+                            G_SHELL_ERROR_EMPTY_STRING)) {
             return 0;
         }
-        g_string_append_printf(out, "%s\n", err->message);
+        g_string_append_printf(err, "%s\n", perr->message);
         return 1;
     }
     cmd = io_find(argv[0]);
     if (!cmd) {
-        g_string_append_printf(out, "command \"%s\" not found\n", argv[0]);
+        g_string_append_printf(err, "command \"%s\" not found\n", argv[0]);
         return 1;
     }
-    if (!io_getopt(cmd, argc, argv, &fl, out)) {
+    if (!io_getopt(cmd, argc, argv, &fl, out, err)) {
         return 1;
     }
     fl.qflag |= quiet;
     nargs = argc - fl.optind;
     if (nargs < cmd->min_args ||
         (cmd->max_args >= 0 && nargs > cmd->max_args)) {
-        g_string_append_printf(out, "bad argument count %d to %s, expected ",
+        g_string_append_printf(err, "bad argument count %d to %s, expected ",
                                nargs, cmd->name);
         if (cmd->max_args < 0) {
-            g_string_append_printf(out, "at least %d arguments\n",
+            g_string_append_printf(err, "at least %d arguments\n",
                                    cmd->min_args);
         } else if (cmd->max_args == cmd->min_args) {
-            g_string_append_printf(out, "%d arguments\n", cmd->min_args);
+            g_string_append_printf(err, "%d arguments\n", cmd->min_args);
         } else {
-            g_string_append_printf(out, "between %d and %d arguments\n",
+            g_string_append_printf(err, "between %d and %d arguments\n",
                                    cmd->min_args, cmd->max_args);
         }
         return 1;
     }
     if (cmd->writes && !lb_node_is_writable(io->node)) {
-        g_string_append(out, "Block node is read-only\n");
+        g_string_append(err, "Block node is read-only\n");
         return 1;
     }
     ret = cmd->func(io, cmd, nargs, argv + fl.optind, &fl, out);

@@ -57,10 +57,12 @@ static bool io_is_quit(const char *cmd)
 static bool io_run_one(LbIoCmds *io, const char *cmd)
 {
     g_autoptr(GString) out = g_string_new(NULL);
-    int ret = lb_iocmds_run(io, cmd, false, out);
+    g_autoptr(GString) err = g_string_new(NULL);
+    int ret = lb_iocmds_run_err(io, cmd, false, out, err);
 
     fputs(out->str, stdout);
     fflush(stdout);
+    fputs(err->str, stderr);
     return ret == 0;
 }
 

@@ -25,6 +25,13 @@ LbIoCmds *lb_iocmds_new(LbNode *node);
  * I/O error, bad arguments).
  */
 int lb_iocmds_run(LbIoCmds *io, const char *cmdline, bool quiet, GString *out);
+/**
+ * lb_iocmds_run_err: like lb_iocmds_run(), but the messages qemu-io writes
+ * to stderr (unknown command, bad argument count, invalid option,
+ * read-only node) are appended to @err instead (when not NULL).
+ */
+int lb_iocmds_run_err(LbIoCmds *io, const char *cmdline, bool quiet,
+                      GString *out, GString *err);
 /** Wait for outstanding aio_* requests, appending their output. */
 int lb_iocmds_drain(LbIoCmds *io, GString *out);
 void lb_iocmds_free(LbIoCmds *io);

@@ -85,13 +85,13 @@ run $L -c 'read -P 0x100 0 1'
 has "0x100 is not a valid pattern byte"
 run $L -c 'read 0'
 [ "$rc" = 1 ] || fail "argc rc=$rc"
-has "bad argument count 1 to read, expected at least 2 arguments"
+has_err "bad argument count 1 to read, expected at least 2 arguments"
 run $L -c 'bogus'
 [ "$rc" = 1 ] || fail "bogus rc=$rc"
-has 'command "bogus" not found'
+has_err 'command "bogus" not found'
 run $IO -r $SEC --image-opts $IOPTS -c 'write 0 512'
 [ "$rc" = 1 ] || fail "write on -r rc=$rc"
-has "Block node is read-only"
+has_err "Block node is read-only"
 
 # Interactive prompt.
 run $L < <(printf 'write -P 7 0 512\nread -P 7 0 512\nquit\n')
@@ -109,6 +109,28 @@ if command -v qemu-io >/dev/null; then
         -c 'write -P 0x33 1M 1M'
     expect_ok qemu-io $SEC --image-opts driver=luks,file.filename=d.img,key-secret=sec0 \
         -c 'read -P 0x33 1M 1M'
+
+    # The same script gives the same output lines as qemu-io (timings
+    # aside), on stdout and on stderr.
+    C=(-c 'write -P 0xab 0 1M' -c 'read -P 0xab 0 1M' -c 'read -P 0xac 0 4k'
+       -c 'readv -P 0xab 0 4k 4k' -c 'writev -P 1 0 512 512' -c 'read -v 0 40'
+       -c 'write -z 1M 64k' -c 'read -P 0 1M 64k' -c 'read 100M 1k'
+       -c 'read 1 512' -c 'write -q 3 5' -c 'read -C 0 512' -c length -c info
+       -c bogus -c 'read 0' -c 'read -x 0 1' -c 'read abc 1'
+       -c 'read -P 0x100 0 1' -c 'discard 0 4k' -c flush -c 'read 0 3G'
+       -c 'write -z -P 1 0 1' -c 'write -u 0 1' -c 'aio_write -P 9 0 4k'
+       -c aio_flush -c 'aio_read -P 9 0 4k' -c aio_flush
+       -c 'read -P 9 -s 10 -l 20 0 4k')
+    norm() {
+        sed -E 's/[0-9.:]+( sec)? \([0-9.]+ [A-Za-z]+\/sec and [0-9.]+ ops\/sec\)/T/;
+                s/^[0-9]+,1,[0-9:.]+,[0-9.]+,[0-9.]+$/CSV/' "$1"
+    }
+    DO=(--image-opts driver=luks,file.filename=d.img,key-secret=sec0)
+    $IO $SEC "${DO[@]}" "${C[@]}" >lb.out 2>lb.err
+    qemu-io $SEC "${DO[@]}" "${C[@]}" >q.out 2>q.err
+    diff <(norm lb.out) <(norm q.out) || fail "stdout differs from qemu-io"
+    diff lb.err q.err || fail "stderr differs from qemu-io"
+    ok
 else
     echo "note: qemu-io not installed, skipping the QEMU checks"
 fi

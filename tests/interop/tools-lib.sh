@@ -43,6 +43,8 @@ expect_err() {
 }
 # has LINE: $out contains LINE exactly.
 has() { printf '%s\n' "$out" | grep -Fxq -- "$1" || fail "missing line '$1' in: $out"; ok; }
+# has_err LINE: $err contains LINE exactly.
+has_err() { printf '%s\n' "$err" | grep -Fxq -- "$1" || fail "missing stderr line '$1' in: $err"; ok; }
 # has_re REGEX: some line of $out matches.
 has_re() { printf '%s\n' "$out" | grep -Eq -- "$1" || fail "no line matching '$1' in: $out"; ok; }
 # json_get PATH: value at a dotted path of the JSON in $out.
