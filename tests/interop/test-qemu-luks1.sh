@@ -109,6 +109,18 @@ exchange "luksblk-made detached" "$(opts "$T/l.payload" "$T/l.hdr")"
 same_info "luksblk-made detached" "$(opts "$T/l.payload" "$T/l.hdr")"
 ok "luksblk-img detached header: data and info match"
 
+# A detached header opened alone (no header=) would put the payload over
+# its own key material: both QEMU and luksblk refuse, the header survives.
+sum=$(sha256sum < "$T/l.hdr")
+for tool in qemu-io "$IO"; do
+    "$tool" --object "$SEC" --image-opts "$(opts "$T/l.hdr")" \
+        -c 'write -P 0 0 64k' > "$T/out" 2>&1
+    grep -q "^wrote" "$T/out" && fail "$(basename "$tool") wrote over a detached header"
+done
+[ "$(sha256sum < "$T/l.hdr")" = "$sum" ] || fail "detached header changed"
+run "$IO" "detached after refusal" "$(opts "$T/l.payload" "$T/l.hdr")" 'read -P 0xb1 1M 1M'
+ok "a detached header opened alone is refused by QEMU and luksblk"
+
 # ---- detached header made by QEMU (blockdev-create over QMP) ----------------
 command -v qemu-storage-daemon >/dev/null 2>&1 || skip "qemu-storage-daemon not installed"
 : > "$T/q.hdr"
