@@ -4,7 +4,8 @@
  * The LUKS2 format (LUKS-FORMAT.md §3, §4) is split the cryptsetup way:
  *   block-luks2-disk.c    binary headers, checksums, two copies, seqid
  *   block-luks2-json.c    JSON metadata: strict decode/validate into the
- *                         typed structs below, and cryptsetup-exact encode
+ *                         typed structs below
+ *   block-luks2-json-encode.c  cryptsetup-exact JSON encoding
  *   block-luks2.c         open, unlock, info, the LbLuksFormatOps table
  *   block-luks2-create.c  format, keyslot add/remove, area allocation
  *
@@ -137,7 +138,7 @@ void lb_luks2_meta_clear(LbLuks2Meta *meta);
 /** Whether @size is one of the allowed LUKS2 metadata sizes. */
 bool lb_luks2_hdr_size_valid(uint64_t size);
 
-/* ---- block-luks2-json.c ------------------------------------------------ */
+/* ---- block-luks2-json.c, block-luks2-json-encode.c ------------------ */
 
 /**
  * lb_luks2_json_decode: parse and strictly validate the JSON area text
