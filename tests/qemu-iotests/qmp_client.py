@@ -45,7 +45,17 @@ class QMPClient:
     def __init__(self, path, negotiate=True, timeout=60.0):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
-        self.sock.connect(path)
+        # The socket file appears at bind(), a moment before listen():
+        # a connection in between is refused, so retry briefly.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.sock.connect(path)
+                break
+            except ConnectionRefusedError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
         self.buf = b''
         self.events = []
         self.greeting = self.recv()
