@@ -78,8 +78,8 @@ static void add_node_info(JsonBuilder *b, LbNode *bs)
     int64_t alloc = lb_node_allocated_size(bs);
     g_autofree char *spec = lb_node_info_json(bs);
     static const char *const zero_stats[] = {
-        "bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr",
-        "write_threshold", "backing_file_depth",
+        "bps",     "bps_rd",  "bps_wr",          "iops",
+        "iops_rd", "iops_wr", "write_threshold", "backing_file_depth",
     };
 
     json_builder_begin_object(b);
@@ -162,8 +162,8 @@ static bool create_run(void *opaque, GError **errp)
     return lb_blockdev_create(opaque, errp);
 }
 
-bool lb_qmp_blockdev_create(const LbQmpBlockdevCreateArgs *args,
-                            JsonNode **ret, GError **errp)
+bool lb_qmp_blockdev_create(const LbQmpBlockdevCreateArgs *args, JsonNode **ret,
+                            GError **errp)
 {
     LbOpts *opts = lb_qmp_opts_from_node(args->options, errp);
 
@@ -218,6 +218,5 @@ bool lb_qmp_blockdev_amend(const LbQmpBlockdevAmendArgs *args, JsonNode **ret,
     aj->bs = lb_node_ref(bs);
     aj->opts = g_steal_pointer(&opts);
     aj->force = args->has_force && args->force;
-    return lb_job_start(args->job_id, "amend", amend_run, aj, amend_free,
-                        errp);
+    return lb_job_start(args->job_id, "amend", amend_run, aj, amend_free, errp);
 }

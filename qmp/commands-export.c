@@ -28,7 +28,7 @@ bool lb_qmp_nbd_server_start(const LbQmpNbdServerStartArgs *args,
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "type");
     json_builder_add_string_value(b,
-        json_object_get_string_member(addr, "type"));
+                                  json_object_get_string_member(addr, "type"));
     for (GList *l = keys; l; l = l->next) {
         json_builder_set_member_name(b, l->data);
         json_builder_add_value(b, json_object_dup_member(data, l->data));
@@ -67,11 +67,10 @@ bool lb_qmp_block_export_add(JsonObject *args, JsonNode **ret, GError **errp)
 bool lb_qmp_block_export_del(const LbQmpBlockExportDelArgs *args,
                              JsonNode **ret, GError **errp)
 {
-    return lb_block_export_del(args->id,
-                               args->has_mode
-                                   ? lb_qapi_BlockExportRemoveMode_str[args->mode]
-                                   : NULL,
-                               errp);
+    return lb_block_export_del(
+        args->id,
+        args->has_mode ? lb_qapi_BlockExportRemoveMode_str[args->mode] : NULL,
+        errp);
 }
 
 bool lb_qmp_query_block_exports(JsonNode **ret, GError **errp)

@@ -74,8 +74,10 @@ static void hmp_qemu_io(const char *rest, GString *out)
     }
     LbNode *bs = lb_node_find(node_name);
     if (!bs) {
-        g_string_append_printf(out, "Error: Cannot find device='%s' nor "
-                               "node-name='%s'\n", node_name, node_name);
+        g_string_append_printf(out,
+                               "Error: Cannot find device='%s' nor "
+                               "node-name='%s'\n",
+                               node_name, node_name);
         return;
     }
     g_autoptr(LbIoCmds) io = lb_iocmds_new(bs);

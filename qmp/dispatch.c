@@ -5,8 +5,8 @@
  * with "execute" or "exec-oob", optional "arguments" object and "id"),
  * finds the command in the generated tables, validates the arguments
  * against the schema, runs the handler and builds the reply:
- *   {"return": VALUE, "id": ID}  or  {"error": {"class":..,"desc":..}, "id": ID}
- * While a session is still negotiating capabilities, every command but
+ *   {"return": VALUE, "id": ID}  or  {"error": {"class":..,"desc":..}, "id":
+ * ID} While a session is still negotiating capabilities, every command but
  * qmp_capabilities fails with CommandNotFound, as in QEMU.
  */
 #include "config.h"
@@ -18,7 +18,7 @@
 #include "lb/secret.h"
 #include "qmp/qmp.h"
 
-G_DEFINE_QUARK(lb-qmp-error-quark, lb_qmp_error)
+G_DEFINE_QUARK(lb - qmp - error - quark, lb_qmp_error)
 
 const char *lb_qmp_error_class(const GError *err)
 {
@@ -161,8 +161,7 @@ static bool run(JsonObject *req, bool *negotiated, JsonNode **ret,
     bool is_caps = strcmp(name, "qmp_capabilities") == 0;
 
     if (!*negotiated && !is_caps) {
-        g_set_error_literal(errp, LB_QMP_ERROR,
-                            LB_QMP_ERROR_COMMAND_NOT_FOUND,
+        g_set_error_literal(errp, LB_QMP_ERROR, LB_QMP_ERROR_COMMAND_NOT_FOUND,
                             "Expecting capabilities negotiation with "
                             "'qmp_capabilities'");
         return false;
@@ -173,8 +172,7 @@ static bool run(JsonObject *req, bool *negotiated, JsonNode **ret,
         return false;
     }
     if (*negotiated && is_caps) {
-        g_set_error_literal(errp, LB_QMP_ERROR,
-                            LB_QMP_ERROR_COMMAND_NOT_FOUND,
+        g_set_error_literal(errp, LB_QMP_ERROR, LB_QMP_ERROR_COMMAND_NOT_FOUND,
                             "Capabilities negotiation is already complete, "
                             "command ignored");
         return false;

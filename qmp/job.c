@@ -109,8 +109,8 @@ static LbJob *job_find(const char *id)
     return NULL;
 }
 
-bool lb_job_start(const char *id, const char *type, LbJobFunc fn,
-                  void *opaque, GDestroyNotify free_fn, GError **errp)
+bool lb_job_start(const char *id, const char *type, LbJobFunc fn, void *opaque,
+                  GDestroyNotify free_fn, GError **errp)
 {
     if (job_find(id)) {
         g_set_error(errp, LB_QMP_ERROR, LB_QMP_ERROR_GENERIC,

@@ -22,7 +22,7 @@ typedef bool (*LbJobFunc)(void *opaque, GError **errp);
  * lb_job_start: create job @id of @type ("create", "amend") and start
  * @fn(@opaque) in a thread; @free_fn releases @opaque when the job ends.
  */
-bool lb_job_start(const char *id, const char *type, LbJobFunc fn,
-                  void *opaque, GDestroyNotify free_fn, GError **errp);
+bool lb_job_start(const char *id, const char *type, LbJobFunc fn, void *opaque,
+                  GDestroyNotify free_fn, GError **errp);
 
 #endif /* LB_QMP_JOB_H */

@@ -27,7 +27,7 @@ typedef struct LbJsonSplitter {
     size_t max_size;
     unsigned depth;
     bool in_string, escape, scalar;
-    const char *overflow;        /* why the current text is dropped */
+    const char *overflow; /* why the current text is dropped */
     LbJsonSplitterFunc fn;
     void *opaque;
 } LbJsonSplitter;

@@ -80,8 +80,7 @@ static void session_flush(LbSession *s)
 {
     while (s->out->len > 0) {
         g_autoptr(GError) err = NULL;
-        gssize n = g_socket_send(s->sock, s->out->str, s->out->len, NULL,
-                                 &err);
+        gssize n = g_socket_send(s->sock, s->out->str, s->out->len, NULL, &err);
         if (n < 0) {
             if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
                 break;
@@ -95,8 +94,8 @@ static void session_flush(LbSession *s)
     }
     if (s->out->len > 0 && !s->out_src) {
         s->out_src = g_socket_create_source(s->sock, G_IO_OUT, NULL);
-        g_source_set_callback(s->out_src, (GSourceFunc)(void (*)(void))
-                              session_writable, s, NULL);
+        g_source_set_callback(
+            s->out_src, (GSourceFunc)(void (*)(void))session_writable, s, NULL);
         g_source_attach(s->out_src, NULL);
     }
 }
@@ -214,10 +213,10 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *conn,
     s->out = g_string_new(NULL);
     lb_json_splitter_init(&s->splitter, LB_QMP_MAX_REQUEST, on_text, s);
     sessions = g_list_append(sessions, s);
-    s->in_src = g_socket_create_source(s->sock, G_IO_IN | G_IO_HUP | G_IO_ERR,
-                                       NULL);
-    g_source_set_callback(s->in_src, (GSourceFunc)(void (*)(void))
-                          session_readable, s, NULL);
+    s->in_src =
+        g_socket_create_source(s->sock, G_IO_IN | G_IO_HUP | G_IO_ERR, NULL);
+    g_source_set_callback(
+        s->in_src, (GSourceFunc)(void (*)(void))session_readable, s, NULL);
     g_source_attach(s->in_src, NULL);
     session_greet(s);
     return TRUE;
@@ -250,10 +249,10 @@ static void on_event(const char *name, const char *data_json, void *opaque)
 {
     gint64 now = g_get_real_time();
     char *text = g_strdup_printf(
-        "{\"timestamp\": {\"seconds\": %" G_GINT64_FORMAT ", \"microseconds\": %"
-        G_GINT64_FORMAT "}, \"event\": \"%s\"%s%s}", now / G_USEC_PER_SEC,
-        now % G_USEC_PER_SEC, name, data_json ? ", \"data\": " : "",
-        data_json ? data_json : "");
+        "{\"timestamp\": {\"seconds\": %" G_GINT64_FORMAT
+        ", \"microseconds\": %" G_GINT64_FORMAT "}, \"event\": \"%s\"%s%s}",
+        now / G_USEC_PER_SEC, now % G_USEC_PER_SEC, name,
+        data_json ? ", \"data\": " : "", data_json ? data_json : "");
 
     g_mutex_lock(&event_lock);
     g_queue_push_tail(&event_queue, text);
@@ -275,10 +274,9 @@ bool lb_monitor_listen_unix(const char *id, const char *path, GError **errp)
                     "Failed to unlink socket %s: %s", path, g_strerror(errno));
         return false;
     }
-    if (!g_socket_listener_add_address(G_SOCKET_LISTENER(service), addr,
-                                       G_SOCKET_TYPE_STREAM,
-                                       G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL,
-                                       errp)) {
+    if (!g_socket_listener_add_address(
+            G_SOCKET_LISTENER(service), addr, G_SOCKET_TYPE_STREAM,
+            G_SOCKET_PROTOCOL_DEFAULT, NULL, NULL, errp)) {
         g_prefix_error(errp, "Failed to bind socket to %s: ", path);
         return false;
     }

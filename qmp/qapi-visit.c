@@ -17,9 +17,9 @@
 #include "lb/opts.h"
 #include "qmp/qmp.h"
 
-#define BUILTIN(sym, str, b) \
-    const LbQapiType sym = { .name = str, .kind = LB_QAPI_KIND_BUILTIN, \
-                             .builtin = b }
+#define BUILTIN(sym, str, b)                                                   \
+    const LbQapiType sym = {                                                   \
+        .name = str, .kind = LB_QAPI_KIND_BUILTIN, .builtin = b}
 BUILTIN(lb_qapi_type_str, "str", LB_QAPI_STR);
 BUILTIN(lb_qapi_type_int, "int", LB_QAPI_INT);
 BUILTIN(lb_qapi_type_int8, "int8", LB_QAPI_INT8);
@@ -37,8 +37,8 @@ BUILTIN(lb_qapi_type_null, "null", LB_QAPI_NULL);
 BUILTIN(lb_qapi_type_any, "any", LB_QAPI_ANY);
 
 typedef struct Walk {
-    GString *path;     /* full name of the value being visited */
-    bool keyval;       /* scalars may be strings (command-line keyval) */
+    GString *path; /* full name of the value being visited */
+    bool keyval;   /* scalars may be strings (command-line keyval) */
 } Walk;
 
 static bool visit(Walk *w, const LbQapiType *type, const char *name,
@@ -80,16 +80,16 @@ static bool visit_int(Walk *w, LbQapiBuiltin b, JsonNode *node, GError **errp)
         int64_t min;
         uint64_t max;
     } range[] = {
-        [LB_QAPI_INT] = { "int64", INT64_MIN, INT64_MAX },
-        [LB_QAPI_INT8] = { "int8_t", INT8_MIN, INT8_MAX },
-        [LB_QAPI_INT16] = { "int16_t", INT16_MIN, INT16_MAX },
-        [LB_QAPI_INT32] = { "int32_t", INT32_MIN, INT32_MAX },
-        [LB_QAPI_INT64] = { "int64", INT64_MIN, INT64_MAX },
-        [LB_QAPI_UINT8] = { "uint8_t", INT64_MIN, UINT8_MAX },
-        [LB_QAPI_UINT16] = { "uint16_t", INT64_MIN, UINT16_MAX },
-        [LB_QAPI_UINT32] = { "uint32_t", INT64_MIN, UINT32_MAX },
-        [LB_QAPI_UINT64] = { "uint64", INT64_MIN, UINT64_MAX },
-        [LB_QAPI_SIZE] = { "uint64", INT64_MIN, UINT64_MAX },
+        [LB_QAPI_INT] = {"int64", INT64_MIN, INT64_MAX},
+        [LB_QAPI_INT8] = {"int8_t", INT8_MIN, INT8_MAX},
+        [LB_QAPI_INT16] = {"int16_t", INT16_MIN, INT16_MAX},
+        [LB_QAPI_INT32] = {"int32_t", INT32_MIN, INT32_MAX},
+        [LB_QAPI_INT64] = {"int64", INT64_MIN, INT64_MAX},
+        [LB_QAPI_UINT8] = {"uint8_t", INT64_MIN, UINT8_MAX},
+        [LB_QAPI_UINT16] = {"uint16_t", INT64_MIN, UINT16_MAX},
+        [LB_QAPI_UINT32] = {"uint32_t", INT64_MIN, UINT32_MAX},
+        [LB_QAPI_UINT64] = {"uint64", INT64_MIN, UINT64_MAX},
+        [LB_QAPI_SIZE] = {"uint64", INT64_MIN, UINT64_MAX},
     };
     bool is_unsigned = b >= LB_QAPI_UINT8;
     GType t = value_type(node);
@@ -106,8 +106,7 @@ static bool visit_int(Walk *w, LbQapiBuiltin b, JsonNode *node, GError **errp)
     int64_t v = json_node_get_int(node);
     /* Unsigned types take negative numbers modulo 2^64, as QEMU does for
      * backward compatibility; only the small ones check a maximum. */
-    if (v < range[b].min ||
-        (v >= 0 && (uint64_t)v > range[b].max) ||
+    if (v < range[b].min || (v >= 0 && (uint64_t)v > range[b].max) ||
         (is_unsigned && v < 0 && range[b].max != UINT64_MAX)) {
         set_err(errp, "Parameter '%s' expects %s", full(w), range[b].cname);
         return false;
@@ -117,8 +116,8 @@ static bool visit_int(Walk *w, LbQapiBuiltin b, JsonNode *node, GError **errp)
 
 /* Keyval values are strings; check that they convert, as QEMU's keyval
  * input visitor does. */
-static bool visit_keyval_scalar(Walk *w, const LbQapiType *type,
-                                const char *s, GError **errp)
+static bool visit_keyval_scalar(Walk *w, const LbQapiType *type, const char *s,
+                                GError **errp)
 {
     static const char *const bools[] = {
         "on", "yes", "true", "y", "off", "no", "false", "n",
@@ -149,8 +148,10 @@ static bool visit_keyval_scalar(Walk *w, const LbQapiType *type,
         if (lb_parse_size(s, &u, NULL)) {
             return true;
         }
-        set_err(errp, "Parameter '%s' expects a non-negative number below "
-                "2^64", full(w));
+        set_err(errp,
+                "Parameter '%s' expects a non-negative number below "
+                "2^64",
+                full(w));
         return false;
     case LB_QAPI_NULL:
         return bad_type(w, "null", errp);
@@ -359,10 +360,10 @@ static bool visit(Walk *w, const LbQapiType *type, const char *name,
     g_assert_not_reached();
 }
 
-bool lb_qapi_validate_full(const LbQapiType *type, JsonNode *node,
-                           bool keyval, GError **errp)
+bool lb_qapi_validate_full(const LbQapiType *type, JsonNode *node, bool keyval,
+                           GError **errp)
 {
-    Walk w = { .path = g_string_new(NULL), .keyval = keyval };
+    Walk w = {.path = g_string_new(NULL), .keyval = keyval};
     g_autoptr(JsonNode) empty = NULL;
     bool ok;
 

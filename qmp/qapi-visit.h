@@ -20,16 +20,27 @@
 typedef enum {
     LB_QAPI_KIND_BUILTIN,
     LB_QAPI_KIND_ENUM,
-    LB_QAPI_KIND_OBJECT,       /* struct or flat union */
+    LB_QAPI_KIND_OBJECT, /* struct or flat union */
     LB_QAPI_KIND_ALTERNATE,
     LB_QAPI_KIND_ARRAY,
 } LbQapiKind;
 
 typedef enum {
-    LB_QAPI_STR, LB_QAPI_INT, LB_QAPI_INT8, LB_QAPI_INT16, LB_QAPI_INT32,
-    LB_QAPI_INT64, LB_QAPI_UINT8, LB_QAPI_UINT16, LB_QAPI_UINT32,
-    LB_QAPI_UINT64, LB_QAPI_SIZE, LB_QAPI_NUMBER, LB_QAPI_BOOL,
-    LB_QAPI_NULL, LB_QAPI_ANY,
+    LB_QAPI_STR,
+    LB_QAPI_INT,
+    LB_QAPI_INT8,
+    LB_QAPI_INT16,
+    LB_QAPI_INT32,
+    LB_QAPI_INT64,
+    LB_QAPI_UINT8,
+    LB_QAPI_UINT16,
+    LB_QAPI_UINT32,
+    LB_QAPI_UINT64,
+    LB_QAPI_SIZE,
+    LB_QAPI_NUMBER,
+    LB_QAPI_BOOL,
+    LB_QAPI_NULL,
+    LB_QAPI_ANY,
 } LbQapiBuiltin;
 
 typedef struct LbQapiType LbQapiType;
@@ -41,22 +52,22 @@ typedef struct LbQapiMember {
 } LbQapiMember;
 
 typedef struct LbQapiVariant {
-    const char *value;           /* discriminator value */
-    const LbQapiType *type;      /* branch struct */
+    const char *value;      /* discriminator value */
+    const LbQapiType *type; /* branch struct */
 } LbQapiVariant;
 
 struct LbQapiType {
     const char *name;
     LbQapiKind kind;
     LbQapiBuiltin builtin;
-    const char *const *values;   /* enum */
+    const char *const *values; /* enum */
     unsigned n_values;
     const LbQapiMember *members; /* object: base and own members */
     unsigned n_members;
-    const char *tag;             /* union discriminator */
+    const char *tag; /* union discriminator */
     const LbQapiVariant *variants;
     unsigned n_variants;
-    const LbQapiType *element;   /* array */
+    const LbQapiType *element; /* array */
     const LbQapiType *const *alternatives;
     unsigned n_alternatives;
 };
@@ -66,17 +77,16 @@ typedef bool (*LbQmpMarshalFunc)(JsonObject *args, JsonNode **ret,
                                  GError **errp);
 typedef struct LbQmpCommand {
     const char *name;
-    const LbQapiType *args;      /* NULL: takes no arguments */
+    const LbQapiType *args; /* NULL: takes no arguments */
     LbQmpMarshalFunc fn;
     bool allow_preconfig;
 } LbQmpCommand;
 
-extern const LbQapiType lb_qapi_type_str, lb_qapi_type_int,
-    lb_qapi_type_int8, lb_qapi_type_int16, lb_qapi_type_int32,
-    lb_qapi_type_int64, lb_qapi_type_uint8, lb_qapi_type_uint16,
-    lb_qapi_type_uint32, lb_qapi_type_uint64, lb_qapi_type_size,
-    lb_qapi_type_number, lb_qapi_type_bool, lb_qapi_type_null,
-    lb_qapi_type_any;
+extern const LbQapiType lb_qapi_type_str, lb_qapi_type_int, lb_qapi_type_int8,
+    lb_qapi_type_int16, lb_qapi_type_int32, lb_qapi_type_int64,
+    lb_qapi_type_uint8, lb_qapi_type_uint16, lb_qapi_type_uint32,
+    lb_qapi_type_uint64, lb_qapi_type_size, lb_qapi_type_number,
+    lb_qapi_type_bool, lb_qapi_type_null, lb_qapi_type_any;
 
 /**
  * lb_qapi_validate: check @node (NULL = absent arguments, treated as {})
@@ -91,8 +101,8 @@ bool lb_qapi_validate(const LbQapiType *type, JsonNode *node, GError **errp);
  * as options parsed from the command line's keyval syntax are.  Unknown
  * keys are then not reported: the consuming layer rejects them.
  */
-bool lb_qapi_validate_full(const LbQapiType *type, JsonNode *node,
-                           bool keyval, GError **errp);
+bool lb_qapi_validate_full(const LbQapiType *type, JsonNode *node, bool keyval,
+                           GError **errp);
 
 /** lb_qapi_enum_value: index of @str in the enum @type's values, or -1. */
 int lb_qapi_enum_value(const LbQapiType *type, const char *str);

@@ -21,9 +21,9 @@
 #define LB_QMP_ERROR (lb_qmp_error_quark())
 GQuark lb_qmp_error_quark(void);
 typedef enum {
-    LB_QMP_ERROR_GENERIC,            /* class GenericError */
-    LB_QMP_ERROR_COMMAND_NOT_FOUND,  /* class CommandNotFound */
-    LB_QMP_ERROR_DEVICE_NOT_FOUND,   /* class DeviceNotFound */
+    LB_QMP_ERROR_GENERIC,           /* class GenericError */
+    LB_QMP_ERROR_COMMAND_NOT_FOUND, /* class CommandNotFound */
+    LB_QMP_ERROR_DEVICE_NOT_FOUND,  /* class DeviceNotFound */
 } LbQmpErrorCode;
 
 /** The QMP error class for @err: "GenericError", "CommandNotFound", ... */

@@ -33,38 +33,39 @@
 
 static const char *prog = "luksblk-storage-daemon";
 static GMainLoop *loop;
-static GHashTable *chardevs;        /* id -> socket path */
+static GHashTable *chardevs; /* id -> socket path */
 static char *pidfile;
 
 static void usage(void)
 {
-    printf("Usage: %s [options]\n"
-           "luksblk storage daemon\n"
-           "\n"
-           "  -h, --help             display this help and exit\n"
-           "  -V, --version          output version information and exit\n"
-           "\n"
-           "  --blockdev [driver=]<driver>[,node-name=<N>][,<prop>=<value>...]\n"
-           "                         configure a block backend (or JSON)\n"
-           "  --chardev socket,id=<id>,path=<path>,server=on,wait=off\n"
-           "                         configure a unix socket for a monitor\n"
-           "  --export [type=]nbd,id=<id>,node-name=<node>[,name=<name>]\n"
-           "           [,writable=on|off]\n"
-           "  --export [type=]fuse,id=<id>,node-name=<node>,mountpoint=<file>\n"
-           "           [,growable=on|off][,writable=on|off]\n"
-           "                         export the specified block node\n"
-           "  --monitor [chardev=]<id>[,mode=control][,pretty=on|off]\n"
-           "                         start a QMP monitor on the chardev\n"
-           "  --nbd-server addr.type=inet,addr.host=<host>,addr.port=<port>\n"
-           "               [,tls-creds=<id>][,max-connections=<n>]\n"
-           "  --nbd-server addr.type=unix,addr.path=<path>\n"
-           "                         start an NBD server\n"
-           "  --object help | secret,id=<id>,data=<str>|file=<path>\n"
-           "           [,format=raw|base64][,keyid=<id>,iv=<base64>]\n"
-           "                         create a user-creatable object\n"
-           "  --pidfile <path>       write the process ID to a file\n"
-           "  --daemonize            fork into the background once ready\n",
-           prog);
+    printf(
+        "Usage: %s [options]\n"
+        "luksblk storage daemon\n"
+        "\n"
+        "  -h, --help             display this help and exit\n"
+        "  -V, --version          output version information and exit\n"
+        "\n"
+        "  --blockdev [driver=]<driver>[,node-name=<N>][,<prop>=<value>...]\n"
+        "                         configure a block backend (or JSON)\n"
+        "  --chardev socket,id=<id>,path=<path>,server=on,wait=off\n"
+        "                         configure a unix socket for a monitor\n"
+        "  --export [type=]nbd,id=<id>,node-name=<node>[,name=<name>]\n"
+        "           [,writable=on|off]\n"
+        "  --export [type=]fuse,id=<id>,node-name=<node>,mountpoint=<file>\n"
+        "           [,growable=on|off][,writable=on|off]\n"
+        "                         export the specified block node\n"
+        "  --monitor [chardev=]<id>[,mode=control][,pretty=on|off]\n"
+        "                         start a QMP monitor on the chardev\n"
+        "  --nbd-server addr.type=inet,addr.host=<host>,addr.port=<port>\n"
+        "               [,tls-creds=<id>][,max-connections=<n>]\n"
+        "  --nbd-server addr.type=unix,addr.path=<path>\n"
+        "                         start an NBD server\n"
+        "  --object help | secret,id=<id>,data=<str>|file=<path>\n"
+        "           [,format=raw|base64][,keyid=<id>,iv=<base64>]\n"
+        "                         create a user-creatable object\n"
+        "  --pidfile <path>       write the process ID to a file\n"
+        "  --daemonize            fork into the background once ready\n",
+        prog);
 }
 
 static LbOpts *parse_arg(const char *arg, const char *implied, GError **errp)
@@ -169,7 +170,7 @@ static bool add_blockdev(const char *arg, GError **errp)
     if (!bs) {
         return false;
     }
-    lb_node_unref(bs);     /* the registry keeps it until blockdev-del */
+    lb_node_unref(bs); /* the registry keeps it until blockdev-del */
     return true;
 }
 
@@ -276,12 +277,9 @@ static const struct {
     const char *name;
     OptFunc fn;
 } options[] = {
-    { "object", add_object },
-    { "blockdev", add_blockdev },
-    { "chardev", add_chardev },
-    { "monitor", add_monitor },
-    { "nbd-server", start_nbd },
-    { "export", add_export },
+    {"object", add_object},    {"blockdev", add_blockdev},
+    {"chardev", add_chardev},  {"monitor", add_monitor},
+    {"nbd-server", start_nbd}, {"export", add_export},
 };
 
 static OptFunc find_option(const char *name)
@@ -333,9 +331,9 @@ int main(int argc, char **argv)
         }
         const char *name = g_str_has_prefix(a, "--") ? a + 2 : NULL;
         const char *eq = name ? strchr(name, '=') : NULL;
-        g_autofree char *key = name ? g_strndup(name, eq ? (size_t)(eq - name)
-                                                         : strlen(name))
-                                    : NULL;
+        g_autofree char *key =
+            name ? g_strndup(name, eq ? (size_t)(eq - name) : strlen(name))
+                 : NULL;
         const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
         OptFunc fn = key ? find_option(key) : NULL;
 
@@ -372,7 +370,7 @@ int main(int argc, char **argv)
         if (ready_fd >= 0) {
             daemon_ready(ready_fd);
         }
-        guint sigs[] = { SIGTERM, SIGINT, SIGHUP };
+        guint sigs[] = {SIGTERM, SIGINT, SIGHUP};
         for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
             g_unix_signal_add(sigs[i], on_signal, NULL);
         }
