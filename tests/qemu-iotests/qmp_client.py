@@ -160,11 +160,12 @@ class Daemon:
                                     dir=os.environ.get('TMPDIR', '/tmp'))
         self.sockets = [os.path.join(self.tmp, 'qmp%d.sock' % i)
                         for i in range(monitors)]
-        cmd = [tool('luksblk-storage-daemon')]
+        # Monitors come last, so their sockets appear once everything
+        # else on the command line is set up.
+        cmd = [tool('luksblk-storage-daemon')] + list(args)
         for i, path in enumerate(self.sockets):
             cmd += ['--chardev', 'socket,id=m%d,path=%s,server=on,wait=off'
                     % (i, path), '--monitor', 'chardev=m%d' % i]
-        cmd += list(args)
         self.log = open(os.path.join(self.tmp, 'daemon.log'), 'w+')
         self.proc = subprocess.Popen(cmd, cwd=cwd or self.tmp,
                                      stdout=self.log, stderr=subprocess.STDOUT)
@@ -176,7 +177,13 @@ class Daemon:
             if time.monotonic() > deadline:
                 raise RuntimeError('daemon did not create its socket')
             time.sleep(0.02)
-        self.qmp = self.connect() if qmp and monitors else None
+        try:
+            self.qmp = self.connect() if qmp and monitors else None
+        except OSError as e:
+            out = self.output()
+            self.stop()
+            raise RuntimeError('cannot connect to the daemon (%s): %s'
+                               % (e, out)) from e
 
     def connect(self, index=0, negotiate=True):
         c = QMPClient(self.sockets[index], negotiate)
