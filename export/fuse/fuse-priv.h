@@ -2,7 +2,7 @@
  * fuse-priv.h: state shared by the FUSE export's session code (fuse.c)
  * and its request handlers (fuse-ops.c).
  *
- * Threading: 2 per CPU (at least 4, at most LB_FUSE_MAX_WORKERS) worker
+ * Threading: one per CPU plus one (at most LB_FUSE_MAX_WORKERS) worker
  * threads each block in read() on the one /dev/fuse descriptor; the kernel
  * wakes one of them per request, so requests run in parallel without any lock
  * of ours on the data path. Each worker owns its receive buffer (libfuse's
