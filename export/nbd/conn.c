@@ -93,6 +93,7 @@ void nbd_conn_free(NbdConn *conn)
     nbd_chan_close(&conn->ch);
     g_slist_free_full(conn->free_reqs, (GDestroyNotify)req_free);
     g_free(conn->obuf);
+    g_free(conn->meta_export);
     g_mutex_clear(&conn->send_lock);
     g_mutex_clear(&conn->lock);
     g_cond_clear(&conn->cond);
@@ -142,11 +143,27 @@ static uint32_t nbd_errno(int err)
  */
 static void conn_reply(NbdConn *conn, NbdReq *req, uint32_t err, bool batch)
 {
-    uint8_t hdr[NBD_CHUNK_HEADER_SIZE + 8];
+    uint8_t hdr[NBD_CHUNK_HEADER_SIZE + 12];
     struct iovec iov[2];
     int n = 1;
+    bool structured = conn->structured && (req->type == NBD_CMD_READ ||
+                                           req->type == NBD_CMD_BLOCK_STATUS);
 
-    if (conn->structured && req->type == NBD_CMD_READ) {
+    if (structured && !err && req->type == NBD_CMD_BLOCK_STATUS) {
+        /*
+         * base:allocation: one extent, allocated data.  Conservative and
+         * always true: luks payload sectors are never known to be zero.
+         */
+        put32(hdr, NBD_STRUCTURED_REPLY_MAGIC);
+        put16(hdr + 4, NBD_REPLY_FLAG_DONE);
+        put16(hdr + 6, NBD_REPLY_TYPE_BLOCK_STATUS);
+        memcpy(hdr + 8, &req->cookie, 8);  /* opaque bytes */
+        put32(hdr + 16, 12);
+        put32(hdr + 20, NBD_META_ID_ALLOCATION);
+        put32(hdr + 24, req->len);
+        put32(hdr + 28, 0);
+        iov[0] = (struct iovec){ hdr, NBD_CHUNK_HEADER_SIZE + 12 };
+    } else if (structured) {
         put32(hdr, NBD_STRUCTURED_REPLY_MAGIC);
         put16(hdr + 4, NBD_REPLY_FLAG_DONE);
         memcpy(hdr + 8, &req->cookie, 8);  /* opaque bytes */
@@ -304,6 +321,7 @@ static int req_execute(NbdConn *conn, NbdReq *req)
         return lb_node_pwrite_zeroes(exp->node, req->offset, req->len,
                                      wflags);
     case NBD_CMD_CACHE:
+    case NBD_CMD_BLOCK_STATUS:        /* the reply carries the answer */
         return 0;
     default:
         return -EINVAL;
@@ -366,6 +384,12 @@ static uint32_t req_check(NbdConn *conn, NbdReq *req, uint64_t size)
     case NBD_CMD_TRIM:
     case NBD_CMD_CACHE:
         break;
+    case NBD_CMD_BLOCK_STATUS:
+        if (!conn->meta_alloc || req->len == 0) {
+            return NBD_EINVAL;
+        }
+        known |= NBD_CMD_FLAG_REQ_ONE;
+        break;
     default:
         return NBD_EINVAL;
     }
@@ -384,6 +408,9 @@ static uint32_t req_check(NbdConn *conn, NbdReq *req, uint64_t size)
     }
     if (req->offset > size || req->len > size - req->offset) {
         return is_write ? NBD_ENOSPC : NBD_EINVAL;
+    }
+    if (req->type == NBD_CMD_BLOCK_STATUS) {
+        return 0;                     /* any granularity will do */
     }
     if (req->offset % conn->min_block || req->len % conn->min_block) {
         return NBD_EINVAL;
@@ -417,7 +444,7 @@ static void conn_throttle(NbdConn *conn, uint32_t len)
  */
 static bool req_run_inline(NbdReq *req)
 {
-    if (req->type == NBD_CMD_CACHE) {
+    if (req->type == NBD_CMD_CACHE || req->type == NBD_CMD_BLOCK_STATUS) {
         return true;
     }
     return req_is_small(req) &&

@@ -3,7 +3,7 @@
  *
  * Protocol: the NBD protocol specification (doc/proto.md of the
  * NetworkBlockDevice/nbd project), fixed newstyle negotiation, structured
- * replies; no extended headers, no meta contexts.
+ * replies, the base:allocation metadata context; no extended headers.
  *
  *   server.c  nbd-server-start/stop, accept thread, the nbd export type
  *   listen.c  listening sockets (unix, inet)
@@ -48,6 +48,8 @@ enum {
     NBD_OPT_INFO = 6,
     NBD_OPT_GO = 7,
     NBD_OPT_STRUCTURED_REPLY = 8,
+    NBD_OPT_LIST_META_CONTEXT = 9,
+    NBD_OPT_SET_META_CONTEXT = 10,
 };
 
 #define NBD_REP_ERR_BIT           (1u << 31)
@@ -55,6 +57,7 @@ enum {
     NBD_REP_ACK = 1,
     NBD_REP_SERVER = 2,
     NBD_REP_INFO = 3,
+    NBD_REP_META_CONTEXT = 4,
     NBD_REP_ERR_UNSUP = NBD_REP_ERR_BIT | 1,
     NBD_REP_ERR_POLICY = NBD_REP_ERR_BIT | 2,
     NBD_REP_ERR_INVALID = NBD_REP_ERR_BIT | 3,
@@ -98,15 +101,22 @@ enum {
     NBD_CMD_TRIM = 4,
     NBD_CMD_CACHE = 5,
     NBD_CMD_WRITE_ZEROES = 6,
+    NBD_CMD_BLOCK_STATUS = 7,
 };
 #define NBD_CMD_FLAG_FUA          (1u << 0)
 #define NBD_CMD_FLAG_NO_HOLE      (1u << 1)
 #define NBD_CMD_FLAG_DF           (1u << 2)
+#define NBD_CMD_FLAG_REQ_ONE      (1u << 3)
 
 #define NBD_REPLY_FLAG_DONE       (1u << 0)
 #define NBD_REPLY_TYPE_NONE       0
 #define NBD_REPLY_TYPE_OFFSET_DATA 1
+#define NBD_REPLY_TYPE_BLOCK_STATUS 5
 #define NBD_REPLY_TYPE_ERROR      ((1u << 15) | 1)
+
+/* The one metadata context we offer. */
+#define NBD_META_ALLOCATION       "base:allocation"
+#define NBD_META_ID_ALLOCATION    1
 
 /* Errors on the wire (fixed values, not the host's errno). */
 enum {
@@ -214,6 +224,8 @@ struct NbdConn {
     NbdExport *nexp;                  /* set once GO / EXPORT_NAME succeed */
     bool structured;
     bool no_zeroes;
+    bool meta_alloc;                  /* base:allocation selected */
+    char *meta_export;                /* ... for this export name */
     uint32_t min_block;
 
     GMutex send_lock;                 /* one reply at a time on the wire */

@@ -9,7 +9,8 @@
  *           until GO or EXPORT_NAME enters transmission, or ABORT/EOF.
  *
  * Supported options: EXPORT_NAME, ABORT, LIST, STARTTLS, INFO, GO,
- * STRUCTURED_REPLY; everything else gets NBD_REP_ERR_UNSUP.  A server with
+ * STRUCTURED_REPLY, LIST/SET_META_CONTEXT (base:allocation, reporting
+ * everything as allocated data); everything else gets NBD_REP_ERR_UNSUP.  A server with
  * TLS credentials answers every option but STARTTLS and ABORT with
  * NBD_REP_ERR_TLS_REQD (and drops EXPORT_NAME, which has no error reply)
  * until the TLS session is up.
@@ -213,6 +214,10 @@ static int opt_info_go(NbdConn *conn, uint32_t opt, const uint8_t *data,
     }
     if (r == 0 && opt == NBD_OPT_GO && size >= 0) {
         conn->nexp = nexp;
+        /* A context selected for another export does not carry over. */
+        if (conn->meta_alloc && strcmp(conn->meta_export, name) != 0) {
+            conn->meta_alloc = false;
+        }
         conn->min_block = 1;
         for (unsigned i = 0; i < nreqs; i++) {
             if (get16(data + 6 + nlen + 2 * i) == NBD_INFO_BLOCK_SIZE) {
@@ -248,7 +253,66 @@ static int opt_export_name(NbdConn *conn, const uint8_t *data, uint32_t len)
     }
     conn->nexp = nexp;
     conn->min_block = 1;
+    conn->meta_alloc = false;         /* EXPORT_NAME ends negotiation bare */
     return 1;
+}
+
+/*
+ * NBD_OPT_LIST_META_CONTEXT / NBD_OPT_SET_META_CONTEXT.  Only
+ * "base:allocation" exists; LIST also matches it for no query at all and
+ * for the "base:" namespace query.  SET replaces any earlier selection.
+ */
+static int opt_meta_context(NbdConn *conn, uint32_t opt, const uint8_t *data,
+                            uint32_t len)
+{
+    bool set = opt == NBD_OPT_SET_META_CONTEXT;
+    static const char alloc[] = NBD_META_ALLOCATION;
+    const size_t alen = sizeof(alloc) - 1;
+
+    if ((set && !conn->structured) || len < 8) {
+        return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+    }
+    uint32_t nlen = get32(data);
+    if (nlen > len - 8) {
+        return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+    }
+    g_autofree char *name = g_strndup((const char *)data + 4, nlen);
+    uint32_t nq = get32(data + 4 + nlen);
+    const uint8_t *p = data + 8 + nlen, *end = data + len;
+    bool match = nq == 0 && !set;
+    for (uint32_t i = 0; i < nq; i++) {
+        if (end - p < 4 || get32(p) > (size_t)(end - p - 4)) {
+            return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+        }
+        uint32_t qlen = get32(p);
+        const char *q = (const char *)p + 4;
+        match |= qlen == alen && memcmp(q, alloc, alen) == 0;
+        match |= !set && qlen == 5 && memcmp(q, "base:", 5) == 0;
+        p += 4 + qlen;
+    }
+    if (p != end) {
+        return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+    }
+    NbdExport *nexp = nbd_server_export_get(conn->srv, name);
+    if (!nexp) {
+        return opt_reply(conn, opt, NBD_REP_ERR_UNKNOWN, NULL, 0);
+    }
+    nbd_server_export_put(conn->srv, nexp);
+    if (set) {
+        conn->meta_alloc = match;
+        g_free(conn->meta_export);
+        conn->meta_export = g_steal_pointer(&name);
+    }
+    if (match) {
+        uint8_t buf[4 + sizeof(alloc)];
+        put32(buf, NBD_META_ID_ALLOCATION);
+        memcpy(buf + 4, alloc, alen);
+        int r = opt_reply(conn, opt, NBD_REP_META_CONTEXT, buf, 4 + alen);
+        if (r < 0) {
+            return r;
+        }
+    }
+    return opt_reply(conn, opt, NBD_REP_ACK, NULL, 0);
 }
 
 static int opt_starttls(NbdConn *conn, uint32_t opt, uint32_t len)
@@ -273,6 +337,7 @@ static int opt_starttls(NbdConn *conn, uint32_t opt, uint32_t len)
     }
     /* State negotiated in plaintext does not survive STARTTLS. */
     conn->structured = false;
+    conn->meta_alloc = false;
     return 0;
 }
 
@@ -304,6 +369,9 @@ static int opt_handle(NbdConn *conn, uint32_t opt, const uint8_t *data,
     case NBD_OPT_INFO:
     case NBD_OPT_GO:
         return opt_info_go(conn, opt, data, len);
+    case NBD_OPT_LIST_META_CONTEXT:
+    case NBD_OPT_SET_META_CONTEXT:
+        return opt_meta_context(conn, opt, data, len);
     case NBD_OPT_STRUCTURED_REPLY:
         if (len != 0) {
             return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);

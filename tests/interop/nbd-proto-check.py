@@ -29,6 +29,9 @@ ERR_UNSUP, ERR_POLICY, ERR_INVALID = ERR | 1, ERR | 2, ERR | 3
 ERR_TLS_REQD, ERR_UNKNOWN = ERR | 5, ERR | 6
 OPT_EXPORT_NAME, OPT_ABORT, OPT_LIST, OPT_STARTTLS = 1, 2, 3, 5
 OPT_INFO, OPT_GO, OPT_STRUCTURED = 6, 7, 8
+OPT_LIST_META, OPT_SET_META = 9, 10
+REP_META_CONTEXT = 4
+CMD_BLOCK_STATUS = 7
 CMD_READ, CMD_WRITE, CMD_DISC, CMD_FLUSH, CMD_TRIM = 0, 1, 2, 3, 4
 CMD_WRITE_ZEROES = 6
 EPERM, EINVAL, ENOSPC = 1, 22, 28
@@ -117,6 +120,8 @@ class Client:
             return cookie, 0, payload[8:]
         if rtype & 0x8000:
             return cookie, struct.unpack(">I", payload[:4])[0], b""
+        if rtype == 5:
+            return cookie, 0, payload
         return cookie, 0, b""
 
     def call(self, cmd, offset, length, data=b"", flags=0):
@@ -129,15 +134,33 @@ class Client:
 
 def negotiate(addr, name, structured=True):
     c = Client(addr)
+    c.ctx = None
     if structured:
         c.opt(OPT_STRUCTURED)
         check(c.reply()[1] == REP_ACK, "STRUCTURED_REPLY acknowledged")
         c.structured = True
+        rtype, ctxs = meta(c, OPT_SET_META, name, ["base:allocation"])
+        check(rtype == REP_ACK and len(ctxs) == 1, "SET_META_CONTEXT")
+        c.ctx = list(ctxs)[0] if ctxs else None
     rtype, infos = c.go(name)
     check(rtype == REP_ACK and 0 in infos, "GO %r" % name)
     size, tflags = struct.unpack(">QH", infos[0])
     minb, prefb, maxb = struct.unpack(">III", infos[3])
     return c, size, tflags, (minb, prefb, maxb)
+
+
+def meta(c, opt, name, queries):
+    n = name.encode()
+    data = struct.pack(">I", len(n)) + n + struct.pack(">I", len(queries))
+    for q in queries:
+        data += struct.pack(">I", len(q)) + q.encode()
+    c.opt(opt, data)
+    ctxs = {}
+    while True:
+        _, rtype, payload = c.reply()
+        if rtype != REP_META_CONTEXT:
+            return rtype, ctxs
+        ctxs[struct.unpack(">I", payload[:4])[0]] = payload[4:].decode()
 
 
 def check_options(addr, name):
@@ -162,6 +185,15 @@ def check_options(addr, name):
     rtype, infos = c.go(name, infos=(1, 3), opt=OPT_INFO)
     check(rtype == REP_ACK and infos.get(1) == name.encode(),
           "INFO returns NBD_INFO_NAME")
+    check(meta(c, OPT_SET_META, name, ["base:allocation"])[0] == ERR_INVALID,
+          "SET_META_CONTEXT before STRUCTURED_REPLY -> ERR_INVALID")
+    rtype, ctxs = meta(c, OPT_LIST_META, name, [])
+    check(rtype == REP_ACK and list(ctxs.values()) == ["base:allocation"],
+          "LIST_META_CONTEXT offers base:allocation")
+    rtype, ctxs = meta(c, OPT_LIST_META, name, ["qemu:dirty-bitmap:x"])
+    check(rtype == REP_ACK and ctxs == {}, "unknown context not listed")
+    check(meta(c, OPT_LIST_META, "nope", [])[0] == ERR_UNKNOWN,
+          "LIST_META_CONTEXT for an unknown export -> ERR_UNKNOWN")
     c.opt(OPT_ABORT)
     check(c.reply()[1] == REP_ACK, "ABORT acknowledged")
     c.s.close()
@@ -196,6 +228,13 @@ def check_rw(addr, name):
     check(c.call(CMD_WRITE_ZEROES, 0, 8192)[0] == 0, "write zeroes")
     check(c.call(CMD_READ, 0, 8192) == (0, b"\0" * 8192), "zeroes read back")
     check(c.call(CMD_TRIM, 8192, 8192)[0] == 0, "trim")
+    err, payload = c.call(CMD_BLOCK_STATUS, 4096, 1 << 20)
+    ctx, elen, eflags = struct.unpack(">III", payload[:12]) if payload \
+        else (0, 0, 0)
+    check(err == 0 and ctx == c.ctx and 0 < elen <= 1 << 20 and eflags == 0,
+          "BLOCK_STATUS: allocated data extent")
+    err, _ = c.call(CMD_BLOCK_STATUS, size - 512, 1024)
+    check(err == EINVAL, "BLOCK_STATUS past the end -> EINVAL")
 
     # Many requests in flight; replies may come in any order.
     blocks = {i: os.urandom(4096) for i in range(64)}
@@ -223,6 +262,8 @@ def check_rw(addr, name):
           "simple read reply")
     err, _ = c.call(CMD_READ, 1, 1000)
     check(err == 0, "unaligned read without block-size negotiation")
+    err, _ = c.call(CMD_BLOCK_STATUS, 0, 4096)
+    check(err == EINVAL, "BLOCK_STATUS without a meta context -> EINVAL")
     c.s.close()
 
     # Garbage on one connection does not disturb the server.

@@ -27,6 +27,8 @@ PY
 ok "nbdinfo: size, flags, block sizes, description"
 nbdinfo --list "nbd+unix://?socket=$SOCK" | grep -q 'export="ro"' || fail "nbdinfo --list"
 ok "nbdinfo --list"
+nbdinfo --map "$URI" | grep -qE "^ +0 +67108864 +0 +data" || fail "nbdinfo --map"
+ok "nbdinfo --map (base:allocation)"
 
 # A client that stalls in the handshake is dropped after 2 seconds.
 python3 - "$SOCK" <<'PY' || fail "stalled handshake not dropped"
