@@ -17,7 +17,20 @@ trap 'rm -rf "$T"' EXIT
 cd "$T"
 
 step() { printf '\n=== %s\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@"; }
+# show CMD...: print the command as one would type it, then run it.
+show() {
+    local a line='$'
+    for a in "$@"; do
+        a=${a#"$BUILD/tools/"}
+        if [[ $a =~ [^A-Za-z0-9_./=,:+-] ]]; then
+            line+=" '$a'"
+        else
+            line+=" $a"
+        fi
+    done
+    printf '%s\n' "$line"
+    "$@"
+}
 
 printf abc123 > pass.txt
 SEC="--object secret,id=sec0,file=pass.txt"
