@@ -225,7 +225,8 @@ static bool copy_counts(const LbLuks2Copy *c)
                                                     LB_LUKS_ERROR_UNSUPPORTED));
 }
 
-LbLuks2Hdr *lb_luks2_hdr_read(LbLuks *luks, unsigned *state, GError **errp)
+LbLuks2Hdr *lb_luks2_hdr_read(LbLuks *luks, unsigned *state, char **warning,
+                              GError **errp)
 {
     LbLuks2Copy p = {0}, s = {0};
     LbLuks2Hdr *ret = NULL;
@@ -289,18 +290,21 @@ LbLuks2Hdr *lb_luks2_hdr_read(LbLuks *luks, unsigned *state, GError **errp)
     } else {
         ret = g_steal_pointer(&win->hdr);
         if (*state & LB_LUKS2_COPY_PRIMARY_BAD) {
-            g_warning("LUKS2 primary header is damaged (%s); using the "
-                      "secondary copy",
-                      p.err ? p.err->message : "?");
+            *warning = g_strdup_printf(
+                "LUKS2 primary header is damaged (%s); using the "
+                "secondary copy",
+                p.err ? p.err->message : "?");
         } else if (*state & LB_LUKS2_COPY_SECONDARY_BAD) {
-            g_warning("LUKS2 secondary header is damaged (%s); using the "
-                      "primary copy",
-                      s.err ? s.err->message : "?");
+            *warning = g_strdup_printf(
+                "LUKS2 secondary header is damaged (%s); using the "
+                "primary copy",
+                s.err ? s.err->message : "?");
         } else if (*state & LB_LUKS2_COPY_STALE) {
-            g_warning("LUKS2 header copies differ in seqid "
-                      "(%" G_GUINT64_FORMAT " / %" G_GUINT64_FORMAT
-                      "); using the newer",
-                      p.seqid, s.seqid);
+            *warning =
+                g_strdup_printf("LUKS2 header copies differ in seqid "
+                                "(%" G_GUINT64_FORMAT " / %" G_GUINT64_FORMAT
+                                "); using the newer",
+                                p.seqid, s.seqid);
         }
     }
     copy_clear(&p);

@@ -168,8 +168,12 @@ typedef enum {
  * newer valid one.  @state tells which copy is damaged or stale (the next
  * lb_luks2_hdr_write() rewrites both).
  * Returns: (transfer full) the header, or NULL with @errp set.
+ * @warning is set (transfer full) to a message for the user when a copy
+ * is damaged or stale, else left as is; the caller reports it only if
+ * the open then succeeds.
  */
-LbLuks2Hdr *lb_luks2_hdr_read(LbLuks *luks, unsigned *state, GError **errp);
+LbLuks2Hdr *lb_luks2_hdr_read(LbLuks *luks, unsigned *state, char **warning,
+                              GError **errp);
 /**
  * lb_luks2_hdr_write: bump seqid and write both copies (primary, then
  * secondary), then flush.  The encoded metadata is decoded and validated

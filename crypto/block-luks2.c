@@ -169,9 +169,11 @@ static bool luks2_open(LbLuks *luks, const LbSecret *pass, unsigned flags,
 {
     LbLuks2State *st = g_new0(LbLuks2State, 1);
     LbLuks2Hdr *hdr;
+    /* Told only when the open succeeds: a failed one has its own error. */
+    g_autofree char *warning = NULL;
 
     luks->fmt = st;
-    st->hdr = hdr = lb_luks2_hdr_read(luks, &st->copy_state, errp);
+    st->hdr = hdr = lb_luks2_hdr_read(luks, &st->copy_state, &warning, errp);
     if (!hdr) {
         return false;
     }
@@ -201,6 +203,9 @@ static bool luks2_open(LbLuks *luks, const LbSecret *pass, unsigned flags,
         return false;
     }
     if (flags & LB_LUKS_OPEN_NO_KEYS) {
+        if (warning) {
+            g_warning("%s", warning);
+        }
         return true;
     }
 
@@ -234,6 +239,9 @@ static bool luks2_open(LbLuks *luks, const LbSecret *pass, unsigned flags,
                     "cipher %s-%s is not supported: %s", luks->cipher_name,
                     luks->cipher_mode, err->message);
         return false;
+    }
+    if (warning) {
+        g_warning("%s", warning);
     }
     return true;
 }

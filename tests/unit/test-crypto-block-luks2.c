@@ -394,9 +394,11 @@ static void test_damaged_copy(gconstpointer data)
     g_assert_cmpint(lb_luks_add_key(o, two, -1, 10, &err), ==, 1);
     g_assert_no_error(err);
     unsigned state = 0;
-    g_autoptr(LbLuks2Hdr) hdr = lb_luks2_hdr_read(o, &state, &err);
+    g_autofree char *warning = NULL;
+    g_autoptr(LbLuks2Hdr) hdr = lb_luks2_hdr_read(o, &state, &warning, &err);
     g_assert_no_error(err);
     g_assert_cmpuint(state, ==, 0);
+    g_assert_null(warning);
     g_assert_cmpuint(hdr->seqid, ==, 2);
     /* Repaired: both binary headers are whole again. */
     g_assert_cmpmem(d->buf->data, 8, good->data, 8);
