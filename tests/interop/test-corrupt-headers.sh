@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Damaged detached headers through luksblk-img info and luksblk-io: every
+# case either works or fails with exactly one error line and a normal exit
+# status (never a signal), and the header file is never modified.
+#   LUKS1: truncated at 512-byte boundaries; one byte flipped in each
+#          field of the binary header and of every keyslot.
+#   LUKS2: JSON metadata damaged field by field (tests/interop/
+#          corrupt-luks2.py, checksums valid), binary fields, truncation.
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/tools-lib.sh"
+command -v python3 >/dev/null || { echo "SKIP: python3 missing"; exit 77; }
+
+PASS="--object secret,id=sec0,data=abc123"
+expect_ok $IMG create -q -f raw p.img 1M
+psum=$(md5sum < p.img)
+ncases=0
+
+# try FILE: info and a read through FILE as the detached header.
+try() {
+    local f=$1 sum tool
+    sum=$(md5sum < "$f")
+    for tool in info io; do
+        if [ $tool = info ]; then
+            run $IMG info "$f"
+        else
+            run $IO $PASS --image-opts \
+                "driver=luks,file.filename=p.img,header.filename=$f,key-secret=sec0" \
+                -c 'read 0 512'
+        fi
+        [ "$rc" -lt 128 ] || fail "$tool crashed (rc=$rc) on $CASE: $err"
+        if [ "$rc" != 0 ]; then
+            [ "$(printf '%s\n' "$err" | grep -c .)" = 1 ] ||
+                fail "$tool on $CASE: expected one error line, got: $err"
+            printf '%s\n' "$err" | grep -q "^luksblk-" ||
+                fail "$tool on $CASE: unprefixed error: $err"
+        fi
+        [ "$(md5sum < "$f")" = "$sum" ] || fail "$tool modified $CASE"
+    done
+    ncases=$((ncases + 1))
+    ok
+}
+
+# ---- LUKS1 ------------------------------------------------------------------
+expect_ok $IMG create -q $PASS -f luks -o key-secret=sec0,iter-time=10,cipher-alg=aes-128,cipher-mode=cbc,ivgen-alg=essiv,detached-header=on h1.img
+size=$(stat -c %s h1.img)
+CASE=intact try h1.img
+[ "$rc" = 0 ] || fail "intact LUKS1 header does not open: $err"
+
+# Truncation: every 512-byte boundary through the binary header and the
+# start of slot 0's key material, then every 4 KiB (all later cuts are the
+# same "device too small" case; 4 KiB is the keyslot alignment), and the
+# last sector.
+cuts="$(seq 0 512 8192) $(seq 12288 4096 $((size - 1))) $((size - 512))"
+for n in $cuts; do
+    head -c "$n" h1.img > t.img
+    CASE="luks1 cut at $n" try t.img
+    # The file is padded to 4 KiB after the last keyslot's material.
+    [ "$rc" != 0 ] || [ "$n" -ge $((size - 4096)) ] ||
+        fail "LUKS1 header cut at $n opens"
+done
+
+# Field flips: offset:length of each field; the first and last byte of
+# each are flipped (iteration counts only in the low byte: a flipped high
+# byte is a valid 2^31-iteration PBKDF, a slow header, not a broken one).
+fields="0:6 6:2 8:32 40:32 72:32 104:4 108:4 112:20 132:32 164:4H 168:40"
+for s in 0 1 2 3 4 5 6 7; do
+    b=$((208 + 48 * s))
+    fields="$fields $b:4 $((b + 4)):4H $((b + 8)):32 $((b + 40)):4 $((b + 44)):4"
+done
+flip() {    # flip FILE OFFSET: xor the byte with 0xa5
+    local b
+    b=$(od -An -tu1 -j"$2" -N1 "$1")
+    # shellcheck disable=SC2059
+    printf "\\x$(printf %02x $((b ^ 0xa5)))" |
+        dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+for fl in $fields; do
+    off=${fl%%:*}; len=${fl#*:}; hi=1
+    case $len in *H) len=${len%H}; hi=0 ;; esac
+    for o in $([ $hi = 1 ] && echo "$off") $((off + len - 1)); do
+        cp h1.img f.img
+        flip f.img "$o"
+        CASE="luks1 byte $o flipped" try f.img
+    done
+done
+# The magic and version must be refused, not guessed.
+for o in 0 5 7; do
+    cp h1.img f.img; flip f.img $o
+    CASE="luks1 magic $o" try f.img
+    [ "$rc" != 0 ] || fail "LUKS1 header with byte $o flipped opens"
+done
+
+# ---- LUKS2 ------------------------------------------------------------------
+expect_ok $IMG create -q $PASS -f luks -o key-secret=sec0,iter-time=10,luks-version=2,pbkdf=pbkdf2,detached-header=on h2.img
+CASE=intact2 try h2.img
+[ "$rc" = 0 ] || fail "intact LUKS2 header does not open: $err"
+python3 "$HERE/corrupt-luks2.py" h2.img cases || fail "corrupt-luks2.py failed"
+cp h2.img w.img
+for c in cases/*; do
+    dd if="$c" of=w.img conv=notrunc status=none
+    CASE="luks2 $(basename "$c")" try w.img
+done
+# These must be refused (the others may be legal or merely unusual).
+for c in json-array json-null json-empty json-truncated json-deep \
+         ks-area-offset-in-hdr dig-digest-short cfg-requirements \
+         seg-sector-1000 bin-csum-both bin-version bin-hdr-offset; do
+    dd if="cases/$c" of=w.img conv=notrunc status=none
+    run $IO $PASS --image-opts \
+        "driver=luks,file.filename=p.img,header.filename=w.img,key-secret=sec0" \
+        -c 'read 0 512'
+    [ "$rc" != 0 ] || fail "LUKS2 case $c opens"
+    # info only describes the header: an unmet requirement is shown.
+    [ $c = cfg-requirements ] && continue
+    run $IMG info w.img
+    [ "$rc" != 0 ] || fail "LUKS2 case $c opens for info"
+done
+for n in 0 512 4096 16384 20480 32768 $((32768 + 65536)) \
+         $(($(stat -c %s h2.img) - 512)); do
+    head -c "$n" h2.img > t.img
+    CASE="luks2 cut at $n" try t.img
+    [ "$rc" != 0 ] || fail "LUKS2 header cut at $n opens"
+done
+
+[ "$(md5sum < p.img)" = "$psum" ] || fail "payload modified"
+echo "ok: $ncases damaged headers, $nchecks checks"
