@@ -30,12 +30,22 @@ ninja -C "$build" $(for t in $targets; do echo "tests/fuzz/fuzz-$t"; done)
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 mkdir -p "$build/crashes"
+par=""
+if [ "$jobs" -gt 1 ]; then
+    # Job mode writes fuzz-N.log files into the current directory.
+    par="-jobs=$jobs -workers=$jobs"
+    src=$PWD
+    cd "$build"
+    build=.
+else
+    src=$PWD
+fi
 rc=0
 for t in $targets; do
     mkdir -p "$build/corpus/$t"
     echo "fuzz: $t for ${time}s"
-    "$build/tests/fuzz/fuzz-$t" "$build/corpus/$t" "tests/fuzz/corpus/$t" \
-        -max_total_time="$time" -jobs="$jobs" -workers="$jobs" \
+    "$build/tests/fuzz/fuzz-$t" "$build/corpus/$t" "$src/tests/fuzz/corpus/$t" \
+        -max_total_time="$time" $par \
         -max_len=262144 -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$build/crashes/$t-" -print_final_stats=1 \
         >"$build/fuzz-$t.log" 2>&1 || rc=1

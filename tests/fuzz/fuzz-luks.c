@@ -50,7 +50,9 @@ static bool fuzz_read(void *opaque, uint64_t off, void *buf, size_t len,
         return false;
     }
     size_t have = off < d->len ? MIN(len, d->len - off) : 0;
-    memcpy(buf, d->data + off, have);
+    if (have) {
+        memcpy(buf, d->data + off, have);
+    }
     memset((guint8 *)buf + have, 0, len - have);
     return true;
 }
