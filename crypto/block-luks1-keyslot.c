@@ -26,8 +26,8 @@ static int luks1_digest_check(const LbLuks1Hdr *h, const LbSecret *key,
     guint8 digest[LB_LUKS1_DIGEST_LEN];
 
     if (!lb_pbkdf2(h->hash, lb_secret_cdata(key), lb_secret_len(key),
-                   h->mk_digest_salt, LB_LUKS_SALT_LEN,
-                   h->mk_digest_iterations, digest, sizeof(digest), errp)) {
+                   h->mk_digest_salt, LB_LUKS_SALT_LEN, h->mk_digest_iterations,
+                   digest, sizeof(digest), errp)) {
         return -1;
     }
     bool ok = lb_memeq_consttime(digest, h->mk_digest, sizeof(digest));
@@ -45,12 +45,12 @@ static int luks1_slot_try(LbLuks *luks, const LbLuks1Hdr *h, unsigned i,
     size_t len = h->af_sectors * LB_LUKS_SECTOR;
 
     if (s->iterations == 0) {
-        return 0;     /* cryptsetup: such a slot can never be opened */
+        return 0; /* cryptsetup: such a slot can never be opened */
     }
     g_autoptr(LbSecret) dk = lb_secret_new(kb);
-    if (!lb_pbkdf2(h->hash, lb_secret_cdata(pass), lb_secret_len(pass),
-                   s->salt, LB_LUKS_SALT_LEN, s->iterations,
-                   lb_secret_data(dk), kb, errp)) {
+    if (!lb_pbkdf2(h->hash, lb_secret_cdata(pass), lb_secret_len(pass), s->salt,
+                   LB_LUKS_SALT_LEN, s->iterations, lb_secret_data(dk), kb,
+                   errp)) {
         return -1;
     }
     g_autoptr(LbSecret) split = lb_secret_new(len);
@@ -59,9 +59,8 @@ static int luks1_slot_try(LbLuks *luks, const LbLuks1Hdr *h, unsigned i,
         g_prefix_error(errp, "cannot read keyslot %u: ", i);
         return -1;
     }
-    if (!lb_luks_crypt_area(h->cipher_name, h->cipher_mode,
-                            lb_secret_cdata(dk), kb, false,
-                            lb_secret_data(split), len, errp)) {
+    if (!lb_luks_crypt_area(h->cipher_name, h->cipher_mode, lb_secret_cdata(dk),
+                            kb, false, lb_secret_data(split), len, errp)) {
         return -1;
     }
     g_autoptr(LbSecret) cand = lb_secret_new(kb);
@@ -79,7 +78,7 @@ static int luks1_slot_try(LbLuks *luks, const LbLuks1Hdr *h, unsigned i,
 /* The active slot that @pass opens (volume key in *@key), -1 none, -2 on
  * error. */
 int lb_luks1_search(LbLuks *luks, const LbLuks1Hdr *h, const LbSecret *pass,
-                        LbSecret **key, GError **errp)
+                    LbSecret **key, GError **errp)
 {
     if (h->mk_digest_iterations == 0) {
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_CORRUPT,
@@ -150,18 +149,17 @@ static bool luks1_slot_store(LbLuks *luks, const LbLuks1Hdr *h, LbLuks1Slot *s,
     s->iterations = iterations;
     s->stripes = LB_LUKS_STRIPES;
     g_autoptr(LbSecret) dk = lb_secret_new(kb);
-    if (!lb_pbkdf2(h->hash, lb_secret_cdata(pass), lb_secret_len(pass),
-                   s->salt, LB_LUKS_SALT_LEN, iterations,
-                   lb_secret_data(dk), kb, errp)) {
+    if (!lb_pbkdf2(h->hash, lb_secret_cdata(pass), lb_secret_len(pass), s->salt,
+                   LB_LUKS_SALT_LEN, iterations, lb_secret_data(dk), kb,
+                   errp)) {
         return false;
     }
     /* lb_secret_new zero-fills, so the tail past kb*stripes is zero pad. */
     g_autoptr(LbSecret) split = lb_secret_new(len);
     if (!lb_afsplit_encode(h->hash, kb, LB_LUKS_STRIPES, lb_secret_cdata(vk),
                            lb_secret_data(split), errp) ||
-        !lb_luks_crypt_area(h->cipher_name, h->cipher_mode,
-                            lb_secret_cdata(dk), kb, true,
-                            lb_secret_data(split), len, errp)) {
+        !lb_luks_crypt_area(h->cipher_name, h->cipher_mode, lb_secret_cdata(dk),
+                            kb, true, lb_secret_data(split), len, errp)) {
         return false;
     }
     if (!lb_luks_io_write(luks, (uint64_t)s->key_offset * LB_LUKS_SECTOR,
@@ -220,7 +218,7 @@ static bool luks1_create_hdr(const LbLuksCreateOpts *opts, LbLuks1Hdr *h,
     h->key_bytes = (uint32_t)kb;
     h->af_sectors = lb_luks_af_sectors(kb);
     if (!lb_luks1_check_cipher(h->cipher_name, h->cipher_mode, kb,
-                            LB_LUKS_ERROR_INVALID, errp)) {
+                               LB_LUKS_ERROR_INVALID, errp)) {
         return false;
     }
     if (opts->uuid) {
@@ -257,17 +255,17 @@ static bool luks1_create_hdr(const LbLuksCreateOpts *opts, LbLuks1Hdr *h,
         }
         h->payload_offset = (uint32_t)(opts->payload_offset / LB_LUKS_SECTOR);
     } else {
-        h->payload_offset = (uint32_t)layout_end;   /* QEMU: no alignment */
+        h->payload_offset = (uint32_t)layout_end; /* QEMU: no alignment */
     }
     return true;
 }
 
 bool lb_luks1_create(LbLuks *luks, const LbLuksCreateOpts *opts,
-                         const LbSecret *pass, GError **errp)
+                     const LbSecret *pass, GError **errp)
 {
     g_autofree LbLuks1Hdr *h = g_new0(LbLuks1Hdr, 1);
-    uint64_t iter_ms = opts->iter_time_ms ? opts->iter_time_ms
-                                          : LB_LUKS_DEFAULT_ITER_TIME_MS;
+    uint64_t iter_ms =
+        opts->iter_time_ms ? opts->iter_time_ms : LB_LUKS_DEFAULT_ITER_TIME_MS;
     uint32_t slot_iters = opts->iterations;
 
     if (!luks1_create_hdr(opts, h, errp)) {
@@ -282,8 +280,7 @@ bool lb_luks1_create(LbLuks *luks, const LbLuksCreateOpts *opts,
      * with forced iterations cryptsetup gives the digest the minimum. */
     h->mk_digest_iterations = LB_LUKS_MIN_ITERATIONS;
     if (!opts->iterations &&
-        (!luks1_iterations(h->hash, h->key_bytes, iter_ms, &slot_iters,
-                           errp) ||
+        (!luks1_iterations(h->hash, h->key_bytes, iter_ms, &slot_iters, errp) ||
          !luks1_iterations(h->hash, LB_LUKS1_DIGEST_LEN, iter_ms / 8,
                            &h->mk_digest_iterations, errp))) {
         return false;
@@ -293,20 +290,19 @@ bool lb_luks1_create(LbLuks *luks, const LbLuksCreateOpts *opts,
     if (!lb_random_bytes(lb_secret_data(vk), h->key_bytes, errp) ||
         !lb_random_bytes(h->mk_digest_salt, LB_LUKS_SALT_LEN, errp) ||
         !lb_pbkdf2(h->hash, lb_secret_cdata(vk), h->key_bytes,
-                   h->mk_digest_salt, LB_LUKS_SALT_LEN,
-                   h->mk_digest_iterations, h->mk_digest,
-                   LB_LUKS1_DIGEST_LEN, errp)) {
+                   h->mk_digest_salt, LB_LUKS_SALT_LEN, h->mk_digest_iterations,
+                   h->mk_digest, LB_LUKS1_DIGEST_LEN, errp)) {
         return false;
     }
 
     /* Detached: the header file is exactly the key material area (QEMU);
      * attached: zero everything before the payload (cryptsetup). */
     uint64_t stride = LB_LUKS1_ROUND_UP(h->af_sectors, LB_LUKS1_SLOT_ALIGN);
-    uint64_t layout_end = (LB_LUKS1_FIRST_SLOT + LB_LUKS1_NUM_SLOTS * stride) *
-                          LB_LUKS_SECTOR;
-    uint64_t area = opts->detached ? layout_end
-                                   : (uint64_t)h->payload_offset *
-                                     LB_LUKS_SECTOR;
+    uint64_t layout_end =
+        (LB_LUKS1_FIRST_SLOT + LB_LUKS1_NUM_SLOTS * stride) * LB_LUKS_SECTOR;
+    uint64_t area = opts->detached
+                        ? layout_end
+                        : (uint64_t)h->payload_offset * LB_LUKS_SECTOR;
     if (opts->detached && luks->io.truncate &&
         !luks->io.truncate(luks->io.opaque, layout_end, errp)) {
         g_prefix_error(errp, "cannot size the LUKS header file: ");
@@ -317,15 +313,13 @@ bool lb_luks1_create(LbLuks *luks, const LbLuksCreateOpts *opts,
         return false;
     }
     for (unsigned i = 1; i < LB_LUKS1_NUM_SLOTS; i++) {
-        if (!luks1_fill(luks, (uint64_t)h->slots[i].key_offset *
-                        LB_LUKS_SECTOR, h->af_sectors * LB_LUKS_SECTOR,
-                        true, errp)) {
+        if (!luks1_fill(luks, (uint64_t)h->slots[i].key_offset * LB_LUKS_SECTOR,
+                        h->af_sectors * LB_LUKS_SECTOR, true, errp)) {
             g_prefix_error(errp, "cannot initialize keyslot %u: ", i);
             return false;
         }
     }
-    if (!luks1_slot_store(luks, h, &h->slots[0], pass, vk, slot_iters,
-                          errp)) {
+    if (!luks1_slot_store(luks, h, &h->slots[0], pass, vk, slot_iters, errp)) {
         return false;
     }
     h->slots[0].active = LB_LUKS1_SLOT_ACTIVE;
@@ -344,8 +338,8 @@ static bool luks1_slot_arg(const LbLuks1Hdr *h, int slot, uint32_t want,
 {
     if (slot < 0 || slot >= LB_LUKS1_NUM_SLOTS) {
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_NO_SLOT,
-                    "keyslot %d does not exist (LUKS1 has slots 0-%d)",
-                    slot, LB_LUKS1_NUM_SLOTS - 1);
+                    "keyslot %d does not exist (LUKS1 has slots 0-%d)", slot,
+                    LB_LUKS1_NUM_SLOTS - 1);
         return false;
     }
     if (h->slots[slot].active != want) {
@@ -359,7 +353,7 @@ static bool luks1_slot_arg(const LbLuks1Hdr *h, int slot, uint32_t want,
 }
 
 int lb_luks1_add_key(LbLuks *luks, const LbSecret *pass, int slot,
-                         uint64_t iter_time_ms, GError **errp)
+                     uint64_t iter_time_ms, GError **errp)
 {
     LbLuks1Hdr *h = luks->fmt;
     uint32_t iters = 0;

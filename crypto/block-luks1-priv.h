@@ -15,15 +15,15 @@
 #include "block-luks-priv.h"
 
 #define LB_LUKS1_MAX_KEY_BYTES 256u
-#define LB_LUKS1_SLOT_ALIGN 8u           /* sectors: slots are 4 KiB aligned */
-#define LB_LUKS1_FIRST_SLOT 8u           /* sectors: first key material */
-#define LB_LUKS1_ROUND_UP(n, a) (((n) + (a) - 1) / (a) * (a))
+#define LB_LUKS1_SLOT_ALIGN 8u /* sectors: slots are 4 KiB aligned */
+#define LB_LUKS1_FIRST_SLOT 8u /* sectors: first key material */
+#define LB_LUKS1_ROUND_UP(n, a) (((n) + (a)-1) / (a) * (a))
 
 typedef struct LbLuks1Slot {
     uint32_t active;
     uint32_t iterations;
     guint8 salt[LB_LUKS_SALT_LEN];
-    uint32_t key_offset;              /* sectors on the header device */
+    uint32_t key_offset; /* sectors on the header device */
     uint32_t stripes;
 } LbLuks1Slot;
 
@@ -31,7 +31,7 @@ typedef struct LbLuks1Hdr {
     char cipher_name[LB_LUKS1_NAME_LEN];
     char cipher_mode[LB_LUKS1_NAME_LEN];
     char hash_spec[LB_LUKS1_NAME_LEN];
-    uint32_t payload_offset;          /* sectors on the data device */
+    uint32_t payload_offset; /* sectors on the data device */
     uint32_t key_bytes;
     guint8 mk_digest[LB_LUKS1_DIGEST_LEN];
     guint8 mk_digest_salt[LB_LUKS_SALT_LEN];
@@ -41,16 +41,15 @@ typedef struct LbLuks1Hdr {
 
     /* Derived at open/create. */
     LbHashAlg hash;
-    uint64_t af_sectors;              /* material length of each slot */
+    uint64_t af_sectors; /* material length of each slot */
 } LbLuks1Hdr;
 
 /* block-luks1.c */
 void lb_luks1_encode(const LbLuks1Hdr *h, LbLuks1HdrDisk *d);
 /** A cipher context built from a dummy key proves the spec is usable;
  * otherwise an error with @code. */
-bool lb_luks1_check_cipher(const char *name, const char *mode,
-                           size_t key_bytes, LbLuksError code,
-                           GError **errp);
+bool lb_luks1_check_cipher(const char *name, const char *mode, size_t key_bytes,
+                           LbLuksError code, GError **errp);
 /** Fill the common LbLuks fields from @h. */
 void lb_luks1_publish(LbLuks *luks, const LbLuks1Hdr *h);
 

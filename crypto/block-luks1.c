@@ -30,7 +30,7 @@ static void luks1_decode(const LbLuks1HdrDisk *d, LbLuks1Hdr *h)
     memcpy(h->mk_digest, d->mk_digest, LB_LUKS1_DIGEST_LEN);
     memcpy(h->mk_digest_salt, d->mk_digest_salt, LB_LUKS_SALT_LEN);
     h->mk_digest_iterations = GUINT32_FROM_BE(d->mk_digest_iterations);
-    memcpy(h->uuid, d->uuid, LB_LUKS_UUID_LEN);   /* h->uuid stays NUL-ended */
+    memcpy(h->uuid, d->uuid, LB_LUKS_UUID_LEN); /* h->uuid stays NUL-ended */
     for (unsigned i = 0; i < LB_LUKS1_NUM_SLOTS; i++) {
         const LbLuks1SlotDisk *ds = &d->slots[i];
         LbLuks1Slot *s = &h->slots[i];
@@ -75,9 +75,9 @@ static bool luks1_check_strings(const LbLuks1HdrDisk *d, GError **errp)
         size_t off;
         const char *what;
     } fields[] = {
-        { offsetof(LbLuks1HdrDisk, cipher_name), "cipher name" },
-        { offsetof(LbLuks1HdrDisk, cipher_mode), "cipher mode" },
-        { offsetof(LbLuks1HdrDisk, hash_spec), "hash spec" },
+        {offsetof(LbLuks1HdrDisk, cipher_name), "cipher name"},
+        {offsetof(LbLuks1HdrDisk, cipher_mode), "cipher mode"},
+        {offsetof(LbLuks1HdrDisk, hash_spec), "hash spec"},
     };
 
     for (unsigned i = 0; i < G_N_ELEMENTS(fields); i++) {
@@ -97,22 +97,21 @@ static bool luks1_check_strings(const LbLuks1HdrDisk *d, GError **errp)
 }
 
 /* A cipher context built from a dummy key proves the spec is usable. */
-bool lb_luks1_check_cipher(const char *name, const char *mode,
-                               size_t key_bytes, LbLuksError code,
-                               GError **errp)
+bool lb_luks1_check_cipher(const char *name, const char *mode, size_t key_bytes,
+                           LbLuksError code, GError **errp)
 {
     guint8 key[LB_LUKS1_MAX_KEY_BYTES];
     g_autoptr(GError) err = NULL;
 
     for (size_t i = 0; i < key_bytes; i++) {
-        key[i] = (guint8)(i * 37 + 1);   /* XTS halves must differ */
+        key[i] = (guint8)(i * 37 + 1); /* XTS halves must differ */
     }
     g_autoptr(LbBlockCipher) c =
         lb_block_cipher_new(name, mode, key, key_bytes, &err);
     if (!c) {
         g_set_error(errp, LB_LUKS_ERROR, code,
-                    "unsupported cipher %s-%s with a %zu-bit key: %s",
-                    name, mode, key_bytes * 8, err->message);
+                    "unsupported cipher %s-%s with a %zu-bit key: %s", name,
+                    mode, key_bytes * 8, err->message);
         return false;
     }
     return true;
@@ -143,7 +142,7 @@ static bool luks1_check_algs(LbLuks1Hdr *h, GError **errp)
     }
     h->af_sectors = lb_luks_af_sectors(h->key_bytes);
     return lb_luks1_check_cipher(h->cipher_name, h->cipher_mode, h->key_bytes,
-                              LB_LUKS_ERROR_UNSUPPORTED, errp);
+                                 LB_LUKS_ERROR_UNSUPPORTED, errp);
 }
 
 static int luks1_cmp_offset(gconstpointer a, gconstpointer b, gpointer data)
@@ -154,8 +153,7 @@ static int luks1_cmp_offset(gconstpointer a, gconstpointer b, gpointer data)
     return x < y ? -1 : x > y;
 }
 
-static bool luks1_check_slots(const LbLuks1Hdr *h, bool detached,
-                              GError **errp)
+static bool luks1_check_slots(const LbLuks1Hdr *h, bool detached, GError **errp)
 {
     unsigned order[LB_LUKS1_NUM_SLOTS];
 
@@ -172,17 +170,17 @@ static bool luks1_check_slots(const LbLuks1Hdr *h, bool detached,
         if (s->key_offset < LB_LUKS1_FIRST_SLOT) {
             g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_CORRUPT,
                         "keyslot %u: key material at sector %u overlaps "
-                        "the header", i, s->key_offset);
+                        "the header",
+                        i, s->key_offset);
             return false;
         }
         /* payload-offset 0 is the detached layout (data at sector 0 of
          * another device); QEMU also skips this check when detached. */
-        if (h->payload_offset != 0 && !detached &&
-            end > h->payload_offset) {
+        if (h->payload_offset != 0 && !detached && end > h->payload_offset) {
             g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_CORRUPT,
                         "keyslot %u: key material (sectors %u-%" PRIu64
-                        ") overlaps the payload at sector %u", i,
-                        s->key_offset, end - 1, h->payload_offset);
+                        ") overlaps the payload at sector %u",
+                        i, s->key_offset, end - 1, h->payload_offset);
             return false;
         }
     }
@@ -194,8 +192,7 @@ static bool luks1_check_slots(const LbLuks1Hdr *h, bool detached,
         if ((uint64_t)next->key_offset <
             (uint64_t)prev->key_offset + h->af_sectors) {
             g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_CORRUPT,
-                        "keyslots %u and %u overlap", order[i - 1],
-                        order[i]);
+                        "keyslots %u and %u overlap", order[i - 1], order[i]);
             return false;
         }
     }
@@ -214,8 +211,7 @@ static uint64_t luks1_keyslots_end(const LbLuks1Hdr *h)
     return end;
 }
 
-static bool luks1_check_device(LbLuks *luks, const LbLuks1Hdr *h,
-                               GError **errp)
+static bool luks1_check_device(LbLuks *luks, const LbLuks1Hdr *h, GError **errp)
 {
     uint64_t need = luks1_keyslots_end(h) * LB_LUKS_SECTOR;
 
@@ -230,7 +226,8 @@ static bool luks1_check_device(LbLuks *luks, const LbLuks1Hdr *h,
     if ((uint64_t)len < need) {
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_CORRUPT,
                     "LUKS header device is too small (%" PRId64 " bytes, "
-                    "keyslots end at %" PRIu64 ")", len, need);
+                    "keyslots end at %" PRIu64 ")",
+                    len, need);
         return false;
     }
     return true;
@@ -302,8 +299,7 @@ static bool luks1_open(LbLuks *luks, const LbSecret *pass, unsigned flags,
         uint32_t a = h->slots[i].active;
         if (a != LB_LUKS1_SLOT_ACTIVE && a != LB_LUKS1_SLOT_DISABLED) {
             /* cryptsetup skips such a slot; QEMU refuses the header. */
-            g_debug("LUKS1 keyslot %u has invalid state 0x%08x; ignored",
-                    i, a);
+            g_debug("LUKS1 keyslot %u has invalid state 0x%08x; ignored", i, a);
         }
     }
     lb_luks1_publish(luks, h);

@@ -26,7 +26,7 @@ typedef struct MemDev {
     uint64_t max_read_end;
     uint64_t max_write_end;
     unsigned n_writes;
-    GString *log;            /* "W<off> F W0 F": write/flush order */
+    GString *log; /* "W<off> F W0 F": write/flush order */
 } MemDev;
 
 static bool mem_read(void *opaque, uint64_t off, void *buf, size_t len,
@@ -114,9 +114,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MemDev, mem_free)
 
 static G_GNUC_UNUSED LbLuksIO mem_io(MemDev *m)
 {
-    return (LbLuksIO) {
-        .read = mem_read, .write = mem_write, .length = mem_length,
-        .truncate = mem_truncate, .flush = mem_flush, .opaque = m,
+    return (LbLuksIO){
+        .read = mem_read,
+        .write = mem_write,
+        .length = mem_length,
+        .truncate = mem_truncate,
+        .flush = mem_flush,
+        .opaque = m,
     };
 }
 
@@ -161,8 +165,7 @@ static G_GNUC_UNUSED void assert_opens(MemDev *m, const char *pass,
                     lb_secret_cdata(vk), lb_secret_len(vk));
 }
 
-static G_GNUC_UNUSED LbLuks *create_on(MemDev *m,
-                                       const LbLuksCreateOpts *opts,
+static G_GNUC_UNUSED LbLuks *create_on(MemDev *m, const LbLuksCreateOpts *opts,
                                        const char *pass)
 {
     g_autoptr(GError) err = NULL;
@@ -192,8 +195,8 @@ static G_GNUC_UNUSED void mem_save(const MemDev *m, const char *path,
     g_autofree guint8 *data = g_malloc0(m->buf->len + extra);
 
     memcpy(data, m->buf->data, m->buf->len);
-    g_assert_true(g_file_set_contents(path, (char *)data,
-                                      m->buf->len + extra, NULL));
+    g_assert_true(
+        g_file_set_contents(path, (char *)data, m->buf->len + extra, NULL));
 }
 
 #endif /* LB_TESTS_UNIT_LUKS_TEST_IO_H */

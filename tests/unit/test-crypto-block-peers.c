@@ -42,8 +42,8 @@ static int peer_run(const char *prog, const char *const *args, char **out)
         g_ptr_array_add(argv, (char *)args[i]);
     }
     g_ptr_array_add(argv, NULL);
-    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT,
-                      NULL, NULL, &so, &err, &status, NULL) ||
+    if (!g_spawn_sync(NULL, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL,
+                      NULL, &so, &err, &status, NULL) ||
         !WIFEXITED(status)) {
         return -1;
     }
@@ -90,13 +90,19 @@ static void pattern_fill(guint8 *buf, size_t len, guint8 v)
     memset(buf, v, len);
 }
 
-/* ---- cryptsetup ------------------------------------------------------------ */
+/* ---- cryptsetup ------------------------------------------------------------
+ */
 
 /* The volume key cryptsetup dumps for @hdr (hex bytes after "MK dump:"). */
 static GByteArray *cs_dump_key(const char *hdr, const char *passfile)
 {
-    const char *args[] = { "luksDump", "--dump-volume-key", "--batch-mode",
-                           "--key-file", passfile, hdr, NULL };
+    const char *args[] = {"luksDump",
+                          "--dump-volume-key",
+                          "--batch-mode",
+                          "--key-file",
+                          passfile,
+                          hdr,
+                          NULL};
     g_autofree char *out = NULL;
     GByteArray *key = g_byte_array_new();
 
@@ -121,34 +127,33 @@ static GByteArray *cs_dump_key(const char *hdr, const char *passfile)
 
 typedef struct CsCase {
     const char *name;
-    const char *spec, *bits, *hash;   /* cryptsetup -c -s -h, NULL = default */
+    const char *spec, *bits, *hash; /* cryptsetup -c -s -h, NULL = default */
     bool detached;
-    uint64_t want_payload;            /* bytes */
+    uint64_t want_payload; /* bytes */
 } CsCase;
 
 static const CsCase cs_cases[] = {
-    { "default-detached", NULL, NULL, NULL, true, 0 },
-    { "default-attached", NULL, NULL, NULL, false, 4096 * 512 },
-    { "cbc-essiv-128-sha1", "aes-cbc-essiv:sha256", "128", "sha1", false,
-      2048 * 512 },
-    { "cbc-essiv-192", "aes-cbc-essiv:sha256", "192", NULL, true, 0 },
-    { "xts-256-sha512", "aes-xts-plain64", "256", "sha512", true, 0 },
-    { "cbc-plain-256-sha224", "aes-cbc-plain", "256", "sha224", true, 0 },
-    { "cbc-plain64be-256", "aes-cbc-plain64be", "256", NULL, true, 0 },
-    { "cbc-benbi-128-ripemd160", "aes-cbc-benbi", "128", "ripemd160", true,
-      0 },
-    { "cbc-null-256-sha384", "aes-cbc-null", "256", "sha384", true, 0 },
-    { "ecb-128", "aes-ecb", "128", NULL, true, 0 },
-    { "twofish-cbc", "twofish-cbc-plain64", "256", NULL, true, 0 },
-    { "serpent-xts", "serpent-xts-plain64", "512", NULL, true, 0 },
-    { "cast5-cbc", "cast5-cbc-plain64", "128", NULL, true, 0 },
+    {"default-detached", NULL, NULL, NULL, true, 0},
+    {"default-attached", NULL, NULL, NULL, false, 4096 * 512},
+    {"cbc-essiv-128-sha1", "aes-cbc-essiv:sha256", "128", "sha1", false,
+     2048 * 512},
+    {"cbc-essiv-192", "aes-cbc-essiv:sha256", "192", NULL, true, 0},
+    {"xts-256-sha512", "aes-xts-plain64", "256", "sha512", true, 0},
+    {"cbc-plain-256-sha224", "aes-cbc-plain", "256", "sha224", true, 0},
+    {"cbc-plain64be-256", "aes-cbc-plain64be", "256", NULL, true, 0},
+    {"cbc-benbi-128-ripemd160", "aes-cbc-benbi", "128", "ripemd160", true, 0},
+    {"cbc-null-256-sha384", "aes-cbc-null", "256", "sha384", true, 0},
+    {"ecb-128", "aes-ecb", "128", NULL, true, 0},
+    {"twofish-cbc", "twofish-cbc-plain64", "256", NULL, true, 0},
+    {"serpent-xts", "serpent-xts-plain64", "512", NULL, true, 0},
+    {"cast5-cbc", "cast5-cbc-plain64", "128", NULL, true, 0},
 };
 
 /* Headers cryptsetup writes open here with the volume key it reports. */
 static void test_cs_open(gconstpointer data)
 {
     const CsCase *c = data;
-    g_auto(TmpDir) d = { 0 };
+    g_auto(TmpDir) d = {0};
     g_autoptr(GError) err = NULL;
 
     if (!cs_prog) {
@@ -158,9 +163,14 @@ static void test_cs_open(gconstpointer data)
     tmp_dir_init(&d, "cs pass");
     g_autofree guint8 *zero = g_malloc0(4 << 20);
     g_assert_true(g_file_set_contents(d.data, (char *)zero, 4 << 20, NULL));
-    const char *args[20] = { "luksFormat", "--type", "luks1", "--batch-mode",
-                             "--pbkdf-force-iterations", "1000",
-                             "--key-file", d.pass };
+    const char *args[20] = {"luksFormat",
+                            "--type",
+                            "luks1",
+                            "--batch-mode",
+                            "--pbkdf-force-iterations",
+                            "1000",
+                            "--key-file",
+                            d.pass};
     unsigned n = 8;
     if (c->spec) {
         args[n++] = "-c";
@@ -188,8 +198,8 @@ static void test_cs_open(gconstpointer data)
     g_autoptr(MemDev) m = mem_load(hdr);
     LbLuksIO io = mem_io(m);
     g_autoptr(LbSecret) p = pass_new("cs pass");
-    g_autoptr(LbLuks) l = lb_luks_open(
-        &io, p, c->detached ? LB_LUKS_OPEN_DETACHED : 0, &err);
+    g_autoptr(LbLuks) l =
+        lb_luks_open(&io, p, c->detached ? LB_LUKS_OPEN_DETACHED : 0, &err);
     g_assert_no_error(err);
     g_assert_cmpmem(lb_secret_cdata(l->master_key),
                     lb_secret_len(l->master_key), want->data, want->len);
@@ -205,8 +215,8 @@ static void test_cs_open(gconstpointer data)
     g_assert_no_error(err);
     mem_save(m, hdr, 0);
     g_assert_true(g_file_set_contents(d.pass, "second", -1, NULL));
-    const char *test_args[] = { "open", "--test-passphrase", "--key-file",
-                                d.pass, hdr, NULL };
+    const char *test_args[] = {
+        "open", "--test-passphrase", "--key-file", d.pass, hdr, NULL};
     g_assert_cmpint(peer_run(cs_prog, test_args, NULL), ==, 0);
     g_autoptr(GByteArray) again = cs_dump_key(hdr, d.pass);
     g_assert_cmpmem(again->data, again->len, want->data, want->len);
@@ -222,22 +232,22 @@ typedef struct SpecCase {
 /* Create options cryptsetup (AES through the kernel API here) and, for
  * the qemu tests, QEMU accept. */
 static const SpecCase cs_specs[] = {
-    { "aes-256", "xts", "plain64", NULL, "sha256", true },
-    { "aes-256", "xts", "plain64", NULL, "sha256", false },
-    { "aes-128", "xts", "plain", NULL, "sha1", false },
-    { "aes-128", "cbc", "essiv", "sha256", "sha512", true },
-    { "aes-192", "cbc", "essiv", "sha256", "sha256", false },
-    { "aes-256", "cbc", "plain64be", NULL, "sha224", true },
-    { "aes-128", "cbc", "benbi", NULL, "ripemd160", true },
-    { "aes-256", "xts", "null", NULL, "sha384", false },
-    { "aes-128", "ecb", NULL, NULL, "sha256", true },
+    {"aes-256", "xts", "plain64", NULL, "sha256", true},
+    {"aes-256", "xts", "plain64", NULL, "sha256", false},
+    {"aes-128", "xts", "plain", NULL, "sha1", false},
+    {"aes-128", "cbc", "essiv", "sha256", "sha512", true},
+    {"aes-192", "cbc", "essiv", "sha256", "sha256", false},
+    {"aes-256", "cbc", "plain64be", NULL, "sha224", true},
+    {"aes-128", "cbc", "benbi", NULL, "ripemd160", true},
+    {"aes-256", "xts", "null", NULL, "sha384", false},
+    {"aes-128", "ecb", NULL, NULL, "sha256", true},
 };
 
 /* Headers written here pass cryptsetup's checks and unlock there. */
 static void test_cs_check(gconstpointer data)
 {
     const SpecCase *c = data;
-    g_auto(TmpDir) d = { 0 };
+    g_auto(TmpDir) d = {0};
     g_autofree char *out = NULL;
 
     if (!cs_prog) {
@@ -245,8 +255,12 @@ static void test_cs_check(gconstpointer data)
         return;
     }
     LbLuksCreateOpts opts = {
-        .cipher_alg = c->alg, .cipher_mode = c->mode, .ivgen_alg = c->ivgen,
-        .ivgen_hash_alg = c->ivhash, .hash_alg = c->hash, .iterations = 1000,
+        .cipher_alg = c->alg,
+        .cipher_mode = c->mode,
+        .ivgen_alg = c->ivgen,
+        .ivgen_hash_alg = c->ivhash,
+        .hash_alg = c->hash,
+        .iterations = 1000,
         .detached = c->detached,
     };
     g_autoptr(MemDev) m = mem_new(0);
@@ -257,23 +271,24 @@ static void test_cs_check(gconstpointer data)
     gsize before_len = 0;
     g_assert_true(g_file_get_contents(d.hdr, &before, &before_len, NULL));
 
-    const char *is_args[] = { "isLuks", "--type", "luks1", d.hdr, NULL };
+    const char *is_args[] = {"isLuks", "--type", "luks1", d.hdr, NULL};
     g_assert_cmpint(peer_run(cs_prog, is_args, NULL), ==, 0);
-    const char *dump_args[] = { "luksDump", d.hdr, NULL };
+    const char *dump_args[] = {"luksDump", d.hdr, NULL};
     g_assert_cmpint(peer_run(cs_prog, dump_args, &out), ==, 0);
-    g_autofree char *want_off = g_strdup_printf(
-        "Payload offset:\t%" G_GUINT64_FORMAT "\n",
-        lb_luks_payload_offset(l) / 512);
+    g_autofree char *want_off =
+        g_strdup_printf("Payload offset:\t%" G_GUINT64_FORMAT "\n",
+                        lb_luks_payload_offset(l) / 512);
     g_assert_nonnull(strstr(out, want_off));
-    const char *test_args[] = { "open", "--test-passphrase", "--key-file",
-                                d.pass, d.hdr, NULL };
+    const char *test_args[] = {
+        "open", "--test-passphrase", "--key-file", d.pass, d.hdr, NULL};
     g_assert_cmpint(peer_run(cs_prog, test_args, NULL), ==, 0);
     if (c->detached) {
         g_autofree guint8 *zero = g_malloc0(1 << 20);
-        g_assert_true(g_file_set_contents(d.data, (char *)zero, 1 << 20,
-                                          NULL));
-        const char *hdr_args[] = { "open", "--test-passphrase", "--key-file",
-                                   d.pass, "--header", d.hdr, d.data, NULL };
+        g_assert_true(g_file_set_contents(d.data, (char *)zero, 1 << 20, NULL));
+        const char *hdr_args[] = {"open",       "--test-passphrase",
+                                  "--key-file", d.pass,
+                                  "--header",   d.hdr,
+                                  d.data,       NULL};
         g_assert_cmpint(peer_run(cs_prog, hdr_args, NULL), ==, 0);
     }
     g_autoptr(GByteArray) key = cs_dump_key(d.hdr, d.pass);
@@ -285,19 +300,20 @@ static void test_cs_check(gconstpointer data)
     g_assert_cmpmem(after, after_len, before, before_len);
 }
 
-/* ---- QEMU ------------------------------------------------------------------ */
+/* ---- QEMU ------------------------------------------------------------------
+ */
 
 /* QEMU takes no bare ecb, no 24-byte keys, no plain64be/benbi/null IVs
  * (LUKS-FORMAT.md §5.1), but all its ciphers are in userspace. */
 static const SpecCase qemu_specs[] = {
-    { "aes-256", "xts", "plain64", NULL, "sha256", false },
-    { "aes-256", "xts", "plain64", NULL, "sha256", true },
-    { "aes-128", "cbc", "essiv", "sha256", "sha1", false },
-    { "aes-128", "xts", "plain", NULL, "sha512", true },
-    { "aes-256", "cbc", "plain64", NULL, "ripemd160", false },
-    { "serpent-256", "xts", "plain64", NULL, "sha384", true },
-    { "twofish-128", "cbc", "essiv", "sha256", "sha224", false },
-    { "cast5-128", "cbc", "plain64", NULL, "sha256", true },
+    {"aes-256", "xts", "plain64", NULL, "sha256", false},
+    {"aes-256", "xts", "plain64", NULL, "sha256", true},
+    {"aes-128", "cbc", "essiv", "sha256", "sha1", false},
+    {"aes-128", "xts", "plain", NULL, "sha512", true},
+    {"aes-256", "cbc", "plain64", NULL, "ripemd160", false},
+    {"serpent-256", "xts", "plain64", NULL, "sha384", true},
+    {"twofish-128", "cbc", "essiv", "sha256", "sha224", false},
+    {"cast5-128", "cbc", "plain64", NULL, "sha256", true},
 };
 
 static char *qemu_image_arg(const TmpDir *d, bool detached, bool key)
@@ -306,12 +322,12 @@ static char *qemu_image_arg(const TmpDir *d, bool detached, bool key)
         return g_strdup_printf(
             "json:{\"driver\":\"luks\",\"file\":{\"driver\":\"file\","
             "\"filename\":\"%s\"},\"header\":{\"driver\":\"file\","
-            "\"filename\":\"%s\"}%s}", d->data, d->hdr,
-            key ? ",\"key-secret\":\"s0\"" : "");
+            "\"filename\":\"%s\"}%s}",
+            d->data, d->hdr, key ? ",\"key-secret\":\"s0\"" : "");
     }
     return g_strdup_printf("json:{\"driver\":\"luks\",\"file\":{\"driver\":"
-                           "\"file\",\"filename\":\"%s\"}%s}", d->hdr,
-                           key ? ",\"key-secret\":\"s0\"" : "");
+                           "\"file\",\"filename\":\"%s\"}%s}",
+                           d->hdr, key ? ",\"key-secret\":\"s0\"" : "");
 }
 
 #define QEMU_SECRET "secret,id=s0,data=qemu pass"
@@ -320,7 +336,7 @@ static char *qemu_image_arg(const TmpDir *d, bool detached, bool key)
 static void check_qemu_info(const TmpDir *d, bool detached, LbLuks *l)
 {
     g_autofree char *image = qemu_image_arg(d, detached, false);
-    const char *args[] = { "info", "--output=json", image, NULL };
+    const char *args[] = {"info", "--output=json", image, NULL};
     g_autofree char *out = NULL;
     g_autoptr(LbLuksInfo) info = lb_luks_get_info(l);
     g_autoptr(JsonParser) parser = json_parser_new();
@@ -338,15 +354,14 @@ static void check_qemu_info(const TmpDir *d, bool detached, LbLuks *l)
                     info->cipher_mode);
     g_assert_cmpstr(json_object_get_string_member(q, "ivgen-alg"), ==,
                     info->ivgen_alg);
-    g_assert_cmpstr(json_object_get_string_member_with_default(
-                        q, "ivgen-hash-alg", NULL), ==,
-                    info->ivgen_hash_alg);
+    g_assert_cmpstr(
+        json_object_get_string_member_with_default(q, "ivgen-hash-alg", NULL),
+        ==, info->ivgen_hash_alg);
     g_assert_cmpstr(json_object_get_string_member(q, "hash-alg"), ==,
                     info->hash_alg);
-    g_assert_cmpstr(json_object_get_string_member(q, "uuid"), ==,
-                    info->uuid);
-    g_assert_cmpint(json_object_get_boolean_member(q, "detached-header"),
-                    ==, info->detached_header);
+    g_assert_cmpstr(json_object_get_string_member(q, "uuid"), ==, info->uuid);
+    g_assert_cmpint(json_object_get_boolean_member(q, "detached-header"), ==,
+                    info->detached_header);
     g_assert_cmpuint(json_object_get_int_member(q, "payload-offset"), ==,
                      info->payload_offset);
     g_assert_cmpuint(json_object_get_int_member(q, "master-key-iters"), ==,
@@ -375,7 +390,7 @@ enum { QDATA = 1 << 20, QOFF = 3 * 512, QLEN = 64 * 1024 };
 static void test_qemu_made(gconstpointer data)
 {
     const SpecCase *c = data;
-    g_auto(TmpDir) d = { 0 };
+    g_auto(TmpDir) d = {0};
     g_autoptr(GError) err = NULL;
 
     if (!qimg_prog || !qio_prog) {
@@ -385,15 +400,16 @@ static void test_qemu_made(gconstpointer data)
     tmp_dir_init(&d, "qemu pass");
     g_autofree char *o = g_strdup_printf(
         "key-secret=s0,iter-time=10,cipher-alg=%s,cipher-mode=%s,"
-        "ivgen-alg=%s%s%s,hash-alg=%s", c->alg, c->mode, c->ivgen,
-        c->ivhash ? ",ivgen-hash-alg=" : "", c->ivhash ? c->ivhash : "",
-        c->hash);
-    const char *cargs[] = { "create", "-q", "-f", "luks", "--object",
-                            QEMU_SECRET, "-o", o, d.hdr, "1M", NULL };
+        "ivgen-alg=%s%s%s,hash-alg=%s",
+        c->alg, c->mode, c->ivgen, c->ivhash ? ",ivgen-hash-alg=" : "",
+        c->ivhash ? c->ivhash : "", c->hash);
+    const char *cargs[] = {"create",   "-q",        "-f", "luks",
+                           "--object", QEMU_SECRET, "-o", o,
+                           d.hdr,      "1M",        NULL};
     g_assert_cmpint(peer_run(qimg_prog, cargs, NULL), ==, 0);
     g_autofree char *image = qemu_image_arg(&d, false, true);
     g_autofree char *cmd = g_strdup_printf("write -P 0xa5 %d %d", QOFF, QLEN);
-    const char *wargs[] = { "--object", QEMU_SECRET, "-c", cmd, image, NULL };
+    const char *wargs[] = {"--object", QEMU_SECRET, "-c", cmd, image, NULL};
     g_assert_cmpint(peer_run(qio_prog, wargs, NULL), ==, 0);
 
     g_autoptr(MemDev) m = mem_load(d.hdr);
@@ -408,8 +424,9 @@ static void test_qemu_made(gconstpointer data)
     g_assert_cmpuint(m->buf->len, >=, at + QLEN);
     g_autofree guint8 *want = g_malloc(QLEN);
     pattern_fill(want, QLEN, 0xa5);
-    g_assert_cmpint(lb_luks_decrypt(l, QOFF, m->buf->data + at,
-                                    m->buf->data + at, QLEN), ==, 0);
+    g_assert_cmpint(
+        lb_luks_decrypt(l, QOFF, m->buf->data + at, m->buf->data + at, QLEN),
+        ==, 0);
     g_assert_cmpmem(m->buf->data + at, QLEN, want, QLEN);
     check_qemu_info(&d, false, l);
 }
@@ -418,7 +435,7 @@ static void test_qemu_made(gconstpointer data)
 static void test_qemu_reads_ours(gconstpointer data)
 {
     const SpecCase *c = data;
-    g_auto(TmpDir) d = { 0 };
+    g_auto(TmpDir) d = {0};
     g_autofree char *out = NULL;
 
     if (!qimg_prog || !qio_prog) {
@@ -426,8 +443,12 @@ static void test_qemu_reads_ours(gconstpointer data)
         return;
     }
     LbLuksCreateOpts opts = {
-        .cipher_alg = c->alg, .cipher_mode = c->mode, .ivgen_alg = c->ivgen,
-        .ivgen_hash_alg = c->ivhash, .hash_alg = c->hash, .iterations = 1000,
+        .cipher_alg = c->alg,
+        .cipher_mode = c->mode,
+        .ivgen_alg = c->ivgen,
+        .ivgen_hash_alg = c->ivhash,
+        .hash_alg = c->hash,
+        .iterations = 1000,
         .detached = c->detached,
     };
     g_autoptr(MemDev) m = mem_new(0);
@@ -435,12 +456,12 @@ static void test_qemu_reads_ours(gconstpointer data)
     tmp_dir_init(&d, "qemu pass");
     g_autofree guint8 *payload = g_malloc0(QDATA);
     pattern_fill(payload + QOFF, QLEN, 0x5a);
-    g_assert_cmpint(lb_luks_encrypt(l, QOFF, payload + QOFF, payload + QOFF,
-                                    QLEN), ==, 0);
+    g_assert_cmpint(
+        lb_luks_encrypt(l, QOFF, payload + QOFF, payload + QOFF, QLEN), ==, 0);
     if (c->detached) {
         mem_save(m, d.hdr, 0);
-        g_assert_true(g_file_set_contents(d.data, (char *)payload, QDATA,
-                                          NULL));
+        g_assert_true(
+            g_file_set_contents(d.data, (char *)payload, QDATA, NULL));
     } else {
         g_assert_cmpuint(m->buf->len, ==, lb_luks_payload_offset(l));
         g_byte_array_append(m->buf, payload, QDATA);
@@ -448,22 +469,22 @@ static void test_qemu_reads_ours(gconstpointer data)
     }
     g_autofree char *image = qemu_image_arg(&d, c->detached, true);
     g_autofree char *cmd = g_strdup_printf("read -P 0x5a %d %d", QOFF, QLEN);
-    const char *rargs[] = { "--object", QEMU_SECRET, "-c", cmd, image, NULL };
+    const char *rargs[] = {"--object", QEMU_SECRET, "-c", cmd, image, NULL};
     g_assert_cmpint(peer_run(qio_prog, rargs, &out), ==, 0);
     g_assert_null(strstr(out, "Pattern verification failed"));
     check_qemu_info(&d, c->detached, l);
 }
 
-static void add_spec_tests(const char *prefix, const SpecCase *cases,
-                           size_t n, GTestDataFunc fn)
+static void add_spec_tests(const char *prefix, const SpecCase *cases, size_t n,
+                           GTestDataFunc fn)
 {
     for (size_t i = 0; i < n; i++) {
         const SpecCase *c = &cases[i];
-        g_autofree char *path = g_strdup_printf(
-            "/crypto/block/luks1/%s/%s-%s-%s%s%s-%s-%s", prefix, c->alg,
-            c->mode, c->ivgen ? c->ivgen : "none", c->ivhash ? "_" : "",
-            c->ivhash ? c->ivhash : "", c->hash,
-            c->detached ? "detached" : "attached");
+        g_autofree char *path =
+            g_strdup_printf("/crypto/block/luks1/%s/%s-%s-%s%s%s-%s-%s", prefix,
+                            c->alg, c->mode, c->ivgen ? c->ivgen : "none",
+                            c->ivhash ? "_" : "", c->ivhash ? c->ivhash : "",
+                            c->hash, c->detached ? "detached" : "attached");
         g_test_add_data_func(path, c, fn);
     }
 }

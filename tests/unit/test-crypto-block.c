@@ -27,7 +27,7 @@
 
 typedef struct SpecCase {
     const char *alg, *mode, *ivgen, *ivhash, *hash;
-    const char *want_name, *want_mode;   /* on-disk strings */
+    const char *want_name, *want_mode; /* on-disk strings */
     unsigned key_bytes;
 } SpecCase;
 
@@ -59,18 +59,19 @@ static void add_spec(const char *alg, const char *mode, const char *ivgen,
 
 static void build_spec_cases(void)
 {
-    static const char *aes[] = { "aes-128", "aes-192", "aes-256" };
-    static const char *chains[] = { "xts", "cbc" };
-    static const struct { const char *iv, *hash; } ivgens[] = {
-        { "plain", NULL }, { "plain64", NULL }, { "plain64be", NULL },
-        { "essiv", "sha256" }, { "benbi", NULL }, { "null", NULL },
+    static const char *aes[] = {"aes-128", "aes-192", "aes-256"};
+    static const char *chains[] = {"xts", "cbc"};
+    static const struct {
+        const char *iv, *hash;
+    } ivgens[] = {
+        {"plain", NULL},     {"plain64", NULL}, {"plain64be", NULL},
+        {"essiv", "sha256"}, {"benbi", NULL},   {"null", NULL},
     };
     static const char *hashes[] = {
         "sha1", "sha224", "sha256", "sha384", "sha512", "ripemd160",
     };
     static const char *others[] = {
-        "serpent-128", "serpent-256", "twofish-128", "twofish-256",
-        "cast5-128",
+        "serpent-128", "serpent-256", "twofish-128", "twofish-256", "cast5-128",
     };
 
     spec_cases = g_ptr_array_new();
@@ -91,7 +92,7 @@ static void build_spec_cases(void)
     add_spec("twofish-256", "xts", "plain64", NULL, "sha256");
     for (unsigned h = 0; h < G_N_ELEMENTS(hashes); h++) {
         if (g_str_equal(hashes[h], "sha256")) {
-            continue;            /* already covered above */
+            continue; /* already covered above */
         }
         add_spec("aes-256", "xts", "plain64", NULL, hashes[h]);
         add_spec("aes-128", "cbc", "essiv", "sha256", hashes[h]);
@@ -102,17 +103,20 @@ static void test_spec_roundtrip(gconstpointer data)
 {
     const SpecCase *c = data;
     LbLuksCreateOpts opts = {
-        .cipher_alg = c->alg, .cipher_mode = c->mode, .ivgen_alg = c->ivgen,
-        .ivgen_hash_alg = c->ivhash, .hash_alg = c->hash, .iterations = 1000,
+        .cipher_alg = c->alg,
+        .cipher_mode = c->mode,
+        .ivgen_alg = c->ivgen,
+        .ivgen_hash_alg = c->ivhash,
+        .hash_alg = c->hash,
+        .iterations = 1000,
     };
     guint8 key[512];
 
     for (unsigned i = 0; i < c->key_bytes; i++) {
         key[i] = i * 7 + 3;
     }
-    g_autoptr(LbBlockCipher) probe =
-        lb_block_cipher_new(c->want_name, c->want_mode, key, c->key_bytes,
-                            NULL);
+    g_autoptr(LbBlockCipher) probe = lb_block_cipher_new(
+        c->want_name, c->want_mode, key, c->key_bytes, NULL);
     if (!probe) {
         g_test_skip("cipher not available in this build");
         return;
@@ -143,11 +147,10 @@ static void test_spec_roundtrip(gconstpointer data)
     g_assert_true(memcmp(ct, plain, LEN) != 0);
     g_autoptr(LbBlockCipher) bc =
         lb_block_cipher_new(c->want_name, c->want_mode,
-                            lb_secret_cdata(w->master_key), c->key_bytes,
-                            NULL);
+                            lb_secret_cdata(w->master_key), c->key_bytes, NULL);
     g_assert_nonnull(bc);
-    g_assert_cmpint(lb_block_cipher_encrypt(bc, OFF / 512, 512, plain, ref,
-                                            LEN), ==, 0);
+    g_assert_cmpint(
+        lb_block_cipher_encrypt(bc, OFF / 512, 512, plain, ref, LEN), ==, 0);
     g_assert_cmpmem(ct, LEN, ref, LEN);
 
     g_autoptr(LbSecret) p = pass_new("secret pass");
@@ -171,40 +174,97 @@ static void test_spec_roundtrip(gconstpointer data)
 typedef struct LayoutCase {
     const char *name, *alg, *mode;
     bool detached;
-    uint64_t opt_payload;           /* bytes, 0 = default */
-    uint64_t want_payload;          /* bytes */
-    uint64_t want_hdr_size;         /* bytes */
-    uint64_t want_dev_size;         /* header device length after create */
-    uint32_t want_slots[8];         /* sectors */
+    uint64_t opt_payload;   /* bytes, 0 = default */
+    uint64_t want_payload;  /* bytes */
+    uint64_t want_hdr_size; /* bytes */
+    uint64_t want_dev_size; /* header device length after create */
+    uint32_t want_slots[8]; /* sectors */
 } LayoutCase;
 
 static const LayoutCase layout_cases[] = {
-    { "xts512-attached", "aes-256", "xts", false, 0, 4040 * 512ull, 2068480,
-      2068480, { 8, 512, 1016, 1520, 2024, 2528, 3032, 3536 } },
-    { "xts512-detached", "aes-256", "xts", true, 0, 0, 2068480, 2068480,
-      { 8, 512, 1016, 1520, 2024, 2528, 3032, 3536 } },
-    { "xts512-offset", "aes-256", "xts", false, 4096 * 512ull,
-      4096 * 512ull, 2068480, 4096 * 512ull,
-      { 8, 512, 1016, 1520, 2024, 2528, 3032, 3536 } },
-    { "xts512-detached-offset-ignored", "aes-256", "xts", true,
-      4096 * 512ull, 0, 2068480, 2068480,
-      { 8, 512, 1016, 1520, 2024, 2528, 3032, 3536 } },
-    { "xts256-detached", "aes-128", "xts", true, 0, 0, 1052672, 1052672,
-      { 8, 264, 520, 776, 1032, 1288, 1544, 1800 } },
-    { "cbc128-attached", "aes-128", "cbc", false, 0, 1032 * 512ull, 528384,
-      528384, { 8, 136, 264, 392, 520, 648, 776, 904 } },
-    { "cbc128-detached", "aes-128", "cbc", true, 0, 0, 528384, 528384,
-      { 8, 136, 264, 392, 520, 648, 776, 904 } },
-    { "cbc192-detached", "aes-192", "cbc", true, 0, 0, 790528, 790528,
-      { 8, 200, 392, 584, 776, 968, 1160, 1352 } },
+    {"xts512-attached",
+     "aes-256",
+     "xts",
+     false,
+     0,
+     4040 * 512ull,
+     2068480,
+     2068480,
+     {8, 512, 1016, 1520, 2024, 2528, 3032, 3536}},
+    {"xts512-detached",
+     "aes-256",
+     "xts",
+     true,
+     0,
+     0,
+     2068480,
+     2068480,
+     {8, 512, 1016, 1520, 2024, 2528, 3032, 3536}},
+    {"xts512-offset",
+     "aes-256",
+     "xts",
+     false,
+     4096 * 512ull,
+     4096 * 512ull,
+     2068480,
+     4096 * 512ull,
+     {8, 512, 1016, 1520, 2024, 2528, 3032, 3536}},
+    {"xts512-detached-offset-ignored",
+     "aes-256",
+     "xts",
+     true,
+     4096 * 512ull,
+     0,
+     2068480,
+     2068480,
+     {8, 512, 1016, 1520, 2024, 2528, 3032, 3536}},
+    {"xts256-detached",
+     "aes-128",
+     "xts",
+     true,
+     0,
+     0,
+     1052672,
+     1052672,
+     {8, 264, 520, 776, 1032, 1288, 1544, 1800}},
+    {"cbc128-attached",
+     "aes-128",
+     "cbc",
+     false,
+     0,
+     1032 * 512ull,
+     528384,
+     528384,
+     {8, 136, 264, 392, 520, 648, 776, 904}},
+    {"cbc128-detached",
+     "aes-128",
+     "cbc",
+     true,
+     0,
+     0,
+     528384,
+     528384,
+     {8, 136, 264, 392, 520, 648, 776, 904}},
+    {"cbc192-detached",
+     "aes-192",
+     "cbc",
+     true,
+     0,
+     0,
+     790528,
+     790528,
+     {8, 200, 392, 584, 776, 968, 1160, 1352}},
 };
 
 static void test_layout(gconstpointer data)
 {
     const LayoutCase *c = data;
     LbLuksCreateOpts opts = {
-        .cipher_alg = c->alg, .cipher_mode = c->mode, .iterations = 1000,
-        .detached = c->detached, .payload_offset = c->opt_payload,
+        .cipher_alg = c->alg,
+        .cipher_mode = c->mode,
+        .iterations = 1000,
+        .detached = c->detached,
+        .payload_offset = c->opt_payload,
     };
     /* A detached header file that was longer is cut to size (QEMU). */
     g_autoptr(MemDev) m = mem_new(c->detached ? 3 << 20 : 0);
@@ -230,7 +290,7 @@ static void test_layout(gconstpointer data)
     for (unsigned i = 592; i < 4096; i++) {
         g_assert_cmpuint(m->buf->data[i], ==, 0);
     }
-    char uuid[41] = { 0 };
+    char uuid[41] = {0};
     memcpy(uuid, m->buf->data + 168, 40);
     g_assert_true(g_uuid_string_is_valid(uuid));
     g_autofree char *lower = g_ascii_strdown(uuid, -1);
@@ -256,7 +316,7 @@ static void test_layout(gconstpointer data)
 
 static void test_wrong_passphrase(void)
 {
-    LbLuksCreateOpts opts = { .iterations = 1000 };
+    LbLuksCreateOpts opts = {.iterations = 1000};
     g_autoptr(MemDev) m = mem_new(0);
     g_autoptr(LbLuks) l = create_on(m, &opts, "right");
     g_autoptr(GBytes) before = g_bytes_new(m->buf->data, m->buf->len);
@@ -270,8 +330,8 @@ static void test_wrong_passphrase(void)
     g_assert_error(err, LB_LUKS_ERROR, LB_LUKS_ERROR_BAD_PASSPHRASE);
     g_assert_cmpstr(err->message, ==, "invalid passphrase");
     g_assert_cmpuint(m->n_writes, ==, 0);
-    g_assert_cmpmem(m->buf->data, m->buf->len,
-                    g_bytes_get_data(before, NULL), g_bytes_get_size(before));
+    g_assert_cmpmem(m->buf->data, m->buf->len, g_bytes_get_data(before, NULL),
+                    g_bytes_get_size(before));
     g_assert_cmpint(lb_luks_find_key(l, p, NULL), ==, -1);
 
     /* The empty passphrase is a passphrase like any other. */
@@ -282,7 +342,7 @@ static void test_wrong_passphrase(void)
 
 static void test_keyslots(void)
 {
-    LbLuksCreateOpts opts = { .cipher_alg = "aes-128", .iterations = 1000 };
+    LbLuksCreateOpts opts = {.cipher_alg = "aes-128", .iterations = 1000};
     g_autoptr(MemDev) m = mem_new(0);
     g_autoptr(LbLuks) l = create_on(m, &opts, "pass0");
     g_autoptr(GError) err = NULL;
@@ -355,7 +415,7 @@ static void test_keyslots(void)
 /* Remove through an engine opened without keys, then read-only refusal. */
 static void test_no_keys(void)
 {
-    LbLuksCreateOpts opts = { .iterations = 1000, .detached = true };
+    LbLuksCreateOpts opts = {.iterations = 1000, .detached = true};
     g_autoptr(MemDev) m = mem_new(0);
     g_autoptr(LbLuks) l = create_on(m, &opts, "pw");
     g_autoptr(GError) err = NULL;
@@ -369,7 +429,7 @@ static void test_no_keys(void)
     g_assert_false(lb_luks_has_keys(n));
     g_assert_cmpint(lb_luks_unlocked_slot(n), ==, -1);
     g_assert_cmpuint(m->max_read_end, <=, 592);
-    guint8 buf[512] = { 0 };
+    guint8 buf[512] = {0};
     g_assert_cmpint(lb_luks_encrypt(n, 0, buf, buf, 512), ==, -EPERM);
     g_assert_cmpint(lb_luks_add_key(n, p, -1, 1, &err), ==, -1);
     g_assert_nonnull(err);
@@ -385,8 +445,8 @@ static void test_no_keys(void)
     g_assert_cmpint(info->slots[3].active, ==, true);
     g_assert_cmpint(lb_luks_find_key(n, p, NULL), ==, 3);
 
-    g_autoptr(LbLuks) ro = lb_luks_open(&io, NULL, LB_LUKS_OPEN_NO_KEYS |
-                                        LB_LUKS_OPEN_READ_ONLY, &err);
+    g_autoptr(LbLuks) ro = lb_luks_open(
+        &io, NULL, LB_LUKS_OPEN_NO_KEYS | LB_LUKS_OPEN_READ_ONLY, &err);
     g_assert_no_error(err);
     mem_reset_stats(m);
     g_assert_false(lb_luks_remove_key(ro, 3, &err));
@@ -402,9 +462,11 @@ static void test_no_keys(void)
 /* The engine never reads or writes past the header area (the payload). */
 static void test_stays_in_header(void)
 {
-    LbLuksCreateOpts opts = { .cipher_alg = "aes-128", .cipher_mode = "cbc",
-                              .ivgen_alg = "essiv", .iterations = 1000 };
-    g_autoptr(MemDev) m = mem_new(4 << 20);      /* header + payload */
+    LbLuksCreateOpts opts = {.cipher_alg = "aes-128",
+                             .cipher_mode = "cbc",
+                             .ivgen_alg = "essiv",
+                             .iterations = 1000};
+    g_autoptr(MemDev) m = mem_new(4 << 20); /* header + payload */
     g_autoptr(GError) err = NULL;
     g_autoptr(LbSecret) p = pass_new("pw");
     g_autoptr(LbSecret) p2 = pass_new("pw2");
@@ -416,7 +478,7 @@ static void test_stays_in_header(void)
     g_assert_cmpuint(payload, ==, 528384);
     g_assert_cmpuint(m->max_write_end, <=, payload);
     g_assert_cmpuint(m->max_read_end, <=, payload);
-    g_assert_cmpuint(m->buf->len, ==, 4 << 20);   /* not truncated */
+    g_assert_cmpuint(m->buf->len, ==, 4 << 20); /* not truncated */
     g_assert_cmpuint(m->buf->data[payload], ==, 0xee);
     g_assert_cmpuint(m->buf->data[payload - 1], ==, 0);
 
@@ -433,74 +495,150 @@ static void test_stays_in_header(void)
     g_assert_cmpuint(m->buf->data[payload], ==, 0xee);
 }
 
-/* ---- corrupt headers ------------------------------------------------------ */
+/* ---- corrupt headers ------------------------------------------------------
+ */
 
 typedef struct CorruptCase {
     const char *name;
     void (*mutate)(MemDev *m);
-    bool no_keys_ok;                 /* header still valid without keys */
-    int code;                        /* expected error, -1 = opens */
-    int want_slot;                   /* when it opens */
+    bool no_keys_ok; /* header still valid without keys */
+    int code;        /* expected error, -1 = opens */
+    int want_slot;   /* when it opens */
 } CorruptCase;
 
-static void mut_magic(MemDev *m) { m->buf->data[0] = 'X'; }
-static void mut_version(MemDev *m) { m->buf->data[7] = 3; }
-static void mut_name(MemDev *m) { memset(m->buf->data + 8, 'a', 32); }
-static void mut_mode(MemDev *m) { memset(m->buf->data + 40, 'x', 32); }
-static void mut_hash_md5(MemDev *m) { strcpy((char *)m->buf->data + 72, "md5"); }
-static void mut_hash_bad(MemDev *m) { strcpy((char *)m->buf->data + 72, "sha7"); }
-static void mut_hash_upper(MemDev *m) { strcpy((char *)m->buf->data + 72, "SHA256"); }
-static void mut_cipher_bad(MemDev *m) { strcpy((char *)m->buf->data + 8, "rot13"); }
-static void mut_keybytes0(MemDev *m) { put_be32(m, 108, 0); }
-static void mut_keybytes_huge(MemDev *m) { put_be32(m, 108, 0x10000000); }
-static void mut_stripes(MemDev *m) { put_be32(m, SLOT_OFF(3) + 44, 3999); }
-static void mut_stripes0(MemDev *m) { put_be32(m, SLOT_OFF(7) + 44, 0); }
-static void mut_slot_in_hdr(MemDev *m) { put_be32(m, SLOT_OFF(2) + 40, 1); }
-static void mut_overlap(MemDev *m) { put_be32(m, SLOT_OFF(2) + 40, 900); }
-static void mut_slot_huge(MemDev *m) { put_be32(m, SLOT_OFF(6) + 40, 0xfffffff0); }
-static void mut_payload_in_slots(MemDev *m) { put_be32(m, 104, 4035); }
-static void mut_payload_exact(MemDev *m) { put_be32(m, 104, 4036); }
-static void mut_payload_zero(MemDev *m) { put_be32(m, 104, 0); }
-static void mut_truncate(MemDev *m) { g_byte_array_set_size(m->buf, 4035 * 512); }
-static void mut_tiny(MemDev *m) { g_byte_array_set_size(m->buf, 300); }
-static void mut_mk_iters0(MemDev *m) { put_be32(m, 164, 0); }
-static void mut_digest(MemDev *m) { m->buf->data[112] ^= 1; }
-static void mut_active_garbage(MemDev *m) { put_be32(m, SLOT_OFF(0), 0x12345678); }
-static void mut_slot_iters0(MemDev *m) { put_be32(m, SLOT_OFF(0) + 4, 0); }
-static void mut_material(MemDev *m) { m->buf->data[8 * 512 + 100] ^= 0x80; }
+static void mut_magic(MemDev *m)
+{
+    m->buf->data[0] = 'X';
+}
+static void mut_version(MemDev *m)
+{
+    m->buf->data[7] = 3;
+}
+static void mut_name(MemDev *m)
+{
+    memset(m->buf->data + 8, 'a', 32);
+}
+static void mut_mode(MemDev *m)
+{
+    memset(m->buf->data + 40, 'x', 32);
+}
+static void mut_hash_md5(MemDev *m)
+{
+    strcpy((char *)m->buf->data + 72, "md5");
+}
+static void mut_hash_bad(MemDev *m)
+{
+    strcpy((char *)m->buf->data + 72, "sha7");
+}
+static void mut_hash_upper(MemDev *m)
+{
+    strcpy((char *)m->buf->data + 72, "SHA256");
+}
+static void mut_cipher_bad(MemDev *m)
+{
+    strcpy((char *)m->buf->data + 8, "rot13");
+}
+static void mut_keybytes0(MemDev *m)
+{
+    put_be32(m, 108, 0);
+}
+static void mut_keybytes_huge(MemDev *m)
+{
+    put_be32(m, 108, 0x10000000);
+}
+static void mut_stripes(MemDev *m)
+{
+    put_be32(m, SLOT_OFF(3) + 44, 3999);
+}
+static void mut_stripes0(MemDev *m)
+{
+    put_be32(m, SLOT_OFF(7) + 44, 0);
+}
+static void mut_slot_in_hdr(MemDev *m)
+{
+    put_be32(m, SLOT_OFF(2) + 40, 1);
+}
+static void mut_overlap(MemDev *m)
+{
+    put_be32(m, SLOT_OFF(2) + 40, 900);
+}
+static void mut_slot_huge(MemDev *m)
+{
+    put_be32(m, SLOT_OFF(6) + 40, 0xfffffff0);
+}
+static void mut_payload_in_slots(MemDev *m)
+{
+    put_be32(m, 104, 4035);
+}
+static void mut_payload_exact(MemDev *m)
+{
+    put_be32(m, 104, 4036);
+}
+static void mut_payload_zero(MemDev *m)
+{
+    put_be32(m, 104, 0);
+}
+static void mut_truncate(MemDev *m)
+{
+    g_byte_array_set_size(m->buf, 4035 * 512);
+}
+static void mut_tiny(MemDev *m)
+{
+    g_byte_array_set_size(m->buf, 300);
+}
+static void mut_mk_iters0(MemDev *m)
+{
+    put_be32(m, 164, 0);
+}
+static void mut_digest(MemDev *m)
+{
+    m->buf->data[112] ^= 1;
+}
+static void mut_active_garbage(MemDev *m)
+{
+    put_be32(m, SLOT_OFF(0), 0x12345678);
+}
+static void mut_slot_iters0(MemDev *m)
+{
+    put_be32(m, SLOT_OFF(0) + 4, 0);
+}
+static void mut_material(MemDev *m)
+{
+    m->buf->data[8 * 512 + 100] ^= 0x80;
+}
 
 static const CorruptCase corrupt_cases[] = {
-    { "bad-magic", mut_magic, false, LB_LUKS_ERROR_NOT_LUKS },
-    { "bad-version", mut_version, false, LB_LUKS_ERROR_UNSUPPORTED },
-    { "name-unterminated", mut_name, false, LB_LUKS_ERROR_CORRUPT },
-    { "mode-unterminated", mut_mode, false, LB_LUKS_ERROR_CORRUPT },
-    { "hash-md5", mut_hash_md5, false, LB_LUKS_ERROR_UNSUPPORTED },
-    { "hash-unknown", mut_hash_bad, false, LB_LUKS_ERROR_UNSUPPORTED },
-    { "hash-upper-case", mut_hash_upper, true, -1, 0 },
-    { "cipher-unknown", mut_cipher_bad, false, LB_LUKS_ERROR_UNSUPPORTED },
-    { "key-bytes-0", mut_keybytes0, false, LB_LUKS_ERROR_CORRUPT },
-    { "key-bytes-huge", mut_keybytes_huge, false, LB_LUKS_ERROR_CORRUPT },
-    { "stripes", mut_stripes, false, LB_LUKS_ERROR_CORRUPT },
-    { "stripes-0-disabled-slot", mut_stripes0, false, LB_LUKS_ERROR_CORRUPT },
-    { "slot-in-header", mut_slot_in_hdr, false, LB_LUKS_ERROR_CORRUPT },
-    { "slots-overlap", mut_overlap, false, LB_LUKS_ERROR_CORRUPT },
-    { "slot-past-device", mut_slot_huge, false, LB_LUKS_ERROR_CORRUPT },
-    { "payload-in-slots", mut_payload_in_slots, false, LB_LUKS_ERROR_CORRUPT },
-    { "payload-exact-end", mut_payload_exact, true, -1, 0 },
-    { "payload-zero", mut_payload_zero, true, -1, 0 },
-    { "truncated", mut_truncate, false, LB_LUKS_ERROR_CORRUPT },
-    { "tiny", mut_tiny, false, LB_LUKS_ERROR_CORRUPT },
-    { "mk-iterations-0", mut_mk_iters0, true, LB_LUKS_ERROR_CORRUPT },
-    { "mk-digest", mut_digest, true, LB_LUKS_ERROR_BAD_PASSPHRASE },
-    { "active-garbage", mut_active_garbage, true, -1, 1 },
-    { "slot-iterations-0", mut_slot_iters0, true, -1, 1 },
-    { "material-flipped", mut_material, true, -1, 1 },
+    {"bad-magic", mut_magic, false, LB_LUKS_ERROR_NOT_LUKS},
+    {"bad-version", mut_version, false, LB_LUKS_ERROR_UNSUPPORTED},
+    {"name-unterminated", mut_name, false, LB_LUKS_ERROR_CORRUPT},
+    {"mode-unterminated", mut_mode, false, LB_LUKS_ERROR_CORRUPT},
+    {"hash-md5", mut_hash_md5, false, LB_LUKS_ERROR_UNSUPPORTED},
+    {"hash-unknown", mut_hash_bad, false, LB_LUKS_ERROR_UNSUPPORTED},
+    {"hash-upper-case", mut_hash_upper, true, -1, 0},
+    {"cipher-unknown", mut_cipher_bad, false, LB_LUKS_ERROR_UNSUPPORTED},
+    {"key-bytes-0", mut_keybytes0, false, LB_LUKS_ERROR_CORRUPT},
+    {"key-bytes-huge", mut_keybytes_huge, false, LB_LUKS_ERROR_CORRUPT},
+    {"stripes", mut_stripes, false, LB_LUKS_ERROR_CORRUPT},
+    {"stripes-0-disabled-slot", mut_stripes0, false, LB_LUKS_ERROR_CORRUPT},
+    {"slot-in-header", mut_slot_in_hdr, false, LB_LUKS_ERROR_CORRUPT},
+    {"slots-overlap", mut_overlap, false, LB_LUKS_ERROR_CORRUPT},
+    {"slot-past-device", mut_slot_huge, false, LB_LUKS_ERROR_CORRUPT},
+    {"payload-in-slots", mut_payload_in_slots, false, LB_LUKS_ERROR_CORRUPT},
+    {"payload-exact-end", mut_payload_exact, true, -1, 0},
+    {"payload-zero", mut_payload_zero, true, -1, 0},
+    {"truncated", mut_truncate, false, LB_LUKS_ERROR_CORRUPT},
+    {"tiny", mut_tiny, false, LB_LUKS_ERROR_CORRUPT},
+    {"mk-iterations-0", mut_mk_iters0, true, LB_LUKS_ERROR_CORRUPT},
+    {"mk-digest", mut_digest, true, LB_LUKS_ERROR_BAD_PASSPHRASE},
+    {"active-garbage", mut_active_garbage, true, -1, 1},
+    {"slot-iterations-0", mut_slot_iters0, true, -1, 1},
+    {"material-flipped", mut_material, true, -1, 1},
 };
 
 static void test_corrupt(gconstpointer data)
 {
     const CorruptCase *c = data;
-    LbLuksCreateOpts opts = { .iterations = 1000 };
+    LbLuksCreateOpts opts = {.iterations = 1000};
     g_autoptr(MemDev) m = mem_new(0);
     g_autoptr(GError) err = NULL;
     g_autoptr(LbSecret) p = pass_new("pw");
@@ -544,8 +682,10 @@ static void test_corrupt(gconstpointer data)
  */
 static void test_every_byte(void)
 {
-    LbLuksCreateOpts opts = { .cipher_alg = "aes-128", .cipher_mode = "cbc",
-                              .ivgen_alg = "essiv", .iterations = 1000 };
+    LbLuksCreateOpts opts = {.cipher_alg = "aes-128",
+                             .cipher_mode = "cbc",
+                             .ivgen_alg = "essiv",
+                             .iterations = 1000};
     g_autoptr(MemDev) m = mem_new(0);
     g_autoptr(LbLuks) l = create_on(m, &opts, "pw");
     g_autoptr(LbSecret) p = pass_new("pw");
@@ -557,9 +697,9 @@ static void test_every_byte(void)
         g_autoptr(GError) err = NULL;
         /* A larger PBKDF2 iteration count is valid, just slow (up to 2^32
          * iterations, as in cryptsetup and QEMU): lower it instead. */
-        bool iters = (off >= 164 && off < 168) ||
-                     (off >= 208 && (off - 208) % 48 >= 4 &&
-                      (off - 208) % 48 < 8);
+        bool iters =
+            (off >= 164 && off < 168) ||
+            (off >= 208 && (off - 208) % 48 >= 4 && (off - 208) % 48 < 8);
         if (iters && m->buf->data[off] == 0) {
             continue;
         }
@@ -567,10 +707,9 @@ static void test_every_byte(void)
         mem_reset_stats(m);
         g_autoptr(LbLuks) o = lb_luks_open(&io, p, 0, &err);
         if (o) {
-            g_assert_cmpmem(lb_secret_cdata(o->master_key),
-                            lb_secret_len(o->master_key),
-                            lb_secret_cdata(l->master_key),
-                            lb_secret_len(l->master_key));
+            g_assert_cmpmem(
+                lb_secret_cdata(o->master_key), lb_secret_len(o->master_key),
+                lb_secret_cdata(l->master_key), lb_secret_len(l->master_key));
             opened++;
         } else {
             g_assert_nonnull(err);
@@ -600,7 +739,7 @@ static void test_every_byte(void)
  * (QEMU skips that check when the payload is elsewhere). */
 static void test_detached_flag(void)
 {
-    LbLuksCreateOpts opts = { .iterations = 1000 };
+    LbLuksCreateOpts opts = {.iterations = 1000};
     g_autoptr(MemDev) m = mem_new(0);
     g_autoptr(GError) err = NULL;
     g_autoptr(LbSecret) p = pass_new("pw");
@@ -623,16 +762,15 @@ typedef struct BadOptsCase {
 } BadOptsCase;
 
 static const BadOptsCase bad_opts_cases[] = {
-    { "hash-md5", { .hash_alg = "md5", .iterations = 1000 } },
-    { "hash-unknown", { .hash_alg = "nohash", .iterations = 1000 } },
-    { "alg-unknown", { .cipher_alg = "rot-13", .iterations = 1000 } },
-    { "ivgen-unknown", { .ivgen_alg = "lmk2", .iterations = 1000 } },
-    { "iterations-low", { .iterations = 999 } },
-    { "payload-too-small", { .payload_offset = 4036 * 512,
-                             .iterations = 1000 } },
-    { "payload-unaligned", { .payload_offset = 4096 * 512 + 1,
-                             .iterations = 1000 } },
-    { "uuid-bad", { .uuid = "not-a-uuid", .iterations = 1000 } },
+    {"hash-md5", {.hash_alg = "md5", .iterations = 1000}},
+    {"hash-unknown", {.hash_alg = "nohash", .iterations = 1000}},
+    {"alg-unknown", {.cipher_alg = "rot-13", .iterations = 1000}},
+    {"ivgen-unknown", {.ivgen_alg = "lmk2", .iterations = 1000}},
+    {"iterations-low", {.iterations = 999}},
+    {"payload-too-small", {.payload_offset = 4036 * 512, .iterations = 1000}},
+    {"payload-unaligned",
+     {.payload_offset = 4096 * 512 + 1, .iterations = 1000}},
+    {"uuid-bad", {.uuid = "not-a-uuid", .iterations = 1000}},
 };
 
 static void test_bad_opts(gconstpointer data)
@@ -653,7 +791,8 @@ static void test_bad_opts(gconstpointer data)
 static void test_uuid_and_calibration(void)
 {
     LbLuksCreateOpts opts = {
-        .uuid = "0A1B2C3D-0000-4000-8000-00000000ABCD", .iter_time_ms = 10,
+        .uuid = "0A1B2C3D-0000-4000-8000-00000000ABCD",
+        .iter_time_ms = 10,
         .hash_alg = "SHA1",
     };
     g_autoptr(MemDev) m = mem_new(0);
@@ -668,13 +807,12 @@ static void test_uuid_and_calibration(void)
 
     /* Forced iterations go to the slot; the digest gets the minimum, as
      * with cryptsetup --pbkdf-force-iterations. */
-    LbLuksCreateOpts forced = { .iterations = 5000 };
+    LbLuksCreateOpts forced = {.iterations = 5000};
     g_autoptr(MemDev) f = mem_new(0);
     g_autoptr(LbLuks) fl = create_on(f, &forced, "pw");
     g_assert_cmpuint(be32_at(f, SLOT_OFF(0) + 4), ==, 5000);
     g_assert_cmpuint(be32_at(f, 164), ==, 1000);
 }
-
 
 int main(int argc, char **argv)
 {
@@ -684,14 +822,13 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < spec_cases->len; i++) {
         const SpecCase *c = spec_cases->pdata[i];
         g_autofree char *path = g_strdup_printf(
-            "/crypto/block/luks1/spec/%s/%s/%s", c->hash, c->alg,
-            c->want_mode);
+            "/crypto/block/luks1/spec/%s/%s/%s", c->hash, c->alg, c->want_mode);
         g_strdelimit(path, ":", '_');
         g_test_add_data_func(path, c, test_spec_roundtrip);
     }
     for (unsigned i = 0; i < G_N_ELEMENTS(layout_cases); i++) {
-        g_autofree char *path = g_strdup_printf(
-            "/crypto/block/luks1/layout/%s", layout_cases[i].name);
+        g_autofree char *path = g_strdup_printf("/crypto/block/luks1/layout/%s",
+                                                layout_cases[i].name);
         g_test_add_data_func(path, &layout_cases[i], test_layout);
     }
     for (unsigned i = 0; i < G_N_ELEMENTS(corrupt_cases); i++) {
