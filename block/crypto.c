@@ -457,6 +457,12 @@ static void add_luks2_info(JsonBuilder *b, const LbLuksInfo *info)
     if (info->flags && *info->flags) {
         MEMBER_STR(b, "config-flags", info->flags);
     }
+    if (info->requirements) {
+        MEMBER_STR(b, "requirements", info->requirements);
+    }
+    if (info->header_warning) {
+        MEMBER_STR(b, "header-warning", info->header_warning);
+    }
     json_builder_set_member_name(b, "keyslots");
     json_builder_begin_array(b);
     for (unsigned i = 0; i < info->n_slots; i++) {

@@ -316,6 +316,8 @@ void lb_luks_info_free(LbLuksInfo *info)
     g_free(info->label);
     g_free(info->subsystem);
     g_free(info->flags);
+    g_free(info->requirements);
+    g_free(info->header_warning);
     g_free(info);
 }
 

@@ -450,6 +450,7 @@ int lb_luks2_add_key(LbLuks *luks, const LbSecret *pass, int slot,
     }
     lb_luks2_hdr_free(st->hdr);
     st->hdr = g_steal_pointer(&hdr);
+    st->copy_state = 0; /* both copies were just rewritten */
     return slot;
 }
 
@@ -505,6 +506,7 @@ bool lb_luks2_remove_key(LbLuks *luks, int slot, GError **errp)
     }
     lb_luks2_hdr_free(st->hdr);
     st->hdr = g_steal_pointer(&hdr);
+    st->copy_state = 0; /* both copies were just rewritten */
     if (luks->unlocked_slot == slot) {
         luks->unlocked_slot = -1;
     }

@@ -327,6 +327,21 @@ static void luks2_fill_info(LbLuks *luks, LbLuksInfo *info)
     info->keyslots_size = m->keyslots_size;
     info->sector_size = luks->sector_size;
     info->flags = m->config_flags ? g_strjoinv(",", m->config_flags) : NULL;
+    info->requirements =
+        m->requirements ? g_strjoinv(",", m->requirements) : NULL;
+    if (st->copy_state & LB_LUKS2_COPY_PRIMARY_BAD) {
+        info->header_warning =
+            g_strdup("primary header copy is damaged; the next header change "
+                     "rewrites it");
+    } else if (st->copy_state & LB_LUKS2_COPY_SECONDARY_BAD) {
+        info->header_warning =
+            g_strdup("secondary header copy is damaged; the next header change "
+                     "rewrites it");
+    } else if (st->copy_state & LB_LUKS2_COPY_STALE) {
+        info->header_warning =
+            g_strdup("header copies differ in seqid; the next header change "
+                     "rewrites the older one");
+    }
 
     info->slots = g_new0(LbLuksSlotInfo, LB_LUKS2_MAX_KEYSLOTS);
     for (unsigned i = 0; i < LB_LUKS2_MAX_KEYSLOTS; i++) {

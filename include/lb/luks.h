@@ -200,6 +200,9 @@ typedef struct LbLuksInfo {
     unsigned n_digests;
     LbLuksDigestInfo *digests;
     char *flags;             /* config flags, comma separated, or NULL */
+    char *requirements;      /* mandatory requirements (comma separated;
+                                the header opens read-only) or NULL */
+    char *header_warning;    /* a damaged or stale header copy, or NULL */
 } LbLuksInfo;
 
 /** lb_luks_get_info: (transfer full) a description of the header. */

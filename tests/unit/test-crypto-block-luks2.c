@@ -382,6 +382,8 @@ static void test_damaged_copy(gconstpointer data)
         g_autoptr(LbLuks) o = open_ok(d, "pass", LB_LUKS_OPEN_READ_ONLY);
         g_test_assert_expected_messages();
         g_assert_cmpuint(d->writes, ==, writes);
+        g_autoptr(LbLuksInfo) info = lb_luks_get_info(o);
+        g_assert_nonnull(strstr(info->header_warning, "damaged"));
         g_assert_cmpint(lb_luks_add_key(o, two, -1, 10, &err), ==, -1);
         g_assert_error(err, LB_LUKS_ERROR, LB_LUKS_ERROR_FAILED);
         g_clear_error(&err);
@@ -400,6 +402,8 @@ static void test_damaged_copy(gconstpointer data)
     g_assert_cmpuint(state, ==, 0);
     g_assert_null(warning);
     g_assert_cmpuint(hdr->seqid, ==, 2);
+    g_autoptr(LbLuksInfo) info = lb_luks_get_info(o);
+    g_assert_null(info->header_warning);
     /* Repaired: both binary headers are whole again. */
     g_assert_cmpmem(d->buf->data, 8, good->data, 8);
     g_assert_cmpmem(d->buf->data + 16384, 8, good->data + 16384, 8);
@@ -532,6 +536,8 @@ static void test_json_case(gconstpointer data)
         unsigned writes = d->writes;
         g_autoptr(LbLuks) o = open_ok(d, "pass", LB_LUKS_OPEN_READ_ONLY);
         g_autoptr(LbLuks) o2 = open_ok(d, NULL, LB_LUKS_OPEN_NO_KEYS);
+        g_autoptr(LbLuksInfo) info = lb_luks_get_info(o2);
+        g_assert_cmpstr(info->requirements, ==, "online-reencrypt-v2");
         g_autoptr(GError) err = NULL;
         g_assert_false(lb_luks_remove_key(o2, 0, &err));
         g_assert_error(err, LB_LUKS_ERROR, LB_LUKS_ERROR_UNSUPPORTED);
