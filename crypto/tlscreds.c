@@ -171,8 +171,10 @@ static void *tls_x509_create(const char *id, LbOpts *props, GError **errp)
     }
     r = gnutls_certificate_set_x509_trust_file(c->x509, ca,
                                                GNUTLS_X509_FMT_PEM);
-    if (r < 0) {
-        tls_fail(errp, "Cannot load CA certificate", ca, r);
+    if (r <= 0) {
+        /* 0 certificates is no CA at all (an empty or non-PEM file). */
+        tls_fail(errp, "Cannot load CA certificate", ca,
+                 r < 0 ? r : GNUTLS_E_NO_CERTIFICATE_FOUND);
         return NULL;
     }
     if (g_file_test(crl, G_FILE_TEST_EXISTS)) {
