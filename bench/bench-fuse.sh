@@ -5,7 +5,14 @@
 # same jobs on each server's FUSE mount:
 #   seq-write / seq-read   1 MiB blocks, 1 job
 #   rand-write / rand-read 4 KiB blocks, 4 jobs (psync)
+#   rand-read-odirect      the same with O_DIRECT (direct=1), for reference
 # and prints MiB/s, IOPS and the luksblk/QEMU ratio per line.
+#
+# Caching differs: QEMU 10.0's FUSE export lets the kernel cache the file,
+# luksblk's opens it in direct-I/O mode (coherent with other exports of the
+# node, parallel writes).  So with direct=0, QEMU's random reads turn into
+# page-cache hits as the run goes on (more so with a longer RUNTIME); the
+# O_DIRECT line compares both without the cache.
 #
 # Usage: bench/bench-fuse.sh [BUILD_DIR]   (env: RUNTIME=seconds, SIZE=1G)
 # Not part of `make check`: it needs root or fusermount3, ~2.2 GiB of
@@ -64,12 +71,12 @@ stop() {
 }
 
 # run_jobs NAME MOUNTPOINT: one JSON result file per job.
-JOBS="seq-write:write:1M:1 seq-read:read:1M:1 rand-write:randwrite:4k:4 rand-read:randread:4k:4"
+JOBS="seq-write:write:1M:1:0 seq-read:read:1M:1:0 rand-write:randwrite:4k:4:0 rand-read:randread:4k:4:0 rand-read-odirect:randread:4k:4:1"
 run_jobs() {
     for j in $JOBS; do
-        IFS=: read -r name rw bs nj <<< "$j"
+        IFS=: read -r name rw bs nj direct <<< "$j"
         fio --name="$name" --filename="$2" --rw="$rw" --bs="$bs" \
-            --numjobs="$nj" --group_reporting --ioengine=psync --direct=0 \
+            --numjobs="$nj" --group_reporting --ioengine=psync --direct="$direct" \
             --size="$SIZE" --runtime="$RUNTIME" --time_based \
             --output-format=json --output="$T/$1-$name.json" >/dev/null 2>&1 \
             || { echo "bench-fuse: fio $name on $1 failed"; exit 1; }
@@ -87,14 +94,16 @@ def fig(server, name):
     job = json.load(open(f"{d}/{server}-{name}.json"))["jobs"][0]
     io = job["write"] if "write" in name else job["read"]
     return io["bw"] / 1024.0, io["iops"]
-print(f"{'job':<11} {'luksblk MiB/s':>14} {'IOPS':>9} {'qemu MiB/s':>11} {'IOPS':>9} {'ratio':>6}")
+print(f"{'job':<17} {'luksblk MiB/s':>14} {'IOPS':>9} {'qemu MiB/s':>11} {'IOPS':>9} {'ratio':>6}")
 worst = None
 for j in sys.argv[2:]:
     name = j.split(":")[0]
+    reference = name.endswith("-odirect")
     lb, lbi = fig("luksblk", name)
     qm, qmi = fig("qemu", name)
     ratio = lb / qm if qm else float("inf")
-    worst = ratio if worst is None else min(worst, ratio)
-    print(f"{name:<11} {lb:>14.1f} {lbi:>9.0f} {qm:>11.1f} {qmi:>9.0f} {ratio:>5.2f}x")
-print(f"worst ratio {worst:.2f}x (target >= 2x)")
+    if not reference:
+        worst = ratio if worst is None else min(worst, ratio)
+    print(f"{name:<17} {lb:>14.1f} {lbi:>9.0f} {qm:>11.1f} {qmi:>9.0f} {ratio:>5.2f}x")
+print(f"worst ratio {worst:.2f}x over the direct=0 jobs (target >= 2x)")
 EOF
