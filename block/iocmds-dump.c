@@ -1,5 +1,8 @@
 /*
- * block/iocmds-dump.c: QEMU's human form of an info JSON object.
+ * block/iocmds-dump.c: QEMU's output shapes for the qemu-io engine and
+ * `luksblk-img info`: the request report lines ("read N/N bytes at offset
+ * X", "1 MiB, 1 ops; 00.00 sec (...)"), the -v hex dump, and the human
+ * and pretty-JSON forms of an info object.
  *
  * `qemu-img info` and qemu-io's `info` print the format-specific data
  * (ImageInfoSpecific) not from hand-written code per field but generically
@@ -24,12 +27,104 @@
  */
 #include "config.h"
 #include "lb/iocmds.h"
+#include "iocmds-priv.h"
 
 #include <inttypes.h>
 #include <string.h>
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
+
+/* ---- request reports ---------------------------------------------------- */
+
+void lb_iocmds_cvtstr(double value, GString *out)
+{
+    static const char *const units[] = {
+        "bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB",
+    };
+    unsigned i = 0;
+
+    while (i + 1 < G_N_ELEMENTS(units) && value >= 1024.0) {
+        value /= 1024.0;
+        i++;
+    }
+    if (value == (double)(uint64_t)value) {
+        g_string_append_printf(out, "%" PRIu64 " %s", (uint64_t)value,
+                               units[i]);
+    } else if (i == 0) {
+        g_string_append_printf(out, "%f %s", value, units[i]);
+    } else {
+        g_string_append_printf(out, "%.3f %s", value, units[i]);
+    }
+}
+
+static void io_timestr(gint64 usec, GString *out)
+{
+    double sec = usec / 1e6;
+
+    if (usec >= G_USEC_PER_SEC) {
+        unsigned s = (unsigned)sec;
+        g_string_append_printf(out, "%u:%02u:%05.2f", s / 3600,
+                               (s / 60) % 60, sec - (s / 60) * 60);
+    } else {
+        g_string_append_printf(out, "%05.2f sec", sec);
+    }
+}
+
+/* The two lines qemu-io prints after a request (or one line with -C). */
+void lb_iocmds_report(GString *out, const char *op, gint64 usec,
+                      uint64_t off, uint64_t count, bool cflag)
+{
+    double sec = usec > 0 ? usec / 1e6 : 1e-9;
+
+    if (cflag) {
+        g_string_append_printf(out, "%" PRIu64 ",1,", count);
+        unsigned s = (unsigned)sec;
+        g_string_append_printf(out, "%u:%02u:%05.2f,%.3f,%.3f\n", s / 3600,
+                               (s / 60) % 60, sec - (s / 60) * 60,
+                               count / sec, 1 / sec);
+        return;
+    }
+    g_string_append_printf(out, "%s %" PRIu64 "/%" PRIu64
+                           " bytes at offset %" PRIu64 "\n",
+                           op, count, count, off);
+    lb_iocmds_cvtstr((double)count, out);
+    g_string_append(out, ", 1 ops; ");
+    io_timestr(usec, out);
+    g_string_append(out, " (");
+    lb_iocmds_cvtstr(count / sec, out);
+    g_string_append_printf(out, "/sec and %.4f ops/sec)\n", 1 / sec);
+}
+
+/* qemu-io's -v dump: 16 bytes a line, alphanumerics shown, rest as '.'. */
+void lb_iocmds_hexdump(GString *out, const guint8 *buf, uint64_t off, size_t len)
+{
+    for (size_t i = 0; i < len; i += 16) {
+        size_t n = MIN(16, len - i);
+        g_string_append_printf(out, "%08" PRIx64 ":  ", off + i);
+        for (size_t j = 0; j < n; j++) {
+            g_string_append_printf(out, "%02x ", buf[i + j]);
+        }
+        g_string_append_c(out, ' ');
+        for (size_t j = 0; j < n; j++) {
+            g_string_append_c(out, g_ascii_isalnum(buf[i + j]) ?
+                              (char)buf[i + j] : '.');
+        }
+        g_string_append_c(out, '\n');
+    }
+}
+
+bool lb_iocmds_pattern_ok(const guint8 *buf, size_t len, int pattern)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (buf[i] != pattern) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- info objects ------------------------------------------------------- */
 
 static void dump_node(GString *out, JsonNode *node, unsigned indent);
 

@@ -11,12 +11,9 @@
  *   write [-fqCuz] [-P pat] off len                  aio_read/aio_write
  *   aio_flush  flush  length  info  discard  truncate  sleep  help
  *
- * aio_read/aio_write really run asynchronously on a GThreadPool; their
- * output is collected when they complete and handed out with the next
- * command (or by aio_flush / lb_iocmds_drain, which wait for them all).
- * Unlike qemu-io, a failed or mismatching aio request makes the next
- * aio_flush (and the drain) report failure, so a script's exit status
- * shows it.  Requests need not be aligned to the node's sector size:
+ * This file parses command lines and runs the synchronous commands;
+ * aio_read/aio_write run asynchronously (block/iocmds-aio.c) and the output
+ * lines are formatted in block/iocmds-dump.c.  Requests need not be aligned to the node's sector size:
  * block/io.c widens them (read-modify-write for writes), as QEMU's block
  * layer does.
  */
@@ -33,109 +30,7 @@
 
 #include "lb/block.h"
 #include "lb/opts.h"
-
-/* QEMU's BDRV_REQUEST_MAX_BYTES: INT_MAX rounded down to 512. */
-#define IO_MAX_REQUEST 2147483136ULL
-#define IO_AIO_THREADS 16
-
-struct LbIoCmds {
-    LbNode *node;
-    GThreadPool *pool;
-    GMutex lock;              /* protects everything below */
-    GCond idle;
-    unsigned inflight;
-    GString *done;            /* output of completed aio requests */
-    bool aio_failed;
-};
-
-/* ---- output helpers ---------------------------------------------------- */
-
-static void io_cvtstr(double value, GString *out)
-{
-    static const char *const units[] = {
-        "bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB",
-    };
-    unsigned i = 0;
-
-    while (i + 1 < G_N_ELEMENTS(units) && value >= 1024.0) {
-        value /= 1024.0;
-        i++;
-    }
-    if (value == (double)(uint64_t)value) {
-        g_string_append_printf(out, "%" PRIu64 " %s", (uint64_t)value,
-                               units[i]);
-    } else if (i == 0) {
-        g_string_append_printf(out, "%f %s", value, units[i]);
-    } else {
-        g_string_append_printf(out, "%.3f %s", value, units[i]);
-    }
-}
-
-static void io_timestr(gint64 usec, GString *out)
-{
-    double sec = usec / 1e6;
-
-    if (usec >= G_USEC_PER_SEC) {
-        unsigned s = (unsigned)sec;
-        g_string_append_printf(out, "%u:%02u:%05.2f", s / 3600,
-                               (s / 60) % 60, sec - (s / 60) * 60);
-    } else {
-        g_string_append_printf(out, "%05.2f sec", sec);
-    }
-}
-
-/* The two lines qemu-io prints after a request (or one line with -C). */
-static void io_report(GString *out, const char *op, gint64 usec,
-                      uint64_t off, uint64_t count, bool cflag)
-{
-    double sec = usec > 0 ? usec / 1e6 : 1e-9;
-
-    if (cflag) {
-        g_string_append_printf(out, "%" PRIu64 ",1,", count);
-        unsigned s = (unsigned)sec;
-        g_string_append_printf(out, "%u:%02u:%05.2f,%.3f,%.3f\n", s / 3600,
-                               (s / 60) % 60, sec - (s / 60) * 60,
-                               count / sec, 1 / sec);
-        return;
-    }
-    g_string_append_printf(out, "%s %" PRIu64 "/%" PRIu64
-                           " bytes at offset %" PRIu64 "\n",
-                           op, count, count, off);
-    io_cvtstr((double)count, out);
-    g_string_append(out, ", 1 ops; ");
-    io_timestr(usec, out);
-    g_string_append(out, " (");
-    io_cvtstr(count / sec, out);
-    g_string_append_printf(out, "/sec and %.4f ops/sec)\n", 1 / sec);
-}
-
-/* qemu-io's -v dump: 16 bytes a line, alphanumerics shown, rest as '.'. */
-static void io_dump(GString *out, const guint8 *buf, uint64_t off, size_t len)
-{
-    for (size_t i = 0; i < len; i += 16) {
-        size_t n = MIN(16, len - i);
-        g_string_append_printf(out, "%08" PRIx64 ":  ", off + i);
-        for (size_t j = 0; j < n; j++) {
-            g_string_append_printf(out, "%02x ", buf[i + j]);
-        }
-        g_string_append_c(out, ' ');
-        for (size_t j = 0; j < n; j++) {
-            g_string_append_c(out, g_ascii_isalnum(buf[i + j]) ?
-                              (char)buf[i + j] : '.');
-        }
-        g_string_append_c(out, '\n');
-    }
-}
-
-static bool io_pattern_ok(const guint8 *buf, size_t len, int pattern)
-{
-    for (size_t i = 0; i < len; i++) {
-        if (buf[i] != pattern) {
-            return false;
-        }
-    }
-    return true;
-}
+#include "iocmds-priv.h"
 
 /* ---- argument parsing -------------------------------------------------- */
 
@@ -166,28 +61,6 @@ static bool io_parse_pattern(const char *s, int *out, GString *err)
     return true;
 }
 
-/* Parsed per-command flags (the union of what the commands accept). */
-typedef struct IoFlags {
-    bool cflag, fflag, qflag, uflag, vflag, zflag, nflag;
-    bool pflag;
-    int pattern;
-    const char *pat_off, *pat_len;    /* read -s / -l */
-    int optind;
-} IoFlags;
-
-typedef struct IoCmd IoCmd;
-typedef int (*IoCmdFunc)(LbIoCmds *io, const IoCmd *cmd, int argc,
-                         char **argv, IoFlags *fl, GString *out);
-struct IoCmd {
-    const char *name;
-    const char *alias;
-    IoCmdFunc func;
-    const char *opts;             /* getopt-style option letters */
-    int min_args, max_args;       /* positional; -1 = unbounded */
-    bool writes;
-    const char *args;
-    const char *oneline;
-};
 
 static void io_usage(const IoCmd *cmd, GString *out)
 {
@@ -265,7 +138,7 @@ static bool io_getopt(const IoCmd *cmd, int argc, char **argv, IoFlags *fl,
 }
 
 /* Parse "off len [len..]" into the offset and the total length. */
-static bool io_parse_range(char **argv, int argc, uint64_t *off,
+bool lb_iocmds_parse_range(char **argv, int argc, uint64_t *off,
                            uint64_t *total, GString *out)
 {
     *total = 0;
@@ -312,7 +185,7 @@ static int io_cmd_read(LbIoCmds *io, const IoCmd *cmd, int argc, char **argv,
     if (io_fixed_args(cmd, argc, out) < 0) {
         return -EINVAL;
     }
-    if (!io_parse_range(argv, argc, &off, &len, out)) {
+    if (!lb_iocmds_parse_range(argv, argc, &off, &len, out)) {
         return -EINVAL;
     }
     plen = len;
@@ -342,7 +215,7 @@ static int io_cmd_read(LbIoCmds *io, const IoCmd *cmd, int argc, char **argv,
                                g_strerror(-ret));
         return ret;
     }
-    if (fl->pflag && !io_pattern_ok(buf + poff, plen, fl->pattern)) {
+    if (fl->pflag && !lb_iocmds_pattern_ok(buf + poff, plen, fl->pattern)) {
         g_string_append_printf(out, "Pattern verification failed at offset "
                                "%" PRIu64 ", %" PRIu64 " bytes\n",
                                off + poff, plen);
@@ -352,9 +225,9 @@ static int io_cmd_read(LbIoCmds *io, const IoCmd *cmd, int argc, char **argv,
         return ret;
     }
     if (fl->vflag) {
-        io_dump(out, buf, off, len);
+        lb_iocmds_hexdump(out, buf, off, len);
     }
-    io_report(out, "read", t, off, len, fl->cflag);
+    lb_iocmds_report(out, "read", t, off, len, fl->cflag);
     return ret;
 }
 
@@ -391,7 +264,7 @@ static int io_cmd_write(LbIoCmds *io, const IoCmd *cmd, int argc,
         g_string_append(out, "-u requires -z to be specified\n");
         return -EINVAL;
     }
-    if (!io_parse_range(argv, argc, &off, &len, out)) {
+    if (!lb_iocmds_parse_range(argv, argc, &off, &len, out)) {
         return -EINVAL;
     }
     gint64 t0 = g_get_monotonic_time();
@@ -416,7 +289,7 @@ static int io_cmd_write(LbIoCmds *io, const IoCmd *cmd, int argc,
         return ret;
     }
     if (!fl->qflag) {
-        io_report(out, "wrote", t, off, len, fl->cflag);
+        lb_iocmds_report(out, "wrote", t, off, len, fl->cflag);
     }
     return 0;
 }
@@ -426,7 +299,7 @@ static int io_cmd_discard(LbIoCmds *io, const IoCmd *cmd, int argc,
 {
     uint64_t off, len;
 
-    if (!io_parse_range(argv, argc, &off, &len, out)) {
+    if (!lb_iocmds_parse_range(argv, argc, &off, &len, out)) {
         return -EINVAL;
     }
     gint64 t0 = g_get_monotonic_time();
@@ -437,7 +310,7 @@ static int io_cmd_discard(LbIoCmds *io, const IoCmd *cmd, int argc,
         return ret;
     }
     if (!fl->qflag) {
-        io_report(out, "discard", t, off, len, fl->cflag);
+        lb_iocmds_report(out, "discard", t, off, len, fl->cflag);
     }
     return 0;
 }
@@ -460,7 +333,7 @@ static int io_cmd_length(LbIoCmds *io, const IoCmd *cmd, int argc,
         g_string_append_printf(out, "getlength: %s\n", g_strerror(-len));
         return (int)len;
     }
-    io_cvtstr((double)len, out);
+    lb_iocmds_cvtstr((double)len, out);
     g_string_append_c(out, '\n');
     return 0;
 }
@@ -513,18 +386,14 @@ static int io_cmd_sleep(LbIoCmds *io, const IoCmd *cmd, int argc,
 
 static int io_cmd_help(LbIoCmds *io, const IoCmd *cmd, int argc,
                        char **argv, IoFlags *fl, GString *out);
-static int io_cmd_aio(LbIoCmds *io, const IoCmd *cmd, int argc, char **argv,
-                      IoFlags *fl, GString *out);
-static int io_cmd_aio_flush(LbIoCmds *io, const IoCmd *cmd, int argc,
-                            char **argv, IoFlags *fl, GString *out);
 
 static const IoCmd io_cmds[] = {
-    { "aio_flush", "af", io_cmd_aio_flush, "", 0, 0, false, "",
+    { "aio_flush", "af", lb_iocmds_cmd_aio_flush, "", 0, 0, false, "",
       "completes all outstanding aio requests" },
-    { "aio_read", NULL, io_cmd_aio, "CiqrvP:", 2, -1, false,
+    { "aio_read", NULL, lb_iocmds_cmd_aio, "CiqrvP:", 2, -1, false,
       "[-Ciqrv] [-P pattern] off len [len..]",
       "asynchronously reads a number of bytes" },
-    { "aio_write", NULL, io_cmd_aio, "CfiqruzP:", 2, -1, true,
+    { "aio_write", NULL, lb_iocmds_cmd_aio, "CfiqruzP:", 2, -1, true,
       "[-Cfiqruz] [-P pattern] off len [len..]",
       "asynchronously writes a number of bytes" },
     { "discard", "d", io_cmd_discard, "Cq", 2, 2, true, "[-Cq] off len",
@@ -585,122 +454,6 @@ static int io_cmd_help(LbIoCmds *io, const IoCmd *cmd, int argc,
     return 0;
 }
 
-/* ---- asynchronous commands --------------------------------------------- */
-
-typedef struct IoAio {
-    bool write;
-    IoFlags fl;
-    uint64_t off, len;
-    gint64 t0;
-} IoAio;
-
-static void io_aio_worker(gpointer data, gpointer user_data)
-{
-    g_autofree IoAio *req = data;
-    LbIoCmds *io = user_data;
-    g_autoptr(GString) out = g_string_new(NULL);
-    g_autofree guint8 *buf = g_malloc(MAX(req->len, 1));
-    unsigned flags = req->fl.fflag ? LB_WRITE_FUA : 0;
-    bool failed = false;
-    int ret;
-
-    if (req->write && req->fl.zflag) {
-        ret = lb_node_pwrite_zeroes(io->node, req->off, req->len, flags |
-                               (req->fl.uflag ? LB_WRITE_MAY_UNMAP : 0));
-    } else if (req->write) {
-        memset(buf, req->fl.pflag ? req->fl.pattern : 0xcd, req->len);
-        ret = lb_node_pwrite(io->node, req->off, buf, req->len, flags);
-    } else {
-        ret = lb_node_pread(io->node, req->off, buf, req->len);
-    }
-    gint64 t = g_get_monotonic_time() - req->t0;
-
-    if (ret < 0) {
-        g_string_append_printf(out, "%s failed: %s\n",
-                               req->write ? "aio_write" : "readv",
-                               g_strerror(-ret));
-        failed = true;
-    } else {
-        if (!req->write && req->fl.pflag &&
-            !io_pattern_ok(buf, req->len, req->fl.pattern)) {
-            g_string_append_printf(out, "Pattern verification failed at "
-                                   "offset %" PRIu64 ", %" PRIu64 " bytes\n",
-                                   req->off, req->len);
-            failed = true;
-        }
-        if (!req->fl.qflag) {
-            if (!req->write && req->fl.vflag) {
-                io_dump(out, buf, req->off, req->len);
-            }
-            io_report(out, req->write ? "wrote" : "read", t, req->off,
-                      req->len, req->fl.cflag);
-        }
-    }
-
-    g_mutex_lock(&io->lock);
-    g_string_append_len(io->done, out->str, out->len);
-    io->aio_failed |= failed;
-    if (--io->inflight == 0) {
-        g_cond_broadcast(&io->idle);
-    }
-    g_mutex_unlock(&io->lock);
-}
-
-static int io_cmd_aio(LbIoCmds *io, const IoCmd *cmd, int argc, char **argv,
-                      IoFlags *fl, GString *out)
-{
-    IoAio *req;
-    uint64_t off, len;
-
-    if (fl->zflag && fl->pflag) {
-        g_string_append(out, "Only one of -z, -P, and -s can be specified at "
-                        "the same time\n");
-        return -EINVAL;
-    }
-    if (!io_parse_range(argv, argc, &off, &len, out)) {
-        return -EINVAL;
-    }
-    req = g_new0(IoAio, 1);
-    req->write = cmd->writes;
-    req->fl = *fl;
-    req->off = off;
-    req->len = len;
-    req->t0 = g_get_monotonic_time();
-
-    g_mutex_lock(&io->lock);
-    io->inflight++;
-    g_mutex_unlock(&io->lock);
-    g_thread_pool_push(io->pool, req, NULL);
-    return 0;
-}
-
-/* Move completed aio output to @out; with @wait, first wait for them all. */
-static bool io_collect(LbIoCmds *io, bool wait, GString *out)
-{
-    bool failed;
-
-    g_mutex_lock(&io->lock);
-    while (wait && io->inflight) {
-        g_cond_wait(&io->idle, &io->lock);
-    }
-    if (out) {
-        g_string_append_len(out, io->done->str, io->done->len);
-    }
-    g_string_truncate(io->done, 0);
-    failed = io->aio_failed;
-    if (wait) {
-        io->aio_failed = false;
-    }
-    g_mutex_unlock(&io->lock);
-    return !failed;
-}
-
-static int io_cmd_aio_flush(LbIoCmds *io, const IoCmd *cmd, int argc,
-                            char **argv, IoFlags *fl, GString *out)
-{
-    return io_collect(io, true, out) ? 0 : -EIO;
-}
-
 /* ---- public interface -------------------------------------------------- */
 
 LbIoCmds *lb_iocmds_new(LbNode *node)
@@ -711,7 +464,7 @@ LbIoCmds *lb_iocmds_new(LbNode *node)
     g_mutex_init(&io->lock);
     g_cond_init(&io->idle);
     io->done = g_string_new(NULL);
-    io->pool = g_thread_pool_new(io_aio_worker, io, IO_AIO_THREADS, FALSE,
+    io->pool = g_thread_pool_new(lb_iocmds_aio_worker, io, IO_AIO_THREADS, FALSE,
                                  NULL);
     return io;
 }
@@ -731,7 +484,7 @@ int lb_iocmds_run_err(LbIoCmds *io, const char *cmdline, bool quiet,
     const IoCmd *cmd;
     int argc, nargs, ret;
 
-    io_collect(io, false, out);
+    lb_iocmds_collect(io, false, out);
     if (!err) {
         err = out;            /* one stream for everything */
     }
@@ -773,13 +526,13 @@ int lb_iocmds_run_err(LbIoCmds *io, const char *cmdline, bool quiet,
         return 1;
     }
     ret = cmd->func(io, cmd, nargs, argv + fl.optind, &fl, out);
-    io_collect(io, false, out);
+    lb_iocmds_collect(io, false, out);
     return ret < 0 ? 1 : 0;
 }
 
 int lb_iocmds_drain(LbIoCmds *io, GString *out)
 {
-    return io_collect(io, true, out) ? 0 : 1;
+    return lb_iocmds_collect(io, true, out) ? 0 : 1;
 }
 
 void lb_iocmds_free(LbIoCmds *io)
@@ -787,7 +540,7 @@ void lb_iocmds_free(LbIoCmds *io)
     if (!io) {
         return;
     }
-    io_collect(io, true, NULL);
+    lb_iocmds_collect(io, true, NULL);
     g_thread_pool_free(io->pool, FALSE, TRUE);
     g_string_free(io->done, TRUE);
     g_cond_clear(&io->idle);
