@@ -298,6 +298,34 @@ static void test_cs_check(gconstpointer data)
     gsize after_len = 0;
     g_assert_true(g_file_get_contents(d.hdr, &after, &after_len, NULL));
     g_assert_cmpmem(after, after_len, before, before_len);
+
+    /* Keyslot edits by cryptsetup are read here: a key it adds opens, the
+     * slot it kills no longer does. */
+    g_autofree char *newpass = g_build_filename(d.dir, "newpass", NULL);
+    g_assert_true(g_file_set_contents(newpass, "new pass", -1, NULL));
+    const char *add_args[] = {
+        "luksAddKey", "--batch-mode", "--pbkdf-force-iterations",
+        "1000",       "--key-file",   d.pass,
+        d.hdr,        newpass,        NULL};
+    g_assert_cmpint(peer_run(cs_prog, add_args, NULL), ==, 0);
+    const char *kill_args[] = {"luksKillSlot",
+                               "--batch-mode",
+                               "--key-file",
+                               newpass,
+                               d.hdr,
+                               "0",
+                               NULL};
+    g_assert_cmpint(peer_run(cs_prog, kill_args, NULL), ==, 0);
+    g_autoptr(MemDev) e = mem_load(d.hdr);
+    assert_opens(e, "new pass", l->master_key, 1);
+    g_autoptr(LbSecret) old = pass_new("cs pass");
+    g_autoptr(GError) err = NULL;
+    LbLuksIO io = mem_io(e);
+    g_autoptr(LbLuks) gone =
+        lb_luks_open(&io, old, c->detached ? LB_LUKS_OPEN_DETACHED : 0, &err);
+    g_assert_null(gone);
+    g_assert_error(err, LB_LUKS_ERROR, LB_LUKS_ERROR_BAD_PASSPHRASE);
+    g_unlink(newpass);
 }
 
 /* ---- QEMU ------------------------------------------------------------------
