@@ -84,6 +84,8 @@ cases=(
     "pbkdf2-4096-attached|--pbkdf pbkdf2 --pbkdf-force-iterations 1000 --sector-size 4096|0|4096"
     "argon2id-512-attached-label|--pbkdf argon2id ${argon[*]} --sector-size 512 --label L2|0|512"
     "pbkdf2-512-detached-256bit|--pbkdf pbkdf2 --pbkdf-force-iterations 1000 --sector-size 512 --key-size 256|1|512"
+    "pbkdf2-sha512-1024-detached|--pbkdf pbkdf2 --pbkdf-force-iterations 1000 --hash sha512 --sector-size 1024|1|1024"
+    "argon2id-2048-attached-64k-meta|--pbkdf argon2id ${argon[*]} --sector-size 2048 --luks2-metadata-size 64k|0|2048"
 )
 for c in "${cases[@]}"; do
     IFS='|' read -r name args detached sector <<<"$c"
@@ -133,6 +135,7 @@ ours=(
     "argon2i-512-attached|pbkdf=argon2i memory=64 parallel=1 time=4 iterations=1000 sector=512|0|512"
     "pbkdf2-512-attached-64k|pbkdf=pbkdf2 iterations=1000 sector=512 hdr-size=65536|0|512"
     "pbkdf2-2048-detached-128bit|pbkdf=pbkdf2 iterations=1000 sector=2048 detached cipher-alg=aes-128|1|2048"
+    "pbkdf2-sha1-1024-detached|pbkdf=pbkdf2 iterations=1000 sector=1024 detached hash=sha1|1|1024"
 )
 for c in "${ours[@]}"; do
     IFS='|' read -r name args detached sector <<<"$c"
