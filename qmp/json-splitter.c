@@ -67,6 +67,14 @@ static void append(LbJsonSplitter *s, char c)
     g_string_append_c(s->buf, c);
 }
 
+static void bad_string(LbJsonSplitter *s)
+{
+    if (!s->overflow) {
+        s->overflow = "control character in string";
+    }
+    emit(s);
+}
+
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -83,6 +91,10 @@ static void feed_top(LbJsonSplitter *s, char c)
             return;
         }
     } else if (s->in_string) {
+        if ((unsigned char)c < 0x20) {
+            bad_string(s);
+            return;
+        }
         append(s, c);
         if (s->escape) {
             s->escape = false;
@@ -119,6 +131,13 @@ void lb_json_splitter_feed(LbJsonSplitter *s, const char *data, size_t len)
             continue;
         }
         append(s, c);
+        if (s->in_string && (unsigned char)c < 0x20) {
+            /* JSON strings cannot hold raw control characters; as QEMU's
+             * lexer does, end the bad text here, so an unterminated string
+             * cannot swallow the requests after it. */
+            bad_string(s);
+            continue;
+        }
         if (s->in_string) {
             if (s->escape) {
                 s->escape = false;

@@ -7,7 +7,10 @@
  * across writes.  The splitter tracks strings and bracket depth only; the
  * texts it emits are parsed afterwards.  A text longer than the size
  * limit or nested deeper than LB_JSON_MAX_DEPTH is dropped as a whole and
- * reported once, so one bad message never ends the session.
+ * reported once, so one bad message never ends the session.  A raw
+ * control character (such as a newline) inside a string ends the text
+ * with an error at once, so an unterminated string cannot swallow the
+ * requests that follow it.
  */
 #ifndef LB_QMP_JSON_SPLITTER_H
 #define LB_QMP_JSON_SPLITTER_H

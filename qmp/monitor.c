@@ -27,6 +27,8 @@
 
 /* Bigger requests are refused (QEMU's limit is 64 MiB per token). */
 #define LB_QMP_MAX_REQUEST (8 * 1024 * 1024)
+/* Unsent output beyond this closes the session. */
+#define LB_QMP_MAX_BACKLOG (64 * 1024 * 1024)
 
 typedef struct LbSession {
     GSocketConnection *conn;
@@ -113,6 +115,17 @@ static gboolean session_writable(GSocket *sock, GIOCondition cond,
 
 static void session_send_text(LbSession *s, const char *text)
 {
+    if (s->closing) {
+        return;
+    }
+    if (s->out->len > LB_QMP_MAX_BACKLOG) {
+        /* The client stopped reading (events pile up): drop it rather
+         * than grow without bound.  The input side then frees it. */
+        g_string_truncate(s->out, 0);
+        s->closing = true;
+        g_socket_shutdown(s->sock, TRUE, TRUE, NULL);
+        return;
+    }
     g_string_append(s->out, text);
     g_string_append(s->out, "\r\n");
     session_flush(s);

@@ -106,6 +106,13 @@ class ProtocolTest(unittest.TestCase):
         c.send_raw('{"execute": "query-version", "id": "\xff"}\n'.encode('latin-1'))
         self.assertTrue(c.recv_reply()['error']['desc']
                         .startswith('JSON parse error, '))
+        # An unterminated string ends at the newline.
+        c.send_raw('{"execute": "query-version", "id": "abc\n')
+        self.assertEqual(c.recv_reply()['error']['desc'],
+                         'JSON parse error, control character in string')
+        c.send_raw('"oops\n')
+        self.assertEqual(c.recv_reply()['error']['desc'],
+                         'JSON parse error, control character in string')
         # The session still works.
         self.assertEqual(c.execute('query-version', msg_id=7)['id'], 7)
 
