@@ -144,6 +144,31 @@ check(q.cmd("query-block-exports").get("return") == [], "no exports left")
 r = q.cmd("block-export-del", {"id": "e0"})
 check(is_error(r, "not found"), "deleting a deleted export: error")
 
+# Hard delete while a client has many requests in flight.
+import shutil, subprocess
+if shutil.which("fio"):
+    r = q.cmd("block-export-add", {"type": "nbd", "id": "e3",
+                                   "node-name": "v", "writable": True})
+    check(r == {"return": {}}, "export e3 for a busy client")
+    fio = subprocess.Popen(
+        ["fio", "--thread", "--name=busy", "--ioengine=nbd",
+         "--uri=nbd+unix:///v?socket=" + nbd_path, "--rw=randrw",
+         "--bs=64k", "--iodepth=32", "--size=16M", "--time_based",
+         "--runtime=20"], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    r = q.cmd("block-export-del", {"id": "e3", "mode": "hard"})
+    check(r == {"return": {}}, "hard delete under load")
+    ev = q.wait_event("BLOCK_EXPORT_DELETED")
+    check(ev is not None and ev["data"] == {"id": "e3"},
+          "BLOCK_EXPORT_DELETED e3")
+    try:
+        fio.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        fio.kill()
+    check(fio.returncode not in (None, 0), "busy client cut off")
+    check("return" in q.cmd("query-version"), "daemon alive after that")
+
 r = q.cmd("block-export-add", {"type": "nbd", "id": "e1", "node-name": "v"})
 check(r == {"return": {}}, "export e1 (name defaults to the node name)")
 c2 = nbd_go(nbd_path, "v")
