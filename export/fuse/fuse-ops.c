@@ -20,7 +20,8 @@
  *    other exports of the same node (NBD) see the same bytes at once;
  *  - a write that starts at or past EOF of a non-growable export fails with
  *    ENOSPC, as on a block device, instead of succeeding with 0 bytes;
- *  - timestamp changes (touch) are accepted and ignored, not refused.
+ *  - timestamp changes (touch) and suid/sgid clearing are accepted and
+ *    ignored (there are no such bits), not refused.
  *
  * Data path rules: no allocation per request (read replies come from the
  * worker's buffer, write data straight from the request buffer), no lock
@@ -141,7 +142,8 @@ static int setattr_check(LbFuseExport *exp, const struct stat *st, int to_set)
     int supported = FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE |
                     FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
                     FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW |
-                    FUSE_SET_ATTR_CTIME;
+                    FUSE_SET_ATTR_CTIME | FUSE_SET_ATTR_KILL_SUID |
+                    FUSE_SET_ATTR_KILL_SGID;
 
     if (exp->allow_other) {
         supported |= FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID;
