@@ -47,8 +47,20 @@ static bool node_io_read(void *opaque, uint64_t off, void *buf, size_t len,
                          GError **errp)
 {
     int r = lb_node_pread(opaque, off, buf, len);
-    return r == 0 ||
-           lb_block_errno_to_error(r, errp, "cannot read LUKS header");
+    if (r == 0) {
+        return true;
+    }
+    /* The engine prefixes "cannot read LUKS header"; say what failed. */
+    int64_t size = lb_node_length(opaque);
+    if (size >= 0 && (off > (uint64_t)size || len > (uint64_t)size - off)) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_FAILED,
+                    "the header is %" G_GINT64_FORMAT " bytes, too short for "
+                    "%zu bytes at offset %" G_GUINT64_FORMAT,
+                    size, len, off);
+        return false;
+    }
+    return lb_block_errno_to_error(
+        r, errp, "read of %zu bytes at offset %" G_GUINT64_FORMAT, len, off);
 }
 
 static bool node_io_write(void *opaque, uint64_t off, const void *buf,
@@ -351,7 +363,8 @@ static bool luks_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                     "LUKS payload is overlapping with the header (payload "
                     "offset %" PRIu64 "): open a detached header with "
-                    "header= and the payload as file=", s->payload_offset);
+                    "header= and the payload as file=",
+                    s->payload_offset);
         return false;
     }
     s->payload_size = lb_luks_payload_size(s->luks);

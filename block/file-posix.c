@@ -134,6 +134,14 @@ static bool file_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
                     "Could not open '%s': %s", filename, g_strerror(e));
         return false;
     }
+    struct stat st;
+    if (fstat(s->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        /* read() would fail later with EISDIR; QEMU refuses at open. */
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "'file' driver requires '%s' to be a regular file",
+                    filename);
+        return false;
+    }
     if (s->direct) {
         s->fd_buffered =
             open(filename, O_CLOEXEC | (write ? O_RDWR : O_RDONLY));
