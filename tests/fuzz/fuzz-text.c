@@ -17,6 +17,7 @@
 #include "lb/opts.h"
 #include "qmp/dispatch.h"
 #include "qmp/json-splitter.h"
+#include "qmp/qmp-opts.h"
 
 /* ---- util/opts ---------------------------------------------------------- */
 
@@ -162,6 +163,16 @@ static void qmp_request(QmpFuzz *q, JsonNode *root)
         return;
     }
     JsonNode *args = json_object_get_member(req, "arguments");
+    if (args && JSON_NODE_HOLDS_OBJECT(args)) {
+        /* What blockdev-add and block-export-add hand to the layers. */
+        g_autoptr(GError) err = NULL;
+        g_autoptr(LbOpts) o = lb_qmp_opts_from_node(args, &err);
+        g_assert(!o != !err);
+        if (o) {
+            g_autofree char *json = lb_opts_to_json(o);
+            g_assert(json && json[0] == '{');
+        }
+    }
     if (cmd && cmd->args && args) {
         for (int keyval = 0; keyval < 2; keyval++) {
             g_autoptr(GError) err = NULL;

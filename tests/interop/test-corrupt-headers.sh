@@ -121,5 +121,15 @@ for n in 0 512 4096 16384 20480 32768 $((32768 + 65536)) \
     [ "$rc" != 0 ] || fail "LUKS2 header cut at $n opens"
 done
 
+# Not a header file at all: a directory, an empty file.
+mkdir d
+expect_err "luksblk-img: Could not open 'd': 'file' driver requires 'd' to be a regular file" \
+    $IMG info d
+: > e.img
+expect_err 'luksblk-io: .*cannot read LUKS header: the header is 0 bytes, too short' \
+    $IO $PASS --image-opts \
+    "driver=luks,file.filename=p.img,header.filename=e.img,key-secret=sec0" \
+    -c 'read 0 512'
+
 [ "$(md5sum < p.img)" = "$psum" ] || fail "payload modified"
 echo "ok: $ncases damaged headers, $nchecks checks"
