@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The tools on volumes cryptsetup made: detached LUKS1 and LUKS2 headers
+# (argon2id with tiny memory, 4096-byte sectors) are described by
+# `luksblk-img info` without a passphrase and read/written by luksblk-io;
+# for LUKS1, qemu-io reads back what luksblk-io wrote.
+. "$(dirname "$0")/tools-lib.sh"
+command -v cryptsetup >/dev/null || { echo "SKIP: cryptsetup not installed"; exit 77; }
+
+printf abc123 > pass.txt
+FSEC="--object secret,id=sec0,file=pass.txt"
+truncate -s 8M p1.img p2.img
+cryptsetup luksFormat --batch-mode --type luks1 --key-file pass.txt \
+    --iter-time 10 --header h1.img p1.img || fail "luksFormat luks1"
+cryptsetup luksFormat --batch-mode --type luks2 --key-file pass.txt \
+    --pbkdf argon2id --pbkdf-memory 32 --pbkdf-parallel 1 --iter-time 10 \
+    --sector-size 4096 --header h2.img p2.img || fail "luksFormat luks2"
+ok
+
+expect_ok $IMG info --output=json h1.img
+json_is format '"luks"'
+json_is format-specific.data.detached-header true
+json_is format-specific.data.payload-offset 0
+expect_ok $IMG info h2.img
+has "file format: luks"
+has "    detached header: true"
+has_re '^    sector size: 4096$'
+
+for v in 1 2; do
+    O="driver=luks,file.filename=p$v.img,header.filename=h$v.img,key-secret=sec0"
+    expect_ok $IO $FSEC --image-opts "$O" -c 'write -P 0x6b 4k 1M' \
+        -c 'read -P 0x6b 4k 1M' -c 'aio_write -P 0x6c 2M 64k' -c aio_flush \
+        -c 'read -P 0x6c 2M 64k' -c length
+    has "8 MiB"
+    expect_ok $IMG bench $FSEC --image-opts "$O" -c 16 -d 4 -s 64k
+done
+if command -v qemu-io >/dev/null; then
+    expect_ok qemu-io $FSEC --image-opts \
+        driver=luks,file.filename=p1.img,header.filename=h1.img,key-secret=sec0 \
+        -c 'read -P 0x6b 4k 1M' -c 'read -P 0x6c 2M 64k'
+fi
+# cryptsetup still accepts both headers afterwards.
+cryptsetup open --test-passphrase --key-file pass.txt --header h1.img p1.img &&
+cryptsetup open --test-passphrase --key-file pass.txt --header h2.img p2.img ||
+    fail "cryptsetup rejects its headers after use"
+ok
+done_ok
