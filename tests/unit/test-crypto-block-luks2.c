@@ -566,6 +566,46 @@ static void test_json_garbage_tail(void)
     open_fails(d, "pass", 0, LB_LUKS_ERROR_CORRUPT);
 }
 
+/* Tokens are kept verbatim, follow keyslot removal, and are named in the
+ * error when no passphrase matches. */
+static void test_tokens(void)
+{
+    g_autoptr(MemDev) d = mem_new();
+    g_autoptr(LbLuks) l = make(d, "pbkdf2", "pass");
+    const char *text = (const char *)d->buf->data + 4096;
+    const char *at = strstr(text, "\"tokens\":{}");
+    static const char token[] =
+        "\"tokens\":{\"0\":{\"type\":\"luks2-keyring\",\"keyslots\":[\"0\"],"
+        "\"key_description\":\"my/key\"}}";
+    g_autoptr(GError) err = NULL;
+
+    g_assert_nonnull(at);
+    g_autofree char *mod = g_strdup_printf("%.*s%s%s", (int)(at - text), text,
+                                           token, at + strlen("\"tokens\":{}"));
+    set_json(d, mod);
+    {
+        LbLuksIO io = mem_io(d);
+        g_autoptr(LbSecret) bad = pw("bad");
+        g_autoptr(LbLuks) o = lb_luks_open(&io, bad, 0, &err);
+        g_assert_null(o);
+        g_assert_error(err, LB_LUKS_ERROR, LB_LUKS_ERROR_BAD_PASSPHRASE);
+        g_assert_nonnull(strstr(err->message, "tokens"));
+        g_clear_error(&err);
+    }
+    g_autoptr(LbLuks) o = open_ok(d, "pass", 0);
+    g_autoptr(LbSecret) two = pw("two");
+    g_assert_cmpint(lb_luks_add_key(o, two, -1, 10, &err), ==, 1);
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(text, token));
+    g_assert_true(lb_luks_remove_key(o, 0, &err));
+    g_assert_no_error(err);
+    g_assert_nonnull(strstr(text,
+                            "\"tokens\":{\"0\":{\"type\":\"luks2-keyring\","
+                            "\"keyslots\":[],\"key_description\":"
+                            "\"my/key\"}}"));
+    g_autoptr(LbLuks) o2 = open_ok(d, "two", 0);
+}
+
 static void test_digest_corrupt(void)
 {
     g_autoptr(MemDev) d = mem_new();
@@ -741,6 +781,7 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/crypto/luks2/json/garbage-tail", test_json_garbage_tail);
     g_test_add_func("/crypto/luks2/digest-corrupt", test_digest_corrupt);
+    g_test_add_func("/crypto/luks2/tokens", test_tokens);
     g_test_add_func("/crypto/luks2/area-corrupt", test_area_corrupt);
     g_test_add_func("/crypto/luks2/mutations", test_mutations);
     for (unsigned i = 0; i < G_N_ELEMENTS(argon2_kats); i++) {
