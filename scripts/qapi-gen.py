@@ -139,6 +139,11 @@ def parse_file(fname):
     return exprs
 
 
+class Member(tuple):
+    """(name, type, optional), plus the member's 'features'."""
+    features = ()
+
+
 class Entity:
     def __init__(self, meta, name, expr, module):
         self.meta, self.name, self.expr, self.module = meta, name, expr, module
@@ -190,10 +195,15 @@ class Schema:
     def _members(data):
         out = []
         for key, val in data.items():
+            feats = []
             if isinstance(val, dict):
+                feats = [f['name'] if isinstance(f, dict) else f
+                         for f in val.get('features', [])]
                 val = val['type']
             opt = key.startswith('*')
-            out.append((key[1:] if opt else key, val, opt))
+            m = Member((key[1:] if opt else key, val, opt))
+            m.features = feats
+            out.append(m)
         return out
 
     def _implicit(self, name, data, module):
@@ -543,6 +553,14 @@ def introspect(schema):
             if e.expr.get('allow-oob'):
                 info['allow-oob'] = True
         out.append(info)
+    def features(e):
+        return [f['name'] if isinstance(f, dict) else f
+                for f in e.expr.get('features', [])]
+
+    for info in out:
+        f = features(schema.entities[info['name']])
+        if f:
+            info['features'] = f
     while queue:
         kind, name, el = queue.pop(0)
         if kind == 'array':
@@ -567,10 +585,13 @@ def introspect(schema):
                         'members': [{'type': ref(t)} for _, t, _ in ent.members]})
         else:
             members = []
-            for n, t, o in ent.members:
+            for mem in ent.members:
+                n, t, o = mem
                 m = {'name': n, 'type': ref(t)}
                 if o:
                     m['default'] = None
+                if getattr(mem, 'features', ()):
+                    m['features'] = list(mem.features)
                 members.append(m)
             info = {'name': name, 'meta-type': 'object', 'members': members}
             if ent.variants:

@@ -256,6 +256,9 @@ class ProtocolTest(unittest.TestCase):
         info = {m['name'] for m in schema['QCryptoBlockInfoLUKS']['members']}
         self.assertIn('detached-header', info)
         self.assertEqual(schema['JOB_STATUS_CHANGE']['meta-type'], 'event')
+        secret = {m['name']: m for m in schema['SecretProperties']['members']}
+        self.assertEqual(secret['loaded']['features'], ['deprecated'])
+        self.assertNotIn('features', secret['data'])
         self.assertEqual(schema['str'], {'name': 'str', 'meta-type': 'builtin',
                                          'json-type': 'string'})
 
