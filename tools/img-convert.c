@@ -201,7 +201,10 @@ int img_convert(int argc, char **argv)
             }
             break;
         case 'U': src_flags |= LB_OPEN_NO_LOCK; break;
-        case 'W': case 'c': case 'C': break;
+        case 'c':
+            img_error("Compression not supported for this file format");
+            return 1;
+        case 'W': case 'C': break;
         case IMG_OPT_IMAGE_OPTS: image_opts = true; break;
         case IMG_OPT_TARGET_IMAGE_OPTS: target_opts = true; break;
         case IMG_OPT_OBJECT:

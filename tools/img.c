@@ -43,7 +43,7 @@ static const ImgCmd img_cmds[] = {
     { "convert", img_convert,
       "convert [--object objectdef] [--image-opts] [--target-image-opts] "
       "[-n] [-p] [-q] [-f fmt] [-O output_fmt] [-o options] [-S size] "
-      "[-m num] [-W] filename [filename2 [...]] output_filename" },
+      "[-m num] [-W] filename output_filename" },
     { "create", img_create,
       "create [--object objectdef] [-q] [-f fmt] [-o options] "
       "filename [size]" },
