@@ -45,10 +45,20 @@ done
 ) &
 reader=$!
 # A writer killed mid-stream in its own range (8M..12M, excluded below).
-dd if=/dev/urandom of="$M" bs=4k seek=2048 count=1024 conv=notrunc status=none &
+# It loops over its range with 512-byte writes (partial sectors on 4 KiB-
+# sector volumes) until killed.
+python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_WRONLY)
+buf = os.urandom(512)
+while True:
+    for off in range(8 << 20, 12 << 20, 512):
+        os.pwrite(fd, buf, off)
+' "$M" &
 victim=$!
-sleep 0.2
-kill -KILL $victim 2>/dev/null
+sleep 0.3
+kill -0 $victim || fail "killable writer died on its own"
+kill -KILL $victim
 wait $victim 2>/dev/null
 
 for p in "${pids[@]}"; do wait "$p" || fail "writer $p failed"; done
