@@ -116,7 +116,13 @@ static bool io_getopt(const IoCmd *cmd, int argc, char **argv, IoFlags *fl,
             case 'v': fl->vflag = true; break;
             case 'z': fl->zflag = true; break;
             case 'n': fl->nflag = true; break;
-            case 'p': case 'r': case 'i': break;   /* accepted, ignored */
+            case 'a': case 'p': case 'r': case 'i':
+                break;                              /* accepted, ignored */
+            case 'b':
+                /* No VM state here: refuse rather than touch the disk. */
+                g_string_append_printf(out, "%s: -%c (VM state) is not "
+                                       "supported\n", cmd->name, *p);
+                return false;
             case 'P':
                 fl->pflag = true;
                 if (!io_parse_pattern(val, &fl->pattern, out)) {
