@@ -249,6 +249,20 @@ static void dump_node(GString *out, JsonNode *node, unsigned indent)
     }
 }
 
+/*
+ * Parse @json.  Strings built from file names may hold bytes that are not
+ * UTF-8: as QEMU does, each such byte reads as U+FFFD.
+ */
+static bool dump_parse(JsonParser *parser, const char *json, GError **errp)
+{
+    g_autofree char *valid = NULL;
+
+    if (!g_utf8_validate(json, -1, NULL)) {
+        json = valid = g_utf8_make_valid(json, -1);
+    }
+    return json_parser_load_from_data(parser, json, -1, errp);
+}
+
 bool lb_iocmds_dump_json(GString *out, const char *json, unsigned indent,
                          GError **errp)
 {
@@ -256,7 +270,7 @@ bool lb_iocmds_dump_json(GString *out, const char *json, unsigned indent,
     JsonNode *root;
     JsonObject *obj;
 
-    if (!json_parser_load_from_data(parser, json, -1, errp)) {
+    if (!dump_parse(parser, json, errp)) {
         return false;
     }
     root = json_parser_get_root(parser);
@@ -277,21 +291,36 @@ bool lb_iocmds_dump_json(GString *out, const char *json, unsigned indent,
 
 /* ---- QEMU's pretty JSON (qobject_to_json_pretty) ------------------------ */
 
+/*
+ * A string as QEMU's qobject_to_json writes it: the short escapes for
+ * '"', '\\', \b, \f, \n, \r and \t, "\\uXXXX" (upper-case hex, a
+ * surrogate pair above U+FFFF) for other control characters and for
+ * everything beyond ASCII.  @s is valid UTF-8 (it comes from the parser).
+ */
 static void json_put_string(GString *out, const char *s)
 {
     g_string_append_c(out, '"');
-    for (const guchar *p = (const guchar *)s; *p; p++) {
-        switch (*p) {
+    for (const char *p = s; *p; p = g_utf8_next_char(p)) {
+        gunichar c = g_utf8_get_char(p);
+
+        switch (c) {
         case '"': g_string_append(out, "\\\""); break;
         case '\\': g_string_append(out, "\\\\"); break;
+        case '\b': g_string_append(out, "\\b"); break;
+        case '\f': g_string_append(out, "\\f"); break;
         case '\n': g_string_append(out, "\\n"); break;
-        case '\t': g_string_append(out, "\\t"); break;
         case '\r': g_string_append(out, "\\r"); break;
+        case '\t': g_string_append(out, "\\t"); break;
         default:
-            if (*p < 0x20) {
-                g_string_append_printf(out, "\\u%04x", *p);
+            if (c > 0xFFFF) {
+                c -= 0x10000;
+                g_string_append_printf(out, "\\u%04X\\u%04X",
+                                       0xD800 | (c >> 10),
+                                       0xDC00 | (c & 0x3FF));
+            } else if (c < 0x20 || c >= 0x7F) {
+                g_string_append_printf(out, "\\u%04X", c);
             } else {
-                g_string_append_c(out, (char)*p);
+                g_string_append_c(out, (char)c);
             }
         }
     }
@@ -341,7 +370,7 @@ char *lb_iocmds_json_pretty(const char *json, GError **errp)
     g_autoptr(JsonParser) parser = json_parser_new();
     GString *out;
 
-    if (!json_parser_load_from_data(parser, json, -1, errp)) {
+    if (!dump_parse(parser, json, errp)) {
         return NULL;
     }
     out = g_string_new(NULL);

@@ -262,13 +262,30 @@ LbOpts *lb_opts_parse_any(const char *str, const char *implied_key,
     return lb_opts_parse_keyval(str, implied_key, errp);
 }
 
+/*
+ * JSON text is UTF-8 but keyval values (file names above all) are bytes:
+ * as QEMU's JSON output does, each byte that is not part of a valid UTF-8
+ * sequence becomes U+FFFD, so the text always parses.  Returns @s itself
+ * when it is valid, else a repaired copy stored in *@tmp.
+ */
+static const char *utf8_or_repaired(const char *s, char **tmp)
+{
+    if (g_utf8_validate(s, -1, NULL)) {
+        return s;
+    }
+    *tmp = g_utf8_make_valid(s, -1);
+    return *tmp;
+}
+
 static JsonNode *val_to_json(const LbOptsVal *v)
 {
+    g_autofree char *tmp = NULL;
     JsonNode *n;
 
     switch (v->type) {
     case LB_OPTS_V_STR:
-        n = json_node_init_string(json_node_alloc(), v->str);
+        n = json_node_init_string(json_node_alloc(),
+                                  utf8_or_repaired(v->str, &tmp));
         break;
     case LB_OPTS_V_INT:
         n = json_node_init_int(json_node_alloc(), v->i);
@@ -284,7 +301,9 @@ static JsonNode *val_to_json(const LbOptsVal *v)
         JsonObject *obj = json_object_new();
         for (guint i = 0; i < v->obj->entries->len; i++) {
             LbOptsEntry *e = v->obj->entries->pdata[i];
-            json_object_set_member(obj, e->key, val_to_json(e->val));
+            g_autofree char *ktmp = NULL;
+            json_object_set_member(obj, utf8_or_repaired(e->key, &ktmp),
+                                   val_to_json(e->val));
         }
         n = json_node_init_object(json_node_alloc(), obj);
         json_object_unref(obj);

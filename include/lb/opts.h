@@ -91,7 +91,11 @@ void lb_opts_mark_used(LbOpts *o, const char *key);
  */
 bool lb_opts_check_unused(LbOpts *o, const char *what, GError **errp);
 
-/** Compact JSON text (transfer full). */
+/**
+ * lb_opts_to_json: compact JSON text (transfer full).  A byte of a key or
+ * value that is not part of valid UTF-8 becomes U+FFFD, as in QEMU's JSON
+ * output, so the text always parses.
+ */
 char *lb_opts_to_json(LbOpts *o);
 
 /** lb_parse_size: "1M", "512", "1.5G" -> bytes (QEMU's qemu_strtosz). */

@@ -138,6 +138,20 @@ PY
             fail "info --output=$o differs from qemu-img: $(diff <(echo "$mine") <(echo "$out"))"
         ok
     done
+    # File names that are not ASCII or not even UTF-8: QEMU's JSON escapes
+    # (\uXXXX, U+FFFD for a stray byte), raw bytes in the human form.
+    for f in "$(printf 'n\xff\xfe.img')" "$(printf 'e\xc3\xa9\x01\x7f.img')"; do
+        expect_ok $IMG create -q -f raw "$f" 64k
+        for o in human json; do
+            expect_ok $IMG info --output=$o "$f"
+            mine=$(printf '%s\n' "$out" | grep -v '^disk size\|actual-size')
+            expect_ok qemu-img info --output=$o "$f"
+            theirs=$(printf '%s\n' "$out" | grep -v '^disk size\|actual-size')
+            [ "$mine" = "$theirs" ] ||
+                fail "info --output=$o of a non-ASCII name differs from qemu-img: $(diff <(echo "$mine") <(echo "$theirs"))"
+            ok
+        done
+    done
 else
     echo "note: qemu-img not installed, skipping the QEMU comparison"
 fi

@@ -195,6 +195,54 @@ static void test_structure(void)
     g_assert_cmpstr(lb_opts_get_str(o, "n"), ==, "7");
 }
 
+/* Bytes that are not UTF-8 become U+FFFD ("\xef\xbf\xbd"), one a byte. */
+typedef struct Utf8Case {
+    const char *key, *value;     /* set with lb_opts_set_str */
+    const char *json;            /* expected lb_opts_to_json */
+} Utf8Case;
+
+#define FFFD "\xef\xbf\xbd"
+static const Utf8Case utf8_cases[] = {
+    {"filename", "n\xff\xfe.img", "{\"filename\":\"n" FFFD FFFD ".img\"}"},
+    {"a", "cut\xc3", "{\"a\":\"cut" FFFD "\"}"},
+    {"a", "\xc3\xa9t\xc3\xa9", "{\"a\":\"\xc3\xa9t\xc3\xa9\"}"},
+    {"a", "\x80x\xbf", "{\"a\":\"" FFFD "x" FFFD "\"}"},
+    {"k\xff", "v", "{\"k" FFFD "\":\"v\"}"},
+};
+
+static void test_not_utf8(gconstpointer data)
+{
+    const Utf8Case *c = data;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(LbOpts) o = lb_opts_new();
+
+    lb_opts_set_str(o, c->key, c->value);
+    g_autofree char *json = lb_opts_to_json(o);
+    g_assert_cmpstr(json, ==, c->json);
+    g_assert_true(g_utf8_validate(json, -1, NULL));
+    /* The text parses back, and prints the same again. */
+    g_autoptr(LbOpts) back = lb_opts_parse_json(json, &err);
+    g_assert_no_error(err);
+    g_autofree char *json2 = lb_opts_to_json(back);
+    g_assert_cmpstr(json2, ==, json);
+    /* The value itself is kept as given. */
+    g_assert_cmpstr(lb_opts_get_str(o, c->key), ==, c->value);
+}
+
+static void test_not_utf8_keyval(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(LbOpts) o = lb_opts_parse_keyval(
+        "driver=file,filename=\xff\xfe.img", NULL, &err);
+
+    g_assert_no_error(err);
+    g_assert_cmpstr(lb_opts_get_str(o, "filename"), ==, "\xff\xfe.img");
+    g_autofree char *json = lb_opts_to_json(o);
+    g_assert_cmpstr(json, ==,
+                    "{\"driver\":\"file\",\"filename\":\"" FFFD FFFD
+                    ".img\"}");
+}
+
 typedef struct SizeCase {
     const char *in;
     uint64_t out;
@@ -234,6 +282,11 @@ int main(int argc, char **argv)
         g_autofree char *path = g_strdup_printf("/util/opts/size/%u", i);
         g_test_add_data_func(path, &size_cases[i], test_size);
     }
+    for (guint i = 0; i < G_N_ELEMENTS(utf8_cases); i++) {
+        g_autofree char *path = g_strdup_printf("/util/opts/not-utf8/%u", i);
+        g_test_add_data_func(path, &utf8_cases[i], test_not_utf8);
+    }
+    g_test_add_func("/util/opts/not-utf8/keyval", test_not_utf8_keyval);
     g_test_add_func("/util/opts/json", test_json);
     g_test_add_func("/util/opts/getters", test_getters);
     g_test_add_func("/util/opts/unused", test_unused);
