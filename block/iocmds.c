@@ -481,11 +481,30 @@ int lb_iocmds_run(LbIoCmds *io, const char *cmdline, bool quiet,
     return lb_iocmds_run_err(io, cmdline, quiet, out, NULL);
 }
 
+/*
+ * qemu-io's breakline(): words are separated by spaces, and nothing else
+ * is special; quotes and backslashes are part of the words, so a command
+ * line means the same here as in qemu-io.
+ */
+static char **io_breakline(const char *cmdline, int *argc)
+{
+    g_auto(GStrv) words = g_strsplit(cmdline, " ", -1);
+    GPtrArray *v = g_ptr_array_new();
+
+    for (char **w = words; *w; w++) {
+        if (**w) {
+            g_ptr_array_add(v, g_strdup(*w));
+        }
+    }
+    *argc = (int)v->len;
+    g_ptr_array_add(v, NULL);
+    return (char **)g_ptr_array_free(v, FALSE);
+}
+
 int lb_iocmds_run_err(LbIoCmds *io, const char *cmdline, bool quiet,
                       GString *out, GString *err)
 {
     g_auto(GStrv) argv = NULL;
-    g_autoptr(GError) perr = NULL;
     IoFlags fl = { 0 };
     const IoCmd *cmd;
     int argc, nargs, ret;
@@ -494,13 +513,9 @@ int lb_iocmds_run_err(LbIoCmds *io, const char *cmdline, bool quiet,
     if (!err) {
         err = out;            /* one stream for everything */
     }
-    if (!g_shell_parse_argv(cmdline, &argc, &argv, &perr)) {
-        if (g_error_matches(perr, G_SHELL_ERROR,
-                            G_SHELL_ERROR_EMPTY_STRING)) {
-            return 0;
-        }
-        g_string_append_printf(err, "%s\n", perr->message);
-        return 1;
+    argv = io_breakline(cmdline, &argc);
+    if (argc == 0) {
+        return 0;
     }
     cmd = io_find(argv[0]);
     if (!cmd) {

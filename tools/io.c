@@ -165,8 +165,10 @@ int main(int argc, char **argv)
     LbNode *bs = lb_node_open_image(argv[optind], fmt, image_opts, flags,
                                     &err);
     if (!bs) {
-        fprintf(stderr, "luksblk-io: can't open device %s: %s\n",
-                argv[optind], err->message);
+        /* qemu-io names the device only when it is a file name. */
+        fprintf(stderr, "luksblk-io: can't open%s%s: %s\n",
+                image_opts ? "" : " device ", image_opts ? "" : argv[optind],
+                err->message);
         return 1;
     }
     LbIoCmds *io = lb_iocmds_new(bs);

@@ -93,6 +93,23 @@ run $IO -r $SEC --image-opts $IOPTS -c 'write 0 512'
 [ "$rc" = 1 ] || fail "write on -r rc=$rc"
 has_err "Block node is read-only"
 
+# Words are split at spaces only, as qemu-io's breakline() does: quotes
+# and backslashes are plain characters, an unmatched quote is no syntax.
+run $L -c "read -P 0xab 0 '512'"
+[ "$rc" = 1 ] || fail "quoted number rc=$rc"
+has "Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- '512'"
+run $L -c "write -P 1 0 'x"
+[ "$rc" = 1 ] || fail "unmatched quote rc=$rc"
+has "Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- 'x"
+[ -z "$err" ] || fail "unmatched quote wrote to stderr: $err"
+expect_ok $L -c '   read   -P 0x21   0    512  ' -c '' -c '   '
+has "read 512/512 bytes at offset 0"
+# Open errors: qemu-io names the device only when it is a file name.
+expect_err "^luksblk-io: can't open: .*key-secret" $IO --image-opts \
+    driver=luks,file.filename=p.img,header.filename=h.img -c 'read 0 1'
+expect_err "^luksblk-io: can't open device nothere.img: Could not open 'nothere.img': No such file or directory$" \
+    $IO nothere.img -c 'read 0 1'
+
 # Interactive prompt.
 run $L < <(printf 'write -P 7 0 512\nread -P 7 0 512\nquit\n')
 [ "$rc" = 0 ] || fail "interactive rc=$rc"
