@@ -20,13 +20,25 @@
 #include "qmp/qmp-opts.h"
 #include "qmp/qmp.h"
 
+/* Secrets of the request being dispatched (main loop only). */
+static GPtrArray *request_secrets;
+
+void lb_qmp_set_request_secrets(GPtrArray *secrets)
+{
+    request_secrets = secrets;
+}
+
 LbOpts *lb_qmp_opts_from_node(JsonNode *node, GError **errp)
 {
+    /* The monitor redacted passphrases before parsing: the node holds
+     * markers, and the values go back straight into the LbOpts. */
     g_autofree char *text = json_to_string(node, FALSE);
     LbOpts *opts = lb_opts_parse_json(text, errp);
 
-    /* object-add arguments may hold a passphrase. */
     lb_memzero(text, strlen(text));
+    if (opts && request_secrets) {
+        lb_opts_unredact(opts, request_secrets);
+    }
     return opts;
 }
 

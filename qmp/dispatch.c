@@ -17,6 +17,7 @@
 #include "lb-qapi-init.h"
 #include "lb/secret.h"
 #include "qmp/qmp.h"
+#include "qmp/qmp-opts.h"
 
 G_DEFINE_QUARK(lb - qmp - error - quark, lb_qmp_error)
 
@@ -232,19 +233,33 @@ char *lb_qmp_to_text(JsonNode *node)
     return json_generator_to_data(gen, NULL);
 }
 
+static void secret_free(gpointer s)
+{
+    lb_secret_free(s);
+}
+
+GPtrArray *lb_qmp_secrets_new(void)
+{
+    return g_ptr_array_new_with_free_func(secret_free);
+}
+
 char *lb_qmp_execute_json(const char *request)
 {
     g_autoptr(JsonParser) parser = json_parser_new();
     g_autoptr(GError) err = NULL;
     bool negotiated = true;
+    g_autoptr(GPtrArray) secrets = lb_qmp_secrets_new();
+    g_autofree char *clean = lb_opts_json_redact(request, -1, secrets);
 
-    if (!json_parser_load_from_data(parser, request, -1, &err)) {
+    if (!json_parser_load_from_data(parser, clean, -1, &err)) {
         g_prefix_error(&err, "JSON parse error, ");
         g_autoptr(JsonNode) reply = lb_qmp_error_reply(err, NULL);
         return lb_qmp_to_text(reply);
     }
+    lb_qmp_set_request_secrets(secrets);
     g_autoptr(JsonNode) reply =
         lb_qmp_dispatch(json_parser_get_root(parser), &negotiated);
+    lb_qmp_set_request_secrets(NULL);
     return lb_qmp_to_text(reply);
 }
 
@@ -252,10 +267,12 @@ bool lb_qmp_check_opts(const char *command, LbOpts *opts, bool keyval,
                        GError **errp)
 {
     const LbQmpCommand *cmd = lb_qmp_find_command(command);
-    g_autofree char *text = lb_opts_to_json(opts);
+    /* Validate a copy without passphrases: json-glib keeps copies. */
+    g_autoptr(LbOpts) clean = lb_opts_dup(opts);
+    lb_opts_redact(clean);
+    g_autofree char *text = lb_opts_to_json(clean);
     g_autoptr(JsonNode) node = json_from_string(text, errp);
 
     g_assert(cmd && cmd->args);
-    lb_memzero(text, strlen(text));
     return node && lb_qapi_validate_full(cmd->args, node, keyval, errp);
 }

@@ -27,9 +27,16 @@ void lb_json_splitter_init(LbJsonSplitter *s, size_t max_size,
 void lb_json_splitter_destroy(LbJsonSplitter *s)
 {
     if (s->buf) {
+        lb_memzero(s->buf->str, s->buf->allocated_len);
         g_string_free(s->buf, TRUE);
         s->buf = NULL;
     }
+}
+
+static void buf_clear(LbJsonSplitter *s)
+{
+    lb_memzero(s->buf->str, s->buf->len);
+    g_string_truncate(s->buf, 0);
 }
 
 static void emit(LbJsonSplitter *s)
@@ -40,7 +47,7 @@ static void emit(LbJsonSplitter *s)
     s->in_string = s->escape = s->scalar = false;
     s->overflow = NULL;
     if (why) {
-        g_string_truncate(s->buf, 0);
+        buf_clear(s);
         s->fn(NULL, 0, why, s->opaque);
         return;
     }
@@ -54,6 +61,21 @@ static void emit(LbJsonSplitter *s)
     lb_memzero(text, len);
 }
 
+/* Append @c, growing the buffer by hand: GString's realloc would leave
+ * unwiped copies of a request (and its passphrase) in freed memory. */
+static void buf_append(LbJsonSplitter *s, char c)
+{
+    GString *old = s->buf;
+
+    if (old->len + 2 > old->allocated_len) {
+        s->buf = g_string_sized_new(old->allocated_len * 2 + 64);
+        g_string_append_len(s->buf, old->str, old->len);
+        lb_memzero(old->str, old->allocated_len);
+        g_string_free(old, TRUE);
+    }
+    g_string_append_c(s->buf, c);
+}
+
 static void append(LbJsonSplitter *s, char c)
 {
     if (s->overflow) {
@@ -61,10 +83,10 @@ static void append(LbJsonSplitter *s, char c)
     }
     if (s->buf->len >= s->max_size) {
         s->overflow = "message size limit exceeded";
-        g_string_truncate(s->buf, 0);
+        buf_clear(s);
         return;
     }
-    g_string_append_c(s->buf, c);
+    buf_append(s, c);
 }
 
 static void bad_string(LbJsonSplitter *s)
@@ -112,7 +134,7 @@ static void feed_top(LbJsonSplitter *s, char c)
         s->depth = 1;
         append(s, c);
     } else if (c == '}' || c == ']') {
-        g_string_append_c(s->buf, c);
+        buf_append(s, c);
         emit(s);
     } else {
         s->scalar = true;

@@ -22,8 +22,10 @@
 #include <json-glib/json-glib.h>
 
 #include "lb/event.h"
+#include "lb/secret.h"
 #include "qmp/dispatch.h"
 #include "qmp/json-splitter.h"
+#include "qmp/qmp-opts.h"
 
 /* Bigger requests are refused (QEMU's limit is 64 MiB per token). */
 #define LB_QMP_MAX_REQUEST (8 * 1024 * 1024)
@@ -170,14 +172,20 @@ static void on_text(const char *text, size_t len, const char *error,
         session_error(s, "invalid UTF-8 sequence");
         return;
     }
-    if (!json_parser_load_from_data(parser, text, len, &err)) {
+    /* Passphrases (object-add data) never reach json-glib, which leaves
+     * unwiped copies behind; the splitter wipes @text after we return. */
+    g_autoptr(GPtrArray) secrets = lb_qmp_secrets_new();
+    g_autofree char *clean = lb_opts_json_redact(text, len, secrets);
+    if (!json_parser_load_from_data(parser, clean, -1, &err)) {
         /* json-glib names the input "<data>"; drop that. */
         const char *msg = err->message;
         session_error(s, g_str_has_prefix(msg, "<data>:") ? msg + 7 : msg);
         return;
     }
+    lb_qmp_set_request_secrets(secrets);
     g_autoptr(JsonNode) reply =
         lb_qmp_dispatch(json_parser_get_root(parser), &s->negotiated);
+    lb_qmp_set_request_secrets(NULL);
     session_send(s, reply);
     if (quit_requested && quit_fn) {
         quit_requested = false;
@@ -205,6 +213,7 @@ static gboolean session_readable(GSocket *sock, GIOCondition cond,
             return G_SOURCE_REMOVE;
         }
         lb_json_splitter_feed(&s->splitter, buf, n);
+        lb_memzero(buf, n); /* requests may carry passphrases */
         if (s->closing) {
             g_source_unref(s->in_src);
             s->in_src = NULL;

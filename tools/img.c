@@ -93,12 +93,15 @@ int img_usage_error(const char *cmd, const char *fmt, ...)
 bool img_add_object(const char *spec)
 {
     g_autoptr(GError) err = NULL;
+    bool ok = lb_object_add_keyval(spec, &err);
 
-    if (!lb_object_add_keyval(spec, &err)) {
+    /* @spec is an argv string: take a passphrase out of it for good (it
+     * shows in /proc/PID/cmdline and stays on the stack otherwise). */
+    lb_opts_scrub_arg((char *)spec);
+    if (!ok) {
         img_error("%s", err->message);
-        return false;
     }
-    return true;
+    return ok;
 }
 
 LbNode *img_open(const char *filename, const char *fmt, bool image_opts,

@@ -21,6 +21,7 @@
 #include "lb/block.h"
 #include "lb/iocmds.h"
 #include "lb/object.h"
+#include "lb/opts.h"
 
 enum {
     IO_OPT_OBJECT = 256,
@@ -145,7 +146,10 @@ int main(int argc, char **argv)
             break;                   /* accepted for compatibility */
         case IO_OPT_IMAGE_OPTS: image_opts = true; break;
         case IO_OPT_OBJECT:
-            if (!lb_object_add_keyval(optarg, &err)) {
+            ok = lb_object_add_keyval(optarg, &err);
+            /* An argv string: take the passphrase out of it for good. */
+            lb_opts_scrub_arg(optarg);
+            if (!ok) {
                 fprintf(stderr, "luksblk-io: %s\n", err->message);
                 return 1;
             }

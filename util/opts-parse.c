@@ -15,6 +15,25 @@
 #include <string.h>
 #include <json-glib/json-glib.h>
 
+#include "lb/secret.h"
+
+/* A heap string that may hold a passphrase: wiped when freed. */
+typedef char LbWipedStr;
+
+static void wiped_str_free(LbWipedStr *s)
+{
+    if (s) {
+        lb_memzero(s, strlen(s));
+        g_free(s);
+    }
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LbWipedStr, wiped_str_free)
+
+static void secret_free(gpointer s)
+{
+    lb_secret_free(s);
+}
+
 /* ---- keyval ------------------------------------------------------------- */
 
 /* Store @value under the dotted @key, creating intermediate objects. */
@@ -59,26 +78,28 @@ static bool is_key_char(char c)
     return g_ascii_isalnum(c) || c == '_' || c == '-';
 }
 
-/* Read a value up to an unescaped ',' ("," doubled is a literal comma). */
+/* Read a value up to an unescaped ',' (",," is a literal comma).  Sized
+ * before it is filled: no reallocation leaves partial copies behind. */
 static char *keyval_value(const char **sp)
 {
-    GString *v = g_string_new(NULL);
     const char *s = *sp;
+    size_t n = 0;
 
-    while (*s) {
-        if (*s == ',') {
-            if (s[1] != ',') {
-                break;
-            }
-            s++;
-        }
-        g_string_append_c(v, *s++);
+    for (const char *p = s; *p && !(*p == ',' && p[1] != ','); p++) {
+        p += *p == ',';
+        n++;
     }
+    char *v = g_malloc(n + 1);
+    for (size_t i = 0; i < n; i++) {
+        s += *s == ',';
+        v[i] = *s++;
+    }
+    v[n] = '\0';
     if (*s == ',') {
         s++;
     }
     *sp = s;
-    return g_string_free(v, FALSE);
+    return v;
 }
 
 LbOpts *lb_opts_parse_keyval(const char *str, const char *implied_key,
@@ -91,7 +112,7 @@ LbOpts *lb_opts_parse_keyval(const char *str, const char *implied_key,
     while (*s) {
         size_t len = strcspn(s, "=,");
         if (first && implied_key && s[len] != '=') {
-            g_autofree char *v = keyval_value(&s);
+            g_autoptr(LbWipedStr) v = keyval_value(&s);
             if (!keyval_put(o, implied_key, v, errp)) {
                 return NULL;
             }
@@ -125,7 +146,7 @@ LbOpts *lb_opts_parse_keyval(const char *str, const char *implied_key,
         }
         g_autofree char *key = g_strndup(s, len);
         s += len + 1;
-        g_autofree char *v = keyval_value(&s);
+        g_autoptr(LbWipedStr) v = keyval_value(&s);
         if (!keyval_put(o, key, v, errp)) {
             return NULL;
         }
@@ -216,8 +237,11 @@ LbOpts *lb_opts_parse_json(const char *json, GError **errp)
 {
     g_autoptr(JsonParser) parser = json_parser_new();
     g_autoptr(GError) local = NULL;
+    g_autoptr(GPtrArray) secrets = g_ptr_array_new_with_free_func(secret_free);
+    /* json-glib never sees a passphrase: it would leave copies behind. */
+    g_autofree char *clean = lb_opts_json_redact(json, -1, secrets);
 
-    if (!json_parser_load_from_data(parser, json, -1, &local)) {
+    if (!json_parser_load_from_data(parser, clean, -1, &local)) {
         g_set_error(errp, LB_OPTS_ERROR, LB_OPTS_ERROR_PARSE,
                     "invalid JSON: %s", local->message);
         return NULL;
@@ -232,6 +256,7 @@ LbOpts *lb_opts_parse_json(const char *json, GError **errp)
     LbOpts *o = g_steal_pointer(&v->obj);
     g_clear_pointer(&o->path, g_free);
     lb_opts_val_free(v);
+    lb_opts_unredact(o, secrets);
     return o;
 }
 

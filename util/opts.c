@@ -19,12 +19,18 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lb/secret.h"
+
 G_DEFINE_QUARK(lb - opts - error - quark, lb_opts_error)
 
 void lb_opts_val_free(LbOptsVal *v)
 {
     if (!v) {
         return;
+    }
+    /* Any string may be a passphrase (a secret's data=): wipe them all. */
+    if (v->str) {
+        lb_memzero(v->str, strlen(v->str));
     }
     g_free(v->str);
     if (v->obj) {

@@ -98,6 +98,27 @@ bool lb_opts_check_unused(LbOpts *o, const char *what, GError **errp);
  */
 char *lb_opts_to_json(LbOpts *o);
 
+/*
+ * Secret option values: the string value of any key named "data" (a
+ * secret object's passphrase) is kept out of memory we cannot wipe.
+ */
+/**
+ * lb_opts_json_redact: a copy of JSON text @json (@len bytes, or -1 for
+ * NUL-terminated) in which each "data" member's string value is replaced
+ * by a marker; the decoded values are appended to @secrets (LbSecret,
+ * NUL-terminated).  Parse the copy, then call lb_opts_unredact().  The
+ * caller still wipes @json.  Returns: (transfer full) the redacted text.
+ */
+char *lb_opts_json_redact(const char *json, gssize len, GPtrArray *secrets);
+/** lb_opts_unredact: put the values in @secrets back in place of their
+ * markers in @o (recursively). */
+void lb_opts_unredact(LbOpts *o, GPtrArray *secrets);
+/** lb_opts_redact: replace (and wipe) every secret value in @o. */
+void lb_opts_redact(LbOpts *o);
+/** lb_opts_scrub_arg: overwrite in place the secret values in @arg, a
+ * keyval, JSON or json: command-line argument (with '*'). */
+void lb_opts_scrub_arg(char *arg);
+
 /** lb_parse_size: "1M", "512", "1.5G" -> bytes (QEMU's qemu_strtosz). */
 bool lb_parse_size(const char *str, uint64_t *out, GError **errp);
 
