@@ -351,7 +351,8 @@ bool lb_luks_drv_amend(LbNode *bs, LbOpts *opts, bool force, GError **errp)
                     "Parameter 'state' must be 'active' or 'inactive'");
         return false;
     }
-    if (lb_opts_has(opts, "keyslot") && keyslot < 0) {
+    /* Out of int range would wrap to another slot number below. */
+    if (lb_opts_has(opts, "keyslot") && (keyslot < 0 || keyslot > G_MAXINT)) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                     "Invalid keyslot %" G_GINT64_FORMAT " specified", keyslot);
         return false;

@@ -235,8 +235,21 @@ bool lb_luks_header_detach(const char *image, const char *header,
         g_prefix_error(errp, "%s: ", image);
         return false;
     }
-    g_autoptr(LbNode) hdr = create_target(header, false, errp);
-    if (!hdr || !copy_area(img, hdr, d.size, errp)) {
+    /* Never over an existing file, confirmed or not: it may be the only
+     * copy of another volume's header. */
+    g_autoptr(GError) cerr = NULL;
+    g_autoptr(LbNode) hdr = create_target(header, false, &cerr);
+    if (!hdr && g_error_matches(cerr, LB_BLOCK_ERROR, LB_BLOCK_ERROR_EXISTS)) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "'%s' already exists; header-detach writes only to a "
+                    "new file", header);
+        return false;
+    }
+    if (!hdr) {
+        g_propagate_error(errp, g_steal_pointer(&cerr));
+        return false;
+    }
+    if (!copy_area(img, hdr, d.size, errp)) {
         return false;
     }
     /* Only wipe the original once the copy reads back as the same header. */
