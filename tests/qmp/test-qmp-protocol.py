@@ -336,6 +336,7 @@ class ProtocolTest(unittest.TestCase):
         self.assertIn('wrote 4096/4096 bytes at offset 4096', out)
         out = c.hmp('qemu-io r0 "read -P 0x5a 4096 4096"')
         self.assertIn('read 4096/4096 bytes at offset 4096', out)
+        self.assertNotIn('verification failed', out)
         out = c.hmp('qemu-io r0 "read -P 0x11 4096 512"')
         self.assertIn('Pattern verification failed at offset 4096', out)
         self.assertIn('Cannot find device', c.hmp('qemu-io nope "read 0 512"'))
