@@ -1,12 +1,13 @@
 /*
  * crypto/cipher-nettle.c: the nettle back end of LbBlockCipher.
  *
- * Serves every cipher/chain pair gnutls has no fast path for: serpent,
- * twofish, cast5 and camellia in any chain mode, AES in ECB and CTR (gnutls
- * exposes neither), AES-192-XTS, and AES-XTS keys whose two halves are
- * equal when gnutls refuses them (it does in FIPS mode; the kernel and
- * cryptsetup accept them, so we must still be able to open such volumes).
- * It also holds the multi-sector CBC encryption used for every cipher.
+ * Serves every cipher/chain pair: aes, serpent, twofish, cast5 and
+ * camellia in ECB, CBC, XTS and CTR, with every key schedule inside the
+ * LbBlockCipher, that is in locked memory (cipher.c says why not gnutls).
+ * AES-XTS keys whose two halves are equal are accepted, as the kernel and
+ * cryptsetup do.  Multi-sector paths keep the AES-NI pipeline busy: CBC
+ * encryption runs several sectors side by side, XTS one block-function
+ * call per run of sectors.
  *
  * The chain modes wrap nettle's block functions: cbc_encrypt/cbc_decrypt,
  * ctr_crypt, and an XTS written here for whole data units (below), once per
@@ -29,6 +30,8 @@
 
 /* Largest XTS data unit: the largest sector size. */
 #define LB_XTS_MAX_UNIT 4096
+/* Bytes per block-function call in the multi-sector XTS path. */
+#define LB_XTS_CHUNK 8192
 
 /* dm-crypt cipher names and the key sizes nettle implements for them. */
 static const struct {
@@ -121,14 +124,12 @@ static int lb_nettle_cbc_decrypt(LbBlockCipher *c, const guint8 *iv,
  * code (AES-NI pipelining, serpent's two-block path).  Data units are
  * whole sectors, always a multiple of 16 bytes, so no ciphertext stealing.
  */
-static void lb_xts_tweaks(LbBlockCipher *c, const guint8 *iv, guint8 *tw,
-                          size_t len)
+/* The tweaks of one data unit from its first tweak @t0 = E_K2(iv). */
+static void lb_xts_tweaks(const guint8 *t0, guint8 *tw, size_t len)
 {
-    guint8 t0[16];
     guint64 lo;
     guint64 hi;
 
-    c->tweak.alg->encrypt(&c->tweak.enc, 16, t0, iv);
     memcpy(&lo, t0, 8);
     memcpy(&hi, t0 + 8, 8);
     lo = GUINT64_FROM_LE(lo);
@@ -146,14 +147,11 @@ static void lb_xts_tweaks(LbBlockCipher *c, const guint8 *iv, guint8 *tw,
     }
 }
 
-static int lb_nettle_xts_run(LbBlockCipher *c, nettle_cipher_func *f,
-                             const void *ctx, const guint8 *iv,
-                             const guint8 *in, guint8 *out, size_t len)
+/* out = f(in ^ tw) ^ tw over @len bytes (in == out allowed). */
+static void lb_xts_apply(nettle_cipher_func *f, const void *ctx,
+                         const guint8 *tw, const guint8 *in, guint8 *out,
+                         size_t len)
 {
-    guint8 tw[LB_XTS_MAX_UNIT];
-
-    g_assert(len <= sizeof(tw) && len % 16 == 0);
-    lb_xts_tweaks(c, iv, tw, len);
     if (in == out) {
         memxor(out, tw, len);
     } else {
@@ -161,6 +159,19 @@ static int lb_nettle_xts_run(LbBlockCipher *c, nettle_cipher_func *f,
     }
     f(ctx, len, out, out);
     memxor(out, tw, len);
+}
+
+static int lb_nettle_xts_run(LbBlockCipher *c, nettle_cipher_func *f,
+                             const void *ctx, const guint8 *iv,
+                             const guint8 *in, guint8 *out, size_t len)
+{
+    guint8 tw[LB_XTS_MAX_UNIT];
+    guint8 t0[16];
+
+    g_assert(len <= sizeof(tw) && len % 16 == 0);
+    c->tweak.alg->encrypt(&c->tweak.enc, 16, t0, iv);
+    lb_xts_tweaks(t0, tw, len);
+    lb_xts_apply(f, ctx, tw, in, out, len);
     return 0;
 }
 
@@ -259,6 +270,38 @@ int lb_cipher_cbc_encrypt_multi(LbBlockCipher *c, uint64_t iv_sector,
                                  sector_size);
         }
         u += lanes;
+    }
+    return 0;
+}
+
+int lb_cipher_xts_multi(LbBlockCipher *c, bool enc, uint64_t iv_sector,
+                        unsigned sector_size, const guint8 *in, guint8 *out,
+                        size_t len)
+{
+    guint8 tw[LB_XTS_CHUNK];
+    guint8 t0[LB_XTS_CHUNK / 512][16];
+    nettle_cipher_func *f = enc ? c->data.alg->encrypt : c->data.alg->decrypt;
+    const void *ctx = enc ? (const void *)&c->data.enc : &c->data.dec;
+    size_t per = MAX(LB_XTS_CHUNK / sector_size, 1);
+    uint64_t step = sector_size / 512;
+
+    g_assert(c->chain == LB_CHAIN_XTS && c->data.alg);
+    g_assert(sector_size <= LB_XTS_CHUNK && len % sector_size == 0);
+    for (size_t off = 0; off < len;) {
+        size_t n = MIN(per, (len - off) / sector_size);
+        size_t bytes = n * sector_size;
+
+        for (size_t u = 0; u < n; u++) {
+            lb_ivgen_compute(&c->ivgen, iv_sector + u * step, t0[u]);
+        }
+        /* All first tweaks in one call: the cipher's multi-block path. */
+        c->tweak.alg->encrypt(&c->tweak.enc, n * 16, t0[0], t0[0]);
+        for (size_t u = 0; u < n; u++) {
+            lb_xts_tweaks(t0[u], tw + u * sector_size, sector_size);
+        }
+        lb_xts_apply(f, ctx, tw, in + off, out + off, bytes);
+        off += bytes;
+        iv_sector += n * step;
     }
     return 0;
 }

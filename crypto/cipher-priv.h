@@ -1,7 +1,7 @@
 /*
  * crypto/cipher-priv.h: internals of LbBlockCipher shared by cipher.c (spec
- * parsing, sector loop), cipher-gnutls.c (AES fast paths), cipher-nettle.c
- * (everything else) and ivgen.c (ESSIV's single-block cipher).
+ * parsing, sector loop), cipher-nettle.c (the chain modes over nettle's
+ * block ciphers) and ivgen.c (ESSIV's single-block cipher).
  * Private to the crypto layer: it pulls in nettle types.
  */
 #ifndef LB_CRYPTO_CIPHER_PRIV_H
@@ -59,19 +59,9 @@ struct LbBlockCipher {
     LbIvgen ivgen;
     LbCipherUnitFunc encrypt;
     LbCipherUnitFunc decrypt;
-    void *gnutls;        /* gnutls_cipher_hd_t, or NULL */
     LbNettleBlock data;  /* nettle: data key (also for CBC lanes) */
     LbNettleBlock tweak; /* nettle XTS: tweak key */
 };
-
-/**
- * lb_cipher_gnutls_setup: use gnutls for @c when it has a fast path for
- * AES in @c->chain with @key.  Returns: true if set up; false (no error)
- * when the caller should fall back to nettle.
- */
-bool lb_cipher_gnutls_setup(LbBlockCipher *c, const char *cipher,
-                            const guint8 *key, size_t keylen);
-void lb_cipher_gnutls_free(LbBlockCipher *c);
 
 /**
  * lb_cipher_nettle_setup: set up @c with nettle for @cipher in @c->chain.
@@ -89,5 +79,15 @@ bool lb_cipher_nettle_setup(LbBlockCipher *c, const char *cipher,
 int lb_cipher_cbc_encrypt_multi(LbBlockCipher *c, uint64_t iv_sector,
                                 unsigned sector_size, const guint8 *in,
                                 guint8 *out, size_t len);
+
+/**
+ * lb_cipher_xts_multi: XTS-encrypt (@enc) or decrypt @len bytes (whole
+ * sectors) of @in to @out, many sectors per block-function call: the first
+ * tweaks of a run of sectors are computed in one call, then the data of
+ * the whole run.  Same result as the sector-by-sector loop.  Returns: 0.
+ */
+int lb_cipher_xts_multi(LbBlockCipher *c, bool enc, uint64_t iv_sector,
+                        unsigned sector_size, const guint8 *in, guint8 *out,
+                        size_t len);
 
 #endif /* LB_CRYPTO_CIPHER_PRIV_H */

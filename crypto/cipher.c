@@ -3,13 +3,17 @@
  *
  * Parses the dm-crypt spec (LUKS-FORMAT.md section 2.1)
  *     <cipher> + <chain>[-<ivgen>[:<ivopts>]]
- * picks a back end (cipher-gnutls.c for AES-XTS/AES-CBC, cipher-nettle.c for
- * the rest), and runs the per-sector loop: unit i of @sector_size bytes is
+ * sets up the nettle back end (cipher-nettle.c), and runs the per-sector
+ * loop: unit i of @sector_size bytes is
  * encrypted as one XTS data unit / CBC chain / CTR stream with the IV of
  * 512-byte sector @iv_sector + i * (@sector_size / 512).
  *
  * The LbBlockCipher itself, with its nettle key schedules and the ESSIV
- * key, lives inside an LbSecret: locked and wiped on free.
+ * key, lives inside an LbSecret: locked, excluded from core dumps and
+ * wiped on free.  That is why there is no gnutls back end although
+ * gnutls' AES-NI XTS is faster: a gnutls cipher handle keeps its key
+ * schedule (which starts with the raw key halves) in plain heap memory
+ * we can neither lock nor exclude from a core dump.
  */
 #include "config.h"
 #include "lb/crypto.h"
@@ -131,21 +135,12 @@ LbBlockCipher *lb_block_cipher_new(const char *cipher, const char *mode,
         }
         c->null_cipher = true;
         c->block_size = 16;
-    } else if (!lb_cipher_gnutls_setup(c, cipher, key, keylen) &&
-               !lb_cipher_nettle_setup(c, cipher, key, keylen, errp)) {
+    } else if (!lb_cipher_nettle_setup(c, cipher, key, keylen, errp)) {
         return NULL;
     }
     if (!lb_ivgen_init(&c->ivgen, ivspec, cipher, c->block_size, key, keylen,
                        errp)) {
         return NULL;
-    }
-    if (chain == LB_CHAIN_CBC && !c->data.alg) {
-        /* gnutls serves AES-CBC; nettle's key runs the multi-sector path. */
-        const struct nettle_cipher *alg = lb_cipher_nettle_alg(cipher, keylen);
-
-        if (alg) {
-            lb_nettle_block_setkey(&c->data, alg, key);
-        }
     }
     return g_steal_pointer(&c);
 }
@@ -155,7 +150,6 @@ void lb_block_cipher_free(LbBlockCipher *c)
     if (!c) {
         return;
     }
-    lb_cipher_gnutls_free(c);
     lb_secret_free(c->mem);
 }
 
@@ -183,6 +177,10 @@ static int lb_block_cipher_run(LbBlockCipher *c, bool enc, uint64_t iv_sector,
     if (c->chain == LB_CHAIN_ECB) {
         /* No IV: the whole request is one run of independent blocks. */
         return fn(c, NULL, in, out, len);
+    }
+    if (c->chain == LB_CHAIN_XTS && c->data.alg) {
+        return lb_cipher_xts_multi(c, enc, iv_sector, sector_size, in, out,
+                                   len);
     }
     if (enc && c->chain == LB_CHAIN_CBC && c->data.alg && len > sector_size) {
         return lb_cipher_cbc_encrypt_multi(c, iv_sector, sector_size, in, out,

@@ -16,8 +16,9 @@
 
 #include <errno.h>
 #include <string.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/crypto.h>
+#include <nettle/aes.h>
+#include <nettle/cbc.h>
+#include <nettle/nettle-meta.h>
 
 #define SECRET_FILE_MAX (64 * 1024 * 1024)
 
@@ -137,20 +138,15 @@ static LbSecret *decrypt_input(const char *keyid, const char *iv_b64,
                      ctlen);
         return NULL;
     }
-    gnutls_datum_t k = {lb_secret_data(key), 32};
-    gnutls_datum_t v = {lb_secret_data(iv), 16};
-    gnutls_cipher_hd_t h;
-    if (gnutls_cipher_init(&h, GNUTLS_CIPHER_AES_256_CBC, &k, &v) < 0) {
-        secret_error(errp, "cannot set up AES-256-CBC");
-        return NULL;
-    }
-    int r = gnutls_cipher_decrypt(h, lb_secret_data(ct), ctlen);
-    gnutls_cipher_deinit(h);
-    if (r < 0) {
-        secret_error(errp, "cannot decrypt secret");
-        return NULL;
-    }
-    guint8 padlen = lb_secret_data(ct)[ctlen - 1];
+    /* Key schedule and plaintext stay in locked memory (no library
+     * handle holding either); out of place, so no temporaries. */
+    g_autoptr(LbSecret) aes = lb_secret_new(sizeof(struct aes256_ctx));
+    g_autoptr(LbSecret) pt = lb_secret_new(ctlen);
+    nettle_aes256.set_decrypt_key(lb_secret_data(aes), lb_secret_cdata(key));
+    cbc_decrypt(lb_secret_data(aes), nettle_aes256.decrypt, 16,
+                lb_secret_data(iv), ctlen, lb_secret_data(pt),
+                lb_secret_cdata(ct));
+    guint8 padlen = lb_secret_data(pt)[ctlen - 1];
     if (padlen == 0 || padlen > 16 || padlen > ctlen) {
         secret_error(errp,
                      "Incorrect number of padding bytes (%d) found on "
@@ -158,7 +154,7 @@ static LbSecret *decrypt_input(const char *keyid, const char *iv_b64,
                      padlen);
         return NULL;
     }
-    return lb_secret_new_from(lb_secret_data(ct), ctlen - padlen);
+    return lb_secret_new_from(lb_secret_data(pt), ctlen - padlen);
 }
 
 static void *secret_create(const char *id, LbOpts *props, GError **errp)

@@ -506,11 +506,12 @@ static void test_xts_equal_halves(void)
 }
 
 /*
- * CBC encryption runs several sectors side by side; for every request
- * length (1..17 sectors, so full and partial groups) it must equal the
+ * CBC encryption runs several sectors side by side, and XTS a run of up to
+ * 8 KiB of sectors per block-function call; for every request length
+ * (1..17 sectors, so full and partial groups) each must equal the
  * sector-by-sector result, in place and out of place.
  */
-static void test_cbc_lanes(void)
+static void test_multi_sector(void)
 {
     static const struct {
         const char *cipher;
@@ -521,22 +522,25 @@ static void test_cbc_lanes(void)
         {"aes", "cbc-plain64", 32},
         {"serpent", "cbc-plain", 32},
         {"cast5", "cbc-benbi", 16},
+        {"aes", "xts-plain64", 64},
+        {"aes", "xts-plain64", 32},
+        {"serpent", "xts-essiv:sha256", 64},
     };
-    const size_t max = 17 * 1024;
+    const size_t max = 17 * 4096;
     g_autofree guint8 *pt = g_malloc(max);
     g_autofree guint8 *ct = g_malloc(max);
     g_autofree guint8 *ref = g_malloc(max);
 
     g_assert_true(lb_random_bytes(pt, max, NULL));
     for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
-        guint8 key[32];
+        guint8 key[64];
         g_autoptr(LbBlockCipher) c = NULL;
 
         g_assert_true(lb_random_bytes(key, sizeof(key), NULL));
         c = lb_block_cipher_new(cases[i].cipher, cases[i].mode, key,
                                 cases[i].keylen, NULL);
         g_assert_nonnull(c);
-        for (unsigned ss = 512; ss <= 1024; ss *= 2) {
+        for (unsigned ss = 512; ss <= 4096; ss *= 2) {
             for (size_t n = 1; n <= 17; n++) {
                 size_t len = n * ss;
 
@@ -576,7 +580,7 @@ int main(int argc, char **argv)
     g_test_add_func("/crypto/cipher/bad-specs", test_bad_specs);
     g_test_add_func("/crypto/cipher/bad-lengths", test_bad_lengths);
     g_test_add_func("/crypto/cipher/null", test_null_cipher);
-    g_test_add_func("/crypto/cipher/cbc-lanes", test_cbc_lanes);
+    g_test_add_func("/crypto/cipher/multi-sector", test_multi_sector);
     g_test_add_func("/crypto/cipher/xts-equal-halves", test_xts_equal_halves);
     return g_test_run();
 }
