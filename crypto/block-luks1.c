@@ -311,8 +311,9 @@ static bool luks1_open(LbLuks *luks, const LbSecret *pass, unsigned flags,
             return false;
         }
         if (slot == -1) {
-            g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_BAD_PASSPHRASE,
-                        "invalid passphrase");
+            g_set_error_literal(errp, LB_LUKS_ERROR,
+                                LB_LUKS_ERROR_BAD_PASSPHRASE,
+                                LB_LUKS_BAD_PASSPHRASE_MSG);
             return false;
         }
         luks->master_key = key;

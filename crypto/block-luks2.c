@@ -221,7 +221,7 @@ static bool luks2_open(LbLuks *luks, const LbSecret *pass, unsigned flags,
         /* Tokens (TPM2, FIDO2, keyring...) are not used here: say so when
          * they may be the only way into some keyslot. */
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_BAD_PASSPHRASE,
-                    "invalid passphrase (no keyslot matches)%s",
+                    LB_LUKS_BAD_PASSPHRASE_MSG "%s",
                     tokens ? "; the header's LUKS2 tokens are not supported"
                            : "");
         return false;

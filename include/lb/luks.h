@@ -31,6 +31,11 @@ typedef enum {
     LB_LUKS_ERROR_INVALID,        /* bad create/amend option */
     LB_LUKS_ERROR_NO_SLOT,        /* no free keyslot / slot not active */
 } LbLuksError;
+/*
+ * The message of LB_LUKS_ERROR_BAD_PASSPHRASE, QEMU's wording (scripts
+ * written for QEMU grep for it); LUKS2 may add "; ..." details after it.
+ */
+#define LB_LUKS_BAD_PASSPHRASE_MSG "Invalid password, cannot unlock any keyslot"
 
 /*
  * Header device access.  Offsets are bytes from the start of the header

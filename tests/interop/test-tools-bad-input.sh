@@ -20,13 +20,18 @@ unchanged() {
 opts() { echo "driver=luks,file.filename=${2:-p.img},header.filename=$1,key-secret=sec0"; }
 BAD="--object secret,id=sec0,data=wrong"
 
-# Wrong passphrase.
-expect_err 'luksblk-io: .*(passphrase|password|keyslot)' \
+# Wrong passphrase: QEMU's wording, which scripts written for QEMU grep.
+expect_err "^luksblk-io: can't open: Invalid password, cannot unlock any keyslot$" \
     $IO $BAD --image-opts "$(opts h.img)" -c 'read 0 512'
 unchanged wrong passphrase
-expect_err 'luksblk-img: .*(passphrase|password|keyslot)' \
+expect_err "^luksblk-img: Could not open '.*': Invalid password, cannot unlock any keyslot$" \
     $IMG bench $BAD -c 1 --image-opts "$(opts h.img)"
 unchanged bench wrong passphrase
+expect_ok $IMG create -q $SEC -f luks -o key-secret=sec0,luks-version=2,pbkdf=pbkdf2,iter-time=10,detached-header=true h2.img
+expect_err "^luksblk-io: can't open: Invalid password, cannot unlock any keyslot$" \
+    $IO $BAD --image-opts "$(opts h2.img)" -c 'read 0 512'
+expect_err "^luksblk-img: Could not open '.*': Invalid password, cannot unlock any keyslot$" \
+    $IMG convert $BAD --image-opts "$(opts h2.img)" out.raw
 
 # Missing header file.
 expect_err 'luksblk-io: .*(No such file|not found|nohdr.img)' \

@@ -143,6 +143,13 @@ static void open_fails(MemDev *d, const char *pass, unsigned flags, int code)
     g_autoptr(LbLuks) l = lb_luks_open(&io, p, flags, &err);
     g_assert_null(l);
     g_assert_error(err, LB_LUKS_ERROR, code);
+    if (code == LB_LUKS_ERROR_BAD_PASSPHRASE) {
+        /* QEMU's wording, possibly followed by "; details". */
+        g_assert_true(g_str_has_prefix(err->message,
+                                       LB_LUKS_BAD_PASSPHRASE_MSG));
+        g_assert_true(!err->message[strlen(LB_LUKS_BAD_PASSPHRASE_MSG)] ||
+                      err->message[strlen(LB_LUKS_BAD_PASSPHRASE_MSG)] == ';');
+    }
     g_assert_cmpuint(d->writes, ==, writes);
     g_assert_cmpmem(before->data, before->len, d->buf->data, d->buf->len);
 }
@@ -589,7 +596,8 @@ static void test_tokens(void)
         g_autoptr(LbLuks) o = lb_luks_open(&io, bad, 0, &err);
         g_assert_null(o);
         g_assert_error(err, LB_LUKS_ERROR, LB_LUKS_ERROR_BAD_PASSPHRASE);
-        g_assert_nonnull(strstr(err->message, "tokens"));
+        g_assert_cmpstr(err->message, ==, LB_LUKS_BAD_PASSPHRASE_MSG
+                        "; the header's LUKS2 tokens are not supported");
         g_clear_error(&err);
     }
     g_autoptr(LbLuks) o = open_ok(d, "pass", 0);

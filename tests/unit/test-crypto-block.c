@@ -328,7 +328,8 @@ static void test_wrong_passphrase(void)
     g_autoptr(LbLuks) bad = lb_luks_open(&io, p, 0, &err);
     g_assert_null(bad);
     g_assert_error(err, LB_LUKS_ERROR, LB_LUKS_ERROR_BAD_PASSPHRASE);
-    g_assert_cmpstr(err->message, ==, "invalid passphrase");
+    g_assert_cmpstr(err->message, ==,
+                    "Invalid password, cannot unlock any keyslot");
     g_assert_cmpuint(m->n_writes, ==, 0);
     g_assert_cmpmem(m->buf->data, m->buf->len, g_bytes_get_data(before, NULL),
                     g_bytes_get_size(before));
