@@ -78,7 +78,7 @@ for NAME in luks1-detached luks1-attached luks2-detached luks2-attached; do
 
     # Bad requests: nothing changes.
     refused 'no keyslots match' s1 -o state=inactive,old-secret=bad
-    refused 'invalid passphrase' bad -o state=active,new-secret=s2,iter-time=10
+    refused ': Invalid password, cannot unlock any keyslot$' bad -o state=active,new-secret=s2,iter-time=10
     refused "keyslot $MAXSLOT" s0 -o state=active,new-secret=s2,keyslot=$MAXSLOT,iter-time=10
     refused "Invalid keyslot $MAXSLOT" s0 -o state=inactive,keyslot=$MAXSLOT
     refused 'Invalid keyslot -1' s0 -o state=inactive,keyslot=-1
