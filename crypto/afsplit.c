@@ -94,6 +94,7 @@ bool lb_afsplit_encode(LbHashAlg alg, size_t keylen, uint32_t stripes,
     d = lb_secret_data(work) + sizeof(LbHashCtx);
     lb_af_chain(h, keylen, stripes, out, d, ctx);
     memxor3(out + (size_t)(stripes - 1) * keylen, d, key, keylen);
+    lb_stack_wipe(LB_STACK_WIPE_BYTES); /* hash compression locals */
     return true;
 }
 
@@ -113,5 +114,6 @@ bool lb_afsplit_decode(LbHashAlg alg, size_t keylen, uint32_t stripes,
     d = lb_secret_data(work) + sizeof(LbHashCtx);
     lb_af_chain(h, keylen, stripes, in, d, ctx);
     memxor3(key, d, in + (size_t)(stripes - 1) * keylen, keylen);
+    lb_stack_wipe(LB_STACK_WIPE_BYTES); /* hash compression locals */
     return true;
 }

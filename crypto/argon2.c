@@ -56,6 +56,8 @@ bool lb_argon2(LbArgon2Type type, const void *pass, size_t passlen,
     default:
         g_assert_not_reached();
     }
+    /* libargon2 wipes its memory blocks; wipe its stack frames too. */
+    lb_stack_wipe(LB_STACK_WIPE_BYTES);
     if (r != ARGON2_OK) {
         lb_memzero(out, outlen);
         g_set_error(errp, LB_CRYPTO_ERROR,

@@ -109,9 +109,9 @@ static bool lb_parse_mode(const char *mode, LbChainMode *chain,
     return true;
 }
 
-LbBlockCipher *lb_block_cipher_new(const char *cipher, const char *mode,
-                                   const guint8 *key, size_t keylen,
-                                   GError **errp)
+static LbBlockCipher *block_cipher_new(const char *cipher, const char *mode,
+                                       const guint8 *key, size_t keylen,
+                                       GError **errp)
 {
     g_autoptr(LbBlockCipher) c = NULL;
     LbSecret *mem;
@@ -143,6 +143,18 @@ LbBlockCipher *lb_block_cipher_new(const char *cipher, const char *mode,
         return NULL;
     }
     return g_steal_pointer(&c);
+}
+
+LbBlockCipher *lb_block_cipher_new(const char *cipher, const char *mode,
+                                   const guint8 *key, size_t keylen,
+                                   GError **errp)
+{
+    LbBlockCipher *c = block_cipher_new(cipher, mode, key, keylen, errp);
+
+    /* Key setup (serpent, twofish, ESSIV's hash) copies key words into
+     * stack locals, on failure too. */
+    lb_stack_wipe(LB_STACK_WIPE_BYTES);
+    return c;
 }
 
 void lb_block_cipher_free(LbBlockCipher *c)

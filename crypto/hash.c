@@ -117,7 +117,9 @@ bool lb_hash_bytes2(LbHashAlg alg, const void *a, size_t alen, const void *b,
         h->update(&ctx, blen, b);
     }
     h->digest(&ctx, h->digest_size, out);
-    /* The input is often key material; the state may retain some of it. */
+    /* The input is often key material; the state may retain some of it,
+     * and so may the compression function's stack frame. */
     lb_memzero(&ctx, sizeof(ctx));
+    lb_stack_wipe(LB_STACK_WIPE_BYTES);
     return true;
 }

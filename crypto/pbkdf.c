@@ -85,6 +85,8 @@ bool lb_pbkdf2(LbHashAlg alg, const void *pass, size_t passlen,
                  passlen ? pass : empty);
     pbkdf2(ctx, lb_hmac_update, lb_hmac_digest, h->digest_size,
            (unsigned)iterations, saltlen, saltlen ? salt : empty, outlen, out);
+    /* nettle's pbkdf2() and hmac keep output blocks in stack buffers. */
+    lb_stack_wipe(LB_STACK_WIPE_BYTES);
     return true;
 }
 

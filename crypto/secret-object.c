@@ -146,6 +146,7 @@ static LbSecret *decrypt_input(const char *keyid, const char *iv_b64,
     cbc_decrypt(lb_secret_data(aes), nettle_aes256.decrypt, 16,
                 lb_secret_data(iv), ctlen, lb_secret_data(pt),
                 lb_secret_cdata(ct));
+    lb_stack_wipe(LB_STACK_WIPE_BYTES);
     guint8 padlen = lb_secret_data(pt)[ctlen - 1];
     if (padlen == 0 || padlen > 16 || padlen > ctlen) {
         secret_error(errp,

@@ -8,6 +8,7 @@
  * not unlock the other (mlock does not nest).  Locking is best effort: with
  * a small RLIMIT_MEMLOCK the secret still works, it may just be swapped.
  * Freeing wipes the whole block with explicit_bzero() before unlocking.
+ * lb_stack_wipe() clears what library routines leave on the stack.
  */
 #include "config.h"
 #include "lb/secret.h"
@@ -135,6 +136,17 @@ void lb_memzero(void *p, size_t len)
         }
     }
 #endif
+}
+
+#define LB_STACK_WIPE_MAX LB_STACK_WIPE_BYTES
+
+/* Not inlined: its frame must sit below the caller's, where the callees'
+ * frames were.  explicit_bzero keeps the stores. */
+G_GNUC_NO_INLINE void lb_stack_wipe(size_t len)
+{
+    guint8 buf[LB_STACK_WIPE_MAX];
+
+    lb_memzero(buf, MIN(len, sizeof(buf)));
 }
 
 bool lb_memeq_consttime(const void *a, const void *b, size_t len)

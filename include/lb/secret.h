@@ -34,6 +34,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(LbSecret, lb_secret_free)
 
 /** lb_memzero: wipe @len bytes at @p in a way the compiler keeps. */
 void lb_memzero(void *p, size_t len);
+/**
+ * lb_stack_wipe: wipe @len bytes (at most 16 KiB) of the stack just below
+ * the caller's frame, where the functions it called kept their locals.
+ * Call it after a library routine that leaves key material in its stack
+ * frames (nettle's PBKDF2 and hash compression functions, key setup).
+ */
+void lb_stack_wipe(size_t len);
+#define LB_STACK_WIPE_BYTES (16 * 1024)
 /** lb_memeq_consttime: compare in time independent of the contents. */
 bool lb_memeq_consttime(const void *a, const void *b, size_t len);
 

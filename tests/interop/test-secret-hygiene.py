@@ -7,14 +7,16 @@ secret,data=... in keyval and in JSON form), over QMP object-add with plain
 data, and over QMP in libvirt's keyid/iv form (AES-256-CBC under another
 secret).  Each one opens the volume with blockdev-add and does I/O.  The
 daemon's memory is then read through /proc/PID/mem: every copy of a
-passphrase, of a volume key (cryptsetup --dump-volume-key) or of either
-half of an XTS key (a key schedule starts with the raw key) must lie in a
-VM_LOCKED mapping (smaps "lo"), which is where LbSecret keeps key material;
+passphrase, of a volume key (cryptsetup --dump-volume-key), of either
+half of an XTS key (a key schedule starts with the raw key) or of a block
+of a keyslot's PBKDF2 output (computed here from luksDump's salt and
+iteration count) must lie in a VM_LOCKED mapping (smaps "lo"), which is where LbSecret keeps key material;
 after blockdev-del and object-del no copy may remain at all.  The same
 scan runs on luksblk-io waiting at its prompt with a volume open.
 Needs root (to read another process's memory), cryptsetup and openssl.
 """
 import base64
+import hashlib
 import json
 import os
 import re
@@ -49,9 +51,38 @@ def run(*cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, **kw).stdout
 
 
+def slot_keys(dump, passes):
+    """{label: key} for the PBKDF2 output of every keyslot in luksDump
+    text @dump, slot N being opened by passes[N]: the key that decrypts the
+    slot's key material.  Split in hash-sized blocks, as PBKDF2 makes it."""
+    keys = {}
+    luks1 = dump.startswith('LUKS header') and 'Version:       \t1' in dump
+    if luks1:
+        hash_name = re.search(r'Hash spec:\s*(\S+)', dump).group(1)
+        size = int(re.search(r'MK bits:\s*(\d+)', dump).group(1)) // 8
+        parts = re.split(r'\nKey Slot (\d+): ENABLED\n', dump)[1:]
+    else:
+        parts = re.split(r'\n  (\d+): luks2\n', dump)[1:]
+    for num, text in zip(parts[0::2], parts[1::2]):
+        text = re.split(r'\nKey Slot |\n  \d+: |\nTokens:', text)[0]
+        if not luks1:
+            hash_name = re.search(r'\tHash:\s*(\S+)', text).group(1)
+            size = int(re.search(r'Cipher key:\s*(\d+)', text).group(1)) // 8
+        iters = int(re.search(r'Iterations:\s*(\d+)', text).group(1))
+        salt = re.search(r'Salt:\s*((?:[0-9a-f]{2}\s+)+)', text).group(1)
+        dk = hashlib.pbkdf2_hmac(hash_name, passes[int(num)],
+                                 bytes.fromhex(''.join(salt.split())),
+                                 iters, size)
+        dlen = hashlib.new(hash_name).digest_size
+        for off in range(0, size, dlen):
+            keys['slot %s key block %d' % (num, off // dlen)] = \
+                dk[off:off + dlen]
+    return keys
+
+
 def make_volume(tmp, name, ltype, passes):
     """A detached-header volume opened by every passphrase in @passes;
-    returns (payload, header, volume key bytes)."""
+    returns (payload, header, volume key bytes, {label: keyslot key})."""
     payload = os.path.join(tmp, name + '-payload.img')
     header = os.path.join(tmp, name + '-header.img')
     keyfiles = []
@@ -75,7 +106,9 @@ def make_volume(tmp, name, ltype, passes):
     m = re.search(r'MK dump:\s*((?:[0-9a-f]{2}\s+)+)', dump)
     if not m:
         raise RuntimeError('no volume key in luksDump output:\n' + dump)
-    return payload, header, bytes.fromhex(''.join(m.group(1).split()))
+    dump = run('cryptsetup', 'luksDump', '--batch-mode', header).decode()
+    return (payload, header, bytes.fromhex(''.join(m.group(1).split())),
+            {'%s %s' % (name, k): v for k, v in slot_keys(dump, passes).items()})
 
 
 def encrypt_secret(key, iv, plain):
@@ -122,8 +155,8 @@ def scan(pid, needles):
     return found
 
 
-def needles_for(passes, keys):
-    n = {}
+def needles_for(passes, keys, derived=None):
+    n = {'derived ' + k: v for k, v in (derived or {}).items()}
     for label, p in passes.items():
         n['passphrase ' + label] = p
     for label, k in keys.items():
@@ -168,11 +201,12 @@ def test_daemon(tmp):
     aes_key = secrets.token_bytes(32)
     iv = secrets.token_bytes(16)
     allp = [p_cli, p_json, p_qmp, p_enc]
-    pay2, hdr2, vk2 = make_volume(tmp, 'v2', 'luks2', allp)
-    pay1, hdr1, vk1 = make_volume(tmp, 'v1', 'luks1', allp)
+    pay2, hdr2, vk2, dk2 = make_volume(tmp, 'v2', 'luks2', allp)
+    pay1, hdr1, vk1, dk1 = make_volume(tmp, 'v1', 'luks1', allp)
     passes = {'cli': p_cli, 'cli-json': p_json, 'qmp': p_qmp,
               'qmp-keyid': p_enc, 'keyid AES key': aes_key}
-    needles = needles_for(passes, {'luks2': vk2, 'luks1': vk1})
+    needles = needles_for(passes, {'luks2': vk2, 'luks1': vk1},
+                          dict(dk1, **dk2))
 
     json_obj = json.dumps({'qom-type': 'secret', 'id': 'sec-json',
                            'data': p_json.decode()})
@@ -228,8 +262,8 @@ def test_daemon(tmp):
 
 def test_io(tmp):
     p_io = ('hyg-io-' + secrets.token_hex(12)).encode()
-    payload, header, vk = make_volume(tmp, 'io', 'luks2', [p_io])
-    needles = needles_for({'luksblk-io': p_io}, {'luksblk-io': vk})
+    payload, header, vk, dk = make_volume(tmp, 'io', 'luks2', [p_io])
+    needles = needles_for({'luksblk-io': p_io}, {'luksblk-io': vk}, dk)
     opts = ('driver=luks,file.filename=%s,header.filename=%s,key-secret=s0'
             % (payload, header))
     proc = subprocess.Popen(
