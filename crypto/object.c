@@ -29,6 +29,8 @@ static const LbObjectClass *find_class(const char *type)
         &lb_secret_class,
         &lb_tls_creds_x509_class,
         &lb_tls_creds_psk_class,
+        &lb_authz_simple_class,
+        &lb_authz_list_class,
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(classes); i++) {
@@ -59,7 +61,7 @@ static GHashTable *table(void)
 }
 
 /* QEMU's id_wellformed(): a letter, then letters, digits, '-', '.', '_'. */
-static bool id_wellformed(const char *id)
+bool lb_id_wellformed(const char *id)
 {
     if (!g_ascii_isalpha(id[0])) {
         return false;
@@ -92,13 +94,12 @@ bool lb_object_add(LbOpts *props, GError **errp)
     }
     const LbObjectClass *cls = find_class(type);
     if (!cls) {
+        /* The schema's types without an implementation, as in QEMU. */
         g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_INVALID,
-                    "Invalid parameter 'qom-type': object type '%s' "
-                    "is not supported",
-                    type);
+                    "invalid object type: %s", type);
         return false;
     }
-    if (!id_wellformed(id)) {
+    if (!lb_id_wellformed(id)) {
         g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_INVALID,
                     "Parameter 'id' expects an identifier");
         return false;
@@ -235,4 +236,18 @@ void *lb_object_get(const char *id, const LbObjectClass *cls, GError **errp)
         return NULL;
     }
     return priv;
+}
+
+int lb_object_call(const char *id, const LbObjectClass *cls,
+                   bool (*fn)(void *priv, void *data), void *data)
+{
+    int r = -1;
+
+    g_mutex_lock(&obj_lock);
+    LbObject *obj = objects ? g_hash_table_lookup(objects, id) : NULL;
+    if (obj && obj->cls == cls) {
+        r = fn(obj->priv, data);
+    }
+    g_mutex_unlock(&obj_lock);
+    return r;
 }

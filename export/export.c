@@ -4,8 +4,8 @@
  *
  * Common arguments ("type", "id", "node-name", "writable", "writethrough")
  * are handled here; the rest goes to the type's ops (export-priv.h).  The
- * registry keeps exports in creation order so query-block-exports lists
- * them the way QEMU does.  Control-plane calls come from the QMP monitor or
+ * registry keeps exports in creation order; query-block-exports lists
+ * them newest first, the way QEMU does.  Control-plane calls come from the QMP monitor or
  * the daemon's command line; a mutex guards the list anyway so that the
  * NBD server's threads may call lb_exports_shutdown() paths safely.
  */
@@ -17,6 +17,7 @@
 #include <json-glib/json-glib.h>
 
 #include "lb/event.h"
+#include "lb/object.h"
 #include "export-priv.h"
 
 G_DEFINE_QUARK(lb-export-error-quark, lb_export_error)
@@ -82,14 +83,32 @@ static char *export_event_data(const char *id)
     return json_to_string(root, FALSE);
 }
 
-/* Tear down an export already unlinked from the list, then announce it. */
-static void export_destroy(LbExport *exp, bool hard)
+static gboolean export_emit_deleted(gpointer data)
 {
+    lb_event_emit("BLOCK_EXPORT_DELETED", data);
+    return G_SOURCE_REMOVE;
+}
+
+/*
+ * Tear down an export already unlinked from the list, then announce it.
+ * QEMU's timing: the event comes at once (before the command returns),
+ * except that block-export-del (@del) in hard mode with clients connected
+ * announces it from the main loop, after the command's return.
+ */
+static void export_destroy(LbExport *exp, bool hard, bool del)
+{
+    bool had_clients = exp->ops->n_clients(exp) > 0;
     exp->ops->destroy(exp, hard);
     exp->impl = NULL;
-    g_autofree char *data = export_event_data(exp->id);
+    char *data = export_event_data(exp->id);
     export_free(exp);
+    if (del && hard && had_clients) {
+        g_idle_add_full(G_PRIORITY_DEFAULT_IDLE, export_emit_deleted, data,
+                        g_free);
+        return;
+    }
     lb_event_emit("BLOCK_EXPORT_DELETED", data);
+    g_free(data);
 }
 
 bool lb_block_export_add(LbOpts *args, GError **errp)
@@ -104,9 +123,17 @@ bool lb_block_export_add(LbOpts *args, GError **errp)
         !lb_opts_get_bool(args, "writethrough", false, &writethrough, errp)) {
         return false;
     }
-    /* Accepted for QEMU compatibility; every export shares the data path. */
-    lb_opts_mark_used(args, "iothread");
+    /*
+     * Every export shares one multi-threaded data path, so fixed-iothread
+     * has nothing to pin; an iothread must still name one (there are none).
+     */
+    const char *iothread = NULL;
+    if (!lb_opts_get_string(args, "iothread", &iothread, errp)) {
+        return false;
+    }
     lb_opts_mark_used(args, "fixed-iothread");
+    /* No node is ever inactive here (no migration), so nothing to allow. */
+    lb_opts_mark_used(args, "allow-inactive");
     if (!type || !id || !node_name) {
         g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
                     "Parameter '%s' is missing",
@@ -125,6 +152,11 @@ bool lb_block_export_add(LbOpts *args, GError **errp)
         return false;
     }
 
+    if (!lb_id_wellformed(id)) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                    "Invalid block export id");
+        return false;
+    }
     g_mutex_lock(&exports_lock);
     bool dup = export_find_locked(id) != NULL;
     g_mutex_unlock(&exports_lock);
@@ -138,6 +170,11 @@ bool lb_block_export_add(LbOpts *args, GError **errp)
         g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_NOT_FOUND,
                     "Cannot find device=\'\' nor node-name=\'%s\'",
                     node_name);
+        return false;
+    }
+    if (iothread) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_NOT_FOUND,
+                    "iothread \"%s\" not found", iothread);
         return false;
     }
     if (writable && !lb_node_is_writable(node)) {
@@ -202,7 +239,7 @@ bool lb_block_export_del(const char *id, const char *mode, GError **errp)
         if (hard || exp->ops->n_clients(exp) == 0) {
             exports = g_list_remove(exports, exp);
             g_mutex_unlock(&exports_lock);
-            export_destroy(exp, hard);
+            export_destroy(exp, hard, true);
             return true;
         }
         g_mutex_unlock(&exports_lock);
@@ -232,7 +269,7 @@ void lb_export_del_type(const LbExportOps *ops)
     g_mutex_unlock(&exports_lock);
 
     for (GList *l = victims; l; l = l->next) {
-        export_destroy(l->data, true);
+        export_destroy(l->data, true, false);
     }
     g_list_free(victims);
 }
@@ -243,7 +280,7 @@ char *lb_block_export_query_json(void)
 
     json_builder_begin_array(b);
     g_mutex_lock(&exports_lock);
-    for (GList *l = exports; l; l = l->next) {
+    for (GList *l = g_list_last(exports); l; l = l->prev) {
         LbExport *exp = l->data;
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "type");

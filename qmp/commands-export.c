@@ -46,6 +46,10 @@ bool lb_qmp_nbd_server_start(const LbQmpNbdServerStartArgs *args,
         json_builder_set_member_name(b, "max-connections");
         json_builder_add_int_value(b, (gint64)args->max_connections);
     }
+    if (args->has_handshake_max_seconds) {
+        json_builder_set_member_name(b, "handshake-max-seconds");
+        json_builder_add_int_value(b, (gint64)args->handshake_max_seconds);
+    }
     json_builder_end_object(b);
     g_autoptr(JsonNode) root = json_builder_get_root(b);
     g_autoptr(LbOpts) opts = lb_qmp_opts_from_node(root, errp);

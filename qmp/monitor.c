@@ -55,6 +55,7 @@ static GMutex event_lock;
 static GQueue event_queue = G_QUEUE_INIT;
 static guint event_idle;
 static void (*quit_fn)(void *opaque);
+static gboolean broadcast_events(gpointer opaque);
 static void *quit_opaque;
 static bool quit_requested;
 
@@ -186,6 +187,11 @@ static void on_text(const char *text, size_t len, const char *error,
     g_autoptr(JsonNode) reply =
         lb_qmp_dispatch(json_parser_get_root(parser), &s->negotiated);
     lb_qmp_set_request_secrets(NULL);
+    /*
+     * Events the command raised go out before its reply, as in QEMU (e.g.
+     * BLOCK_EXPORT_DELETED precedes block-export-del's return).
+     */
+    broadcast_events(NULL);
     session_send(s, reply);
     if (quit_requested && quit_fn) {
         quit_requested = false;

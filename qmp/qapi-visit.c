@@ -95,12 +95,13 @@ static bool visit_int(Walk *w, LbQapiBuiltin b, JsonNode *node, GError **errp)
     GType t = value_type(node);
 
     if (t != G_TYPE_INT64) {
-        /* QEMU: signed types check the JSON type first; unsigned types
-         * (and non-integral numbers) report the expected C type. */
-        if (t != G_TYPE_DOUBLE && !is_unsigned) {
+        /* As qemu-storage-daemon 10 answers: signed types want a JSON
+         * integer; unsigned ones are read as a uint64 before their range
+         * check, so anything else "expects uint64". */
+        if (!is_unsigned) {
             return bad_type(w, "integer", errp);
         }
-        set_err(errp, "Parameter '%s' expects %s", full(w), range[b].cname);
+        set_err(errp, "Parameter '%s' expects uint64", full(w));
         return false;
     }
     int64_t v = json_node_get_int(node);
@@ -315,6 +316,34 @@ static bool alt_accepts(const LbQapiType *t, JsonNode *node, bool keyval)
     }
 }
 
+/*
+ * A list on the command line: "rules.0.match=a,rules.1.match=b" arrives
+ * as an object whose keys are the indexes 0..n-1 (QEMU's keyval lists).
+ */
+static bool visit_keyval_list(Walk *w, const LbQapiType *type,
+                              JsonObject *obj, GError **errp)
+{
+    guint n = json_object_get_size(obj);
+
+    for (guint i = 0; i < n; i++) {
+        gsize len = w->path->len;
+        g_string_append_printf(w->path, ".%u", i);
+        g_autofree char *key = g_strdup_printf("%u", i);
+        JsonNode *elem = json_object_get_member(obj, key);
+        bool ok = elem != NULL;
+        if (!ok) {
+            set_err(errp, "Parameter '%s' missing", w->path->str);
+        } else {
+            ok = visit(w, type->element, NULL, elem, errp);
+        }
+        g_string_truncate(w->path, len);
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static bool visit(Walk *w, const LbQapiType *type, const char *name,
                   JsonNode *node, GError **errp)
 {
@@ -329,6 +358,10 @@ static bool visit(Walk *w, const LbQapiType *type, const char *name,
         }
         return visit_object(w, type, json_node_get_object(node), errp);
     case LB_QAPI_KIND_ARRAY: {
+        if (w->keyval && JSON_NODE_HOLDS_OBJECT(node)) {
+            return visit_keyval_list(w, type, json_node_get_object(node),
+                                     errp);
+        }
         if (!JSON_NODE_HOLDS_ARRAY(node)) {
             return bad_type(w, "array", errp);
         }
@@ -353,8 +386,9 @@ static bool visit(Walk *w, const LbQapiType *type, const char *name,
                 return visit(w, type->alternatives[i], name, node, errp);
             }
         }
+        /* QEMU names a list element "null" here (it has no name). */
         set_err(errp, "Invalid parameter type for '%s', expected: %s",
-                name ? name : full(w), type->name);
+                name ? name : "null", type->name);
         return false;
     }
     g_assert_not_reached();

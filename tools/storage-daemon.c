@@ -57,9 +57,12 @@ static void usage(void)
         "  --monitor [chardev=]<id>[,mode=control][,pretty=on|off]\n"
         "                         start a QMP monitor on the chardev\n"
         "  --nbd-server addr.type=inet,addr.host=<host>,addr.port=<port>\n"
-        "               [,tls-creds=<id>][,max-connections=<n>]\n"
+        "               [,tls-creds=<id>][,tls-authz=<id>]\n"
+        "               [,max-connections=<n>][,handshake-max-seconds=<n>]\n"
         "  --nbd-server addr.type=unix,addr.path=<path>\n"
-        "                         start an NBD server\n"
+        "               [,tls-creds=<id>][,tls-authz=<id>]\n"
+        "               [,max-connections=<n>][,handshake-max-seconds=<n>]\n"
+        "                         start an NBD server for exporting block nodes\n"
         "  --object help | secret,id=<id>,data=<str>|file=<path>\n"
         "           [,format=raw|base64][,keyid=<id>,iv=<base64>]\n"
         "                         create a user-creatable object\n"
@@ -180,8 +183,9 @@ static bool add_object(const char *arg, GError **errp)
 
     if (o && lb_opts_has(o, "qom-type") &&
         g_strcmp0(lb_opts_get_str(o, "qom-type"), "help") == 0) {
-        printf("List of user creatable objects:\n  secret\n"
-               "  tls-creds-psk\n  tls-creds-x509\n");
+        printf("List of user creatable objects:\n  authz-list\n"
+               "  authz-simple\n  secret\n  tls-creds-psk\n"
+               "  tls-creds-x509\n");
         exit(0);
     }
     return o && lb_qmp_check_opts("object-add", o, arg[0] != '{', errp) &&

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <glib.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include "lb/export.h"
 #include "nbd-priv.h"
@@ -22,10 +23,7 @@
 /* Small writes are corked into one TLS record; big payloads stream. */
 #define NBD_TLS_CORK_MAX  (64 * 1024)
 
-/*
- * The socket is blocking, so GNUTLS_E_AGAIN only comes from a timeout set
- * by nbd_chan_set_timeout().
- */
+/* The socket is blocking, so GNUTLS_E_AGAIN is not expected. */
 static int chan_tls_err(ssize_t r)
 {
     switch (r) {
@@ -36,13 +34,6 @@ static int chan_tls_err(ssize_t r)
     default:
         return -EIO;
     }
-}
-
-void nbd_chan_set_timeout(NbdChan *ch, unsigned seconds)
-{
-    struct timeval tv = { .tv_sec = seconds };
-    setsockopt(ch->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(ch->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 /* One recv() (or TLS record read) of up to @len bytes; >0, or -errno. */
@@ -238,7 +229,7 @@ bool nbd_chan_start_tls(NbdChan *ch, void *creds_backend, bool is_psk,
         gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
     }
     gnutls_transport_set_int(s, ch->fd);
-    /* The socket blocks: GNUTLS_E_AGAIN means the handshake timed out. */
+    /* The socket blocks; handshake-max-seconds shuts it down on expiry. */
     do {
         r = gnutls_handshake(s);
     } while (r == GNUTLS_E_INTERRUPTED);
@@ -266,6 +257,37 @@ fail:
         gnutls_deinit(s);
     }
     return false;
+}
+
+char *nbd_chan_tls_identity(NbdChan *ch)
+{
+    if (!ch->tls) {
+        return NULL;
+    }
+    if (gnutls_auth_get_type(ch->tls) == GNUTLS_CRD_PSK) {
+        const char *user = gnutls_psk_server_get_username(ch->tls);
+        return user ? g_strdup(user) : NULL;
+    }
+    unsigned n = 0;
+    const gnutls_datum_t *certs = gnutls_certificate_get_peers(ch->tls, &n);
+    gnutls_x509_crt_t crt = NULL;
+    char *dn = NULL;
+    size_t len = 0;
+    if (!certs || n == 0 || gnutls_x509_crt_init(&crt) < 0) {
+        return NULL;
+    }
+    /* The first certificate is the client's own; gnutls prints its DN as
+     * RFC 4514 ("CN=client,O=example"), the form QEMU authorizes. */
+    if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) >= 0 &&
+        gnutls_x509_crt_get_dn(crt, NULL, &len) ==
+            GNUTLS_E_SHORT_MEMORY_BUFFER) {
+        dn = g_malloc0(len + 1);
+        if (gnutls_x509_crt_get_dn(crt, dn, &len) < 0) {
+            g_clear_pointer(&dn, g_free);
+        }
+    }
+    gnutls_x509_crt_deinit(crt);
+    return dn;
 }
 
 void nbd_chan_close(NbdChan *ch)

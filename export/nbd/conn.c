@@ -48,24 +48,6 @@ typedef struct NbdReq {
     size_t cap;
 } NbdReq;
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    v = GUINT16_TO_BE(v);
-    memcpy(p, &v, 2);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    v = GUINT32_TO_BE(v);
-    memcpy(p, &v, 4);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    v = GUINT64_TO_BE(v);
-    memcpy(p, &v, 8);
-}
-
 NbdConn *nbd_conn_new(NbdServer *srv, int fd)
 {
     NbdConn *conn = g_new0(NbdConn, 1);
@@ -527,13 +509,8 @@ static void conn_transmit(NbdConn *conn)
 
 void nbd_conn_run(NbdConn *conn)
 {
-    /* A client that stalls in the handshake must not hold a slot forever. */
-    unsigned limit = nbd_server_handshake_max(conn->srv);
-    nbd_chan_set_timeout(&conn->ch, limit);
     bool ok = nbd_proto_negotiate(conn);
-    if (limit) {
-        nbd_chan_set_timeout(&conn->ch, 0);
-    }
+    nbd_server_handshake_done(conn->srv, conn);
     if (ok) {
         conn_transmit(conn);
         conn_flush_replies(conn);

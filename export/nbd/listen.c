@@ -52,7 +52,7 @@ static bool listen_unix(NbdListeners *ls, const char *path, GError **errp)
     unlink(path);
     if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
         g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
-                    "failed to bind socket to %s: %s", path,
+                    "Failed to bind socket to %s: %s", path,
                     g_strerror(errno));
         close(fd);
         return false;

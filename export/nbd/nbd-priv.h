@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 #include <glib.h>
 #include <gnutls/gnutls.h>
@@ -133,10 +134,51 @@ enum {
 /* Limits. */
 #define NBD_MAX_BLOCK             (32u * 1024 * 1024)   /* max payload */
 #define NBD_PREF_BLOCK            4096u
+#define NBD_MAX_STRING            4096u    /* names, descriptions */
 #define NBD_MAX_OPTION            4096u    /* option payloads we accept */
 #define NBD_MAX_INFLIGHT          64u      /* requests per connection */
 #define NBD_MAX_INFLIGHT_BYTES    (64u * 1024 * 1024)
 #define NBD_HANDSHAKE_MAX_DEFAULT 10       /* seconds, as QEMU */
+
+/* Big-endian fields of handshake and reply headers (unaligned buffers). */
+static inline void put16(uint8_t *p, uint16_t v)
+{
+    v = GUINT16_TO_BE(v);
+    memcpy(p, &v, 2);
+}
+
+static inline void put32(uint8_t *p, uint32_t v)
+{
+    v = GUINT32_TO_BE(v);
+    memcpy(p, &v, 4);
+}
+
+static inline void put64(uint8_t *p, uint64_t v)
+{
+    v = GUINT64_TO_BE(v);
+    memcpy(p, &v, 8);
+}
+
+static inline uint16_t get16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return GUINT16_FROM_BE(v);
+}
+
+static inline uint32_t get32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return GUINT32_FROM_BE(v);
+}
+
+static inline uint64_t get64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return GUINT64_FROM_BE(v);
+}
 
 /* ---- chan.c: the byte stream of one connection ------------------------- */
 
@@ -160,11 +202,14 @@ int nbd_chan_writev(NbdChan *ch, struct iovec *iov, int iovcnt);
 int nbd_chan_write(NbdChan *ch, const void *buf, size_t len);
 /* Discard @len incoming bytes. */
 int nbd_chan_skip(NbdChan *ch, uint64_t len);
-/* Bound every blocking read and write (0: no bound); -EAGAIN then. */
-void nbd_chan_set_timeout(NbdChan *ch, unsigned seconds);
 /* Run the server side TLS handshake on the socket; false + errp. */
 bool nbd_chan_start_tls(NbdChan *ch, void *creds_backend, bool is_psk,
                         bool verify_peer, GError **errp);
+/*
+ * (transfer full) who the TLS client is: the distinguished name of its
+ * x509 certificate or its PSK username; NULL without TLS or certificate.
+ */
+char *nbd_chan_tls_identity(NbdChan *ch);
 void nbd_chan_close(NbdChan *ch);
 
 /* ---- listen.c ---------------------------------------------------------- */
@@ -212,15 +257,24 @@ GPtrArray *nbd_server_export_names(NbdServer *srv, GPtrArray **descs);
 bool nbd_server_tls_required(NbdServer *srv);
 /* The TLS credentials' gnutls handle, or NULL (none, or object gone). */
 void *nbd_server_tls(NbdServer *srv, bool *is_psk, bool *verify_peer);
+/*
+ * tls-authz: whether the client of @ch, just through the TLS handshake, is
+ * allowed (always, without tls-authz); false + errp when refused.
+ */
+bool nbd_server_tls_authorize(NbdServer *srv, NbdChan *ch, GError **errp);
 GThreadPool *nbd_server_pool(NbdServer *srv);
-/* Seconds a client may take to reach transmission (0: no limit). */
-unsigned nbd_server_handshake_max(NbdServer *srv);
+/*
+ * The handshake of @conn is over: handshake-max-seconds no longer applies
+ * (until then the accept thread cuts the connection off at the deadline).
+ */
+void nbd_server_handshake_done(NbdServer *srv, NbdConn *conn);
 
 /* ---- conn.c / proto.c -------------------------------------------------- */
 
 struct NbdConn {
     NbdServer *srv;
     NbdChan ch;
+    gint64 handshake_deadline;        /* monotonic µs, 0: none (srv lock) */
     NbdExport *nexp;                  /* set once GO / EXPORT_NAME succeed */
     bool structured;
     bool no_zeroes;

@@ -38,47 +38,6 @@
 #include "lb/export.h"
 #include "nbd-priv.h"
 
-#define NBD_MAX_NAME 4096
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    v = GUINT16_TO_BE(v);
-    memcpy(p, &v, 2);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    v = GUINT32_TO_BE(v);
-    memcpy(p, &v, 4);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    v = GUINT64_TO_BE(v);
-    memcpy(p, &v, 8);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return GUINT16_FROM_BE(v);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return GUINT32_FROM_BE(v);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return GUINT64_FROM_BE(v);
-}
-
 uint16_t nbd_proto_export_flags(NbdExport *nexp)
 {
     uint16_t flags = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH |
@@ -139,7 +98,7 @@ static int opt_list(NbdConn *conn, uint32_t opt)
 static int opt_send_infos(NbdConn *conn, uint32_t opt, NbdExport *nexp,
                           int64_t size, const uint8_t *reqs, unsigned nreqs)
 {
-    uint8_t buf[12 + NBD_MAX_NAME];
+    uint8_t buf[12 + NBD_MAX_STRING];
     bool want_name = false, want_desc = false;
     int r;
 
@@ -155,7 +114,7 @@ static int opt_send_infos(NbdConn *conn, uint32_t opt, NbdExport *nexp,
         return r;
     }
     if (want_name) {
-        size_t n = MIN(strlen(nexp->name), NBD_MAX_NAME);
+        size_t n = MIN(strlen(nexp->name), NBD_MAX_STRING);
         put16(buf, NBD_INFO_NAME);
         memcpy(buf + 2, nexp->name, n);
         if ((r = opt_reply(conn, opt, NBD_REP_INFO, buf, 2 + n)) < 0) {
@@ -163,7 +122,7 @@ static int opt_send_infos(NbdConn *conn, uint32_t opt, NbdExport *nexp,
         }
     }
     if (want_desc && nexp->description) {
-        size_t n = MIN(strlen(nexp->description), NBD_MAX_NAME);
+        size_t n = MIN(strlen(nexp->description), NBD_MAX_STRING);
         put16(buf, NBD_INFO_DESCRIPTION);
         memcpy(buf + 2, nexp->description, n);
         if ((r = opt_reply(conn, opt, NBD_REP_INFO, buf, 2 + n)) < 0) {
@@ -190,7 +149,7 @@ static int opt_info_go(NbdConn *conn, uint32_t opt, const uint8_t *data,
         return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
     }
     uint32_t nlen = get32(data);
-    if (nlen > len - 6 || nlen > NBD_MAX_NAME) {
+    if (nlen > len - 6 || nlen > NBD_MAX_STRING) {
         return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
     }
     uint16_t nreqs = get16(data + 4 + nlen);
@@ -334,6 +293,10 @@ static int opt_starttls(NbdConn *conn, uint32_t opt, uint32_t len)
     if (!nbd_chan_start_tls(&conn->ch, creds, is_psk, verify, &err)) {
         g_debug("nbd: %s", err->message);
         return -EPROTO;
+    }
+    if (!nbd_server_tls_authorize(conn->srv, &conn->ch, &err)) {
+        g_printerr("option negotiation failed: %s\n", err->message);
+        return -EACCES;
     }
     /* State negotiated in plaintext does not survive STARTTLS. */
     conn->structured = false;

@@ -28,6 +28,7 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "lb/object.h"
 #include "nbd-priv.h"
@@ -36,12 +37,14 @@ struct NbdServer {
     GMutex lock;
     GCond cond;
     NbdListeners listen;
-    int wake[2];                      /* pipe: stop the accept thread */
+    int wake[2];                      /* pipe: wake the accept thread */
+    bool stopping;                    /* ... to make it exit */
     GThread *accept_thread;
     GList *conns;                     /* NbdConn * */
     unsigned n_conns;
     uint64_t max_conns;               /* 0 = unlimited */
     uint64_t handshake_max;           /* seconds, 0 = unlimited */
+    char *tls_authz;                  /* authz object id, or NULL */
     GPtrArray *exports;               /* NbdExport * */
     char *tls_creds;                  /* object id, or NULL */
     GThreadPool *pool;
@@ -126,14 +129,40 @@ void *nbd_server_tls(NbdServer *srv, bool *is_psk, bool *verify_peer)
     return lb_tls_creds_backend(creds, is_psk);
 }
 
+bool nbd_server_tls_authorize(NbdServer *srv, NbdChan *ch, GError **errp)
+{
+    if (!srv->tls_authz) {
+        return true;
+    }
+    /*
+     * Departures from QEMU, which skips the check in both cases: a client
+     * without a certificate (the x509 creds have verify-peer=off, so none
+     * is asked for) is refused, and a PSK client's username is checked.
+     * An authz object lists who may connect; nobody else gets in.
+     */
+    g_autofree char *who = nbd_chan_tls_identity(ch);
+    if (!who) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "TLS client has no certificate to check against "
+                    "tls-authz '%s' (verify-peer is off)", srv->tls_authz);
+        return false;
+    }
+    g_autoptr(GError) err = NULL;
+    if (!lb_authz_is_allowed(srv->tls_authz, who, &err)) {
+        /* QEMU's message; the reason (no such object) only when it helps. */
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "TLS authz check for %s is denied%s%s", who,
+                    err->code == LB_OBJECT_ERROR_NOT_FOUND ? ": " : "",
+                    err->code == LB_OBJECT_ERROR_NOT_FOUND ? err->message
+                                                           : "");
+        return false;
+    }
+    return true;
+}
+
 GThreadPool *nbd_server_pool(NbdServer *srv)
 {
     return srv->pool;
-}
-
-unsigned nbd_server_handshake_max(NbdServer *srv)
-{
-    return srv->handshake_max;
 }
 
 /* Wait until @nexp has no clients, kicking any connection that uses it. */
@@ -151,6 +180,53 @@ static void server_export_drain_locked(NbdServer *srv, NbdExport *nexp)
     }
 }
 
+/*
+ * "bitmaps": there are no dirty bitmaps here, so every name given is
+ * unknown; say so as QEMU does for the first one.  The list is JSON (QMP)
+ * or keyval "bitmaps.0=NAME"; an element is a name or {"node", "name"}.
+ */
+static bool nbd_export_check_bitmaps(LbOpts *args, GError **errp)
+{
+    if (!lb_opts_has(args, "bitmaps")) {
+        return true;
+    }
+    lb_opts_mark_used(args, "bitmaps");
+    g_autofree char *text = lb_opts_to_json(args);
+    g_autoptr(JsonNode) root = json_from_string(text, NULL);
+    JsonNode *list = root ? json_object_get_member(
+                                json_node_get_object(root), "bitmaps")
+                          : NULL;
+    JsonNode *first = NULL;
+    if (list && JSON_NODE_HOLDS_ARRAY(list) &&
+        json_array_get_length(json_node_get_array(list)) > 0) {
+        first = json_array_get_element(json_node_get_array(list), 0);
+    } else if (list && JSON_NODE_HOLDS_OBJECT(list)) {
+        first = json_object_get_member(json_node_get_object(list), "0");
+    }
+    if (!first) {
+        return true;                  /* an empty list */
+    }
+    if (JSON_NODE_HOLDS_OBJECT(first)) {
+        JsonObject *o = json_node_get_object(first);
+        const char *node = json_object_get_string_member_with_default(
+            o, "node", "");
+        if (!lb_node_find(node)) {
+            g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_NOT_FOUND,
+                        "Node '%s' not found", node);
+            return false;
+        }
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_NOT_FOUND,
+                    "Dirty bitmap '%s' not found",
+                    json_object_get_string_member_with_default(o, "name",
+                                                               ""));
+        return false;
+    }
+    g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_NOT_FOUND,
+                "Bitmap '%s' is not found", json_node_get_string(first));
+    return false;
+}
+
+/* Checks in QEMU's order (nbd_export_create), with its messages. */
 static bool nbd_export_create(LbExport *exp, LbOpts *args, GError **errp)
 {
     const char *name = NULL, *desc = NULL;
@@ -160,17 +236,22 @@ static bool nbd_export_create(LbExport *exp, LbOpts *args, GError **errp)
         return false;
     }
     lb_opts_mark_used(args, "allocation-depth");
-    if (lb_opts_has(args, "bitmaps")) {
-        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
-                    "NBD dirty bitmap exports are not supported");
+    if (!lb_nbd_server_running()) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "NBD server not running");
         return false;
     }
     if (!name) {
         name = exp->node_name;
     }
-    if (strlen(name) > 4096 || (desc && strlen(desc) > 4096)) {
+    if (strlen(name) > NBD_MAX_STRING) {
         g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
-                    "export name or description longer than 4096 bytes");
+                    "export name '%s' too long", name);
+        return false;
+    }
+    if (desc && strlen(desc) > NBD_MAX_STRING) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                    "description '%s' too long", desc);
         return false;
     }
 
@@ -184,14 +265,6 @@ static bool nbd_export_create(LbExport *exp, LbOpts *args, GError **errp)
     }
     g_mutex_lock(&srv->lock);
     bool dup = server_export_find_locked(srv, name) != NULL;
-    if (!dup) {
-        NbdExport *nexp = g_new0(NbdExport, 1);
-        nexp->exp = exp;
-        nexp->name = g_strdup(name);
-        nexp->description = g_strdup(desc);
-        exp->impl = nexp;
-        g_ptr_array_add(srv->exports, nexp);
-    }
     g_mutex_unlock(&srv->lock);
     g_mutex_unlock(&server_lock);
     if (dup) {
@@ -199,6 +272,21 @@ static bool nbd_export_create(LbExport *exp, LbOpts *args, GError **errp)
                     "NBD server already has export named '%s'", name);
         return false;
     }
+    if (!nbd_export_check_bitmaps(args, errp)) {
+        return false;
+    }
+
+    NbdExport *nexp = g_new0(NbdExport, 1);
+    nexp->exp = exp;
+    nexp->name = g_strdup(name);
+    nexp->description = g_strdup(desc);
+    /* Control-plane calls do not run concurrently: the name is still free. */
+    g_mutex_lock(&server_lock);
+    g_mutex_lock(&nbd_server->lock);
+    g_ptr_array_add(nbd_server->exports, nexp);
+    g_mutex_unlock(&nbd_server->lock);
+    g_mutex_unlock(&server_lock);
+    exp->impl = nexp;
     return true;
 }
 
@@ -241,6 +329,26 @@ const LbExportOps lb_export_nbd_ops = {
 
 /* ---- connections -------------------------------------------------------- */
 
+/* Wake the accept thread (the pipe is non-blocking: a full pipe is awake). */
+static void server_wake(NbdServer *srv)
+{
+    ssize_t w = write(srv->wake[1], "x", 1);
+    (void)w;
+}
+
+/* Whether max-connections is reached; caller holds srv->lock. */
+static bool server_full_locked(NbdServer *srv)
+{
+    return srv->max_conns && srv->n_conns >= srv->max_conns;
+}
+
+void nbd_server_handshake_done(NbdServer *srv, NbdConn *conn)
+{
+    g_mutex_lock(&srv->lock);
+    conn->handshake_deadline = 0;
+    g_mutex_unlock(&srv->lock);
+}
+
 static gpointer server_conn_thread(gpointer data)
 {
     NbdConn *conn = data;
@@ -253,6 +361,9 @@ static gpointer server_conn_thread(gpointer data)
     nbd_conn_free(conn);
     /* Last touch of @srv: stop may free it once n_conns reaches 0. */
     g_mutex_lock(&srv->lock);
+    if (server_full_locked(srv)) {
+        server_wake(srv);             /* a slot frees: accept again */
+    }
     srv->n_conns--;
     g_cond_broadcast(&srv->cond);
     g_mutex_unlock(&srv->lock);
@@ -273,13 +384,12 @@ static void server_accept_one(NbdServer *srv, int lfd)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    g_mutex_lock(&srv->lock);
-    if (srv->max_conns && srv->n_conns >= srv->max_conns) {
-        g_mutex_unlock(&srv->lock);
-        close(fd);
-        return;
-    }
     NbdConn *conn = nbd_conn_new(srv, fd);
+    g_mutex_lock(&srv->lock);
+    if (srv->handshake_max) {
+        conn->handshake_deadline = g_get_monotonic_time() +
+                                   srv->handshake_max * G_TIME_SPAN_SECOND;
+    }
     srv->conns = g_list_prepend(srv->conns, conn);
     srv->n_conns++;
     g_mutex_unlock(&srv->lock);
@@ -297,6 +407,38 @@ static void server_accept_one(NbdServer *srv, int lfd)
     g_thread_unref(t);
 }
 
+/*
+ * handshake-max-seconds: cut off every connection whose handshake ran out
+ * of time (its thread then sees EOF and ends).  Returns the poll timeout
+ * in ms until the next deadline, -1 for none.  Caller holds srv->lock.
+ */
+static int server_expire_handshakes_locked(NbdServer *srv)
+{
+    gint64 now = g_get_monotonic_time(), next = G_MAXINT64;
+
+    for (GList *l = srv->conns; l; l = l->next) {
+        NbdConn *conn = l->data;
+        if (!conn->handshake_deadline) {
+            continue;
+        }
+        if (conn->handshake_deadline <= now) {
+            conn->handshake_deadline = 0;
+            nbd_conn_kick(conn);
+        } else {
+            next = MIN(next, conn->handshake_deadline);
+        }
+    }
+    if (next == G_MAXINT64) {
+        return -1;
+    }
+    return (int)MIN((next - now + 999) / 1000, G_MAXINT);
+}
+
+/*
+ * The accept thread.  While max-connections clients are connected it stops
+ * polling the listening sockets, as QEMU pauses its listener: further
+ * clients wait in the kernel's backlog and are accepted when one leaves.
+ */
 static gpointer server_accept_thread(gpointer data)
 {
     NbdServer *srv = data;
@@ -304,20 +446,38 @@ static gpointer server_accept_thread(gpointer data)
     NbdListeners *ls = &srv->listen;
 
     for (;;) {
+        g_mutex_lock(&srv->lock);
+        bool stopping = srv->stopping;
+        unsigned n = server_full_locked(srv) ? 0 : ls->n;
+        int timeout = server_expire_handshakes_locked(srv);
+        g_mutex_unlock(&srv->lock);
+        if (stopping) {
+            break;
+        }
         pfd[0] = (struct pollfd){ .fd = srv->wake[0], .events = POLLIN };
-        for (unsigned i = 0; i < ls->n; i++) {
+        for (unsigned i = 0; i < n; i++) {
             pfd[i + 1] = (struct pollfd){ .fd = ls->fds[i], .events = POLLIN };
         }
-        if (poll(pfd, ls->n + 1, -1) < 0) {
+        if (poll(pfd, n + 1, timeout) < 0) {
             if (errno == EINTR) {
                 continue;
             }
+            g_warning("nbd: poll: %s", g_strerror(errno));
             break;
         }
         if (pfd[0].revents) {
-            break;
+            char buf[64];
+            while (read(srv->wake[0], buf, sizeof(buf)) > 0) {
+            }
+            continue;                 /* recheck stopping and the limit */
         }
-        for (unsigned i = 0; i < ls->n; i++) {
+        for (unsigned i = 0; i < n; i++) {
+            g_mutex_lock(&srv->lock);
+            bool full = server_full_locked(srv);
+            g_mutex_unlock(&srv->lock);
+            if (full) {
+                break;
+            }
             if (pfd[i + 1].revents & POLLIN) {
                 server_accept_one(srv, ls->fds[i]);
             }
@@ -341,6 +501,7 @@ static void server_free(NbdServer *srv)
     }
     g_ptr_array_unref(srv->exports);
     g_free(srv->tls_creds);
+    g_free(srv->tls_authz);
     g_mutex_clear(&srv->lock);
     g_cond_clear(&srv->cond);
     g_free(srv);
@@ -385,9 +546,11 @@ bool lb_nbd_server_start(LbOpts *args, GError **errp)
                     "Parameter 'addr' is missing");
         return false;
     }
-    if (authz) {
-        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_UNAVAILABLE,
-                    "tls-authz is not supported");
+    if (max_conns > G_MAXUINT32 || handshake_max > G_MAXUINT32) {
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                    "Parameter '%s' expects uint32_t",
+                    max_conns > G_MAXUINT32 ? "max-connections"
+                                            : "handshake-max-seconds");
         return false;
     }
     if (tls && !server_check_tls(tls, errp)) {
@@ -400,14 +563,19 @@ bool lb_nbd_server_start(LbOpts *args, GError **errp)
     srv->wake[0] = srv->wake[1] = -1;
     srv->exports = g_ptr_array_new();
     srv->max_conns = max_conns;
-    srv->handshake_max = MIN(handshake_max, 3600 * 24);
+    srv->handshake_max = handshake_max;
     srv->tls_creds = g_strdup(tls);
+    /*
+     * Looked up per client, as QEMU does: the object may be created or
+     * replaced after the server starts, and a missing one refuses clients.
+     */
+    srv->tls_authz = g_strdup(authz);
     if (!nbd_listeners_open(&srv->listen, addr, errp) ||
         !lb_opts_check_unused(addr, "addr", errp)) {
         server_free(srv);
         return false;
     }
-    if (pipe2(srv->wake, O_CLOEXEC) < 0) {
+    if (pipe2(srv->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
         g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
                     "pipe: %s", g_strerror(errno));
         server_free(srv);
@@ -451,8 +619,10 @@ bool lb_nbd_server_stop(GError **errp)
         return false;
     }
     /* No new connections, ... */
-    ssize_t w = write(srv->wake[1], "x", 1);
-    (void)w;
+    g_mutex_lock(&srv->lock);
+    srv->stopping = true;
+    server_wake(srv);
+    g_mutex_unlock(&srv->lock);
     g_thread_join(srv->accept_thread);
     srv->accept_thread = NULL;
     /* ... every nbd export goes (BLOCK_EXPORT_DELETED each), ... */

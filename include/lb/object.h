@@ -4,7 +4,8 @@
  * Types: "secret" (data|file, format raw|base64, keyid+iv: data encrypted
  * with AES-256-CBC under another secret, as libvirt sends passphrases),
  * "tls-creds-x509" (dir, endpoint, verify-peer), "tls-creds-psk" (dir,
- * endpoint, username).  Objects live in one process-wide registry keyed by id.
+ * endpoint, username), "authz-simple" (identity) and "authz-list" (policy,
+ * rules).  Objects live in one process-wide registry keyed by id.
  */
 #ifndef LB_OBJECT_H
 #define LB_OBJECT_H
@@ -32,6 +33,11 @@ bool lb_object_add(LbOpts *props, GError **errp);
 /** lb_object_add_keyval: the --object form "secret,id=s0,data=abc". */
 bool lb_object_add_keyval(const char *str, GError **errp);
 bool lb_object_del(const char *id, GError **errp);
+/**
+ * lb_id_wellformed: whether @id is a valid object or export id (QEMU's
+ * id_wellformed: a letter, then letters, digits, '-', '.' and '_').
+ */
+bool lb_id_wellformed(const char *id);
 /** Whether an object with @id exists. */
 bool lb_object_exists(const char *id);
 /** The qom-type of @id, or NULL. */
@@ -57,6 +63,17 @@ bool lb_tls_creds_is_server(LbTlsCreds *creds);
 void *lb_tls_creds_backend(LbTlsCreds *creds, bool *is_psk);
 bool lb_tls_creds_verify_peer(LbTlsCreds *creds);
 
+/*
+ * Authorization objects (crypto/authz.c): "authz-simple" (identity) and
+ * "authz-list" (policy, rules of match/policy/format).
+ */
+/**
+ * lb_authz_is_allowed: whether the authz object @id allows @identity (an
+ * x509 distinguished name or a PSK username).  Returns false and sets
+ * @errp when it is denied or when @id is no authorization object.
+ */
+bool lb_authz_is_allowed(const char *id, const char *identity, GError **errp);
+
 /* Object type implementations register through these (internal). */
 typedef struct LbObjectClass {
     const char *type;
@@ -67,7 +84,17 @@ typedef struct LbObjectClass {
 extern const LbObjectClass lb_secret_class;
 extern const LbObjectClass lb_tls_creds_x509_class;
 extern const LbObjectClass lb_tls_creds_psk_class;
+extern const LbObjectClass lb_authz_simple_class;
+extern const LbObjectClass lb_authz_list_class;
 /** The private data of object @id if it has class @cls (transfer none). */
 void *lb_object_get(const char *id, const LbObjectClass *cls, GError **errp);
+/**
+ * lb_object_call: call @fn on the private data of object @id under the
+ * registry lock (so that object-del cannot free it meanwhile) if it has
+ * class @cls.  Returns @fn's result (0 or 1), or -1 if there is no such
+ * object.  @fn must not call back into the registry.
+ */
+int lb_object_call(const char *id, const LbObjectClass *cls,
+                   bool (*fn)(void *priv, void *data), void *data);
 
 #endif /* LB_OBJECT_H */

@@ -98,3 +98,41 @@ qio() {
     fi
     return 0
 }
+
+# make_x509 CLIENT...: a CA, server credentials in $T/srv (CN 127.0.0.1)
+# and, per CLIENT, client credentials in $T/CLIENT whose certificate's
+# distinguished name is "O=luksblk,CN=CLIENT" (as gnutls prints it); $T/nocert
+# holds only the CA.  Needs certtool.
+make_x509() {
+    mkdir -p "$T/ca" "$T/srv" "$T/nocert"
+    printf 'cn = luksblk test CA\nca\ncert_signing_key\nexpiration_days = 2\n' \
+        > "$T/ca/ca.info"
+    printf '%s\n' "organization = luksblk" "cn = 127.0.0.1" \
+        "ip_address = 127.0.0.1" "dns_name = localhost" tls_www_server \
+        encryption_key signing_key "expiration_days = 2" > "$T/ca/srv.info"
+    {
+        certtool --generate-privkey --key-type=rsa --bits=2048 > "$T/ca/ca-key.pem" &&
+        certtool --generate-self-signed --load-privkey "$T/ca/ca-key.pem" \
+            --template "$T/ca/ca.info" --outfile "$T/ca/ca-cert.pem" &&
+        x509_cert srv server srv
+    } >"$T/certtool.log" 2>&1 || { cat "$T/certtool.log"; fail "certtool"; }
+    for c in "$@"; do
+        mkdir -p "$T/$c"
+        printf '%s\n' "organization = luksblk" "cn = $c" tls_www_client \
+            encryption_key signing_key "expiration_days = 2" > "$T/ca/$c.info"
+        x509_cert "$c" client "$c" >"$T/certtool.log" 2>&1 \
+            || { cat "$T/certtool.log"; fail "certtool $c"; }
+    done
+    cp "$T/ca/ca-cert.pem" "$T/nocert/"
+}
+
+# x509_cert DIR ROLE TEMPLATE: DIR/ROLE-key.pem, DIR/ROLE-cert.pem signed by
+# the CA, and the CA certificate beside them.
+x509_cert() {
+    certtool --generate-privkey --key-type=rsa --bits=2048 > "$T/$1/$2-key.pem" &&
+    certtool --generate-certificate --load-privkey "$T/$1/$2-key.pem" \
+        --load-ca-certificate "$T/ca/ca-cert.pem" \
+        --load-ca-privkey "$T/ca/ca-key.pem" \
+        --template "$T/ca/$3.info" --outfile "$T/$1/$2-cert.pem" &&
+    cp "$T/ca/ca-cert.pem" "$T/$1/"
+}

@@ -14,7 +14,7 @@ start_server "$T/pid" --object "$SECRET" $(blockdev_args v) \
 
 PORT=$(free_port)
 python3 - "$QMP" "$T/nbd.sock" "$PORT" <<'PY' || fail "QMP checks"
-import json, socket, struct, sys, time
+import json, select, socket, struct, sys, time
 
 qmp_path, nbd_path, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 failures = 0
@@ -65,14 +65,39 @@ class QMP:
         return None
 
 
-def nbd_go(addr, name):
-    """Connect and enter transmission on export NAME; returns the socket."""
+def nbd_connect(addr):
     if isinstance(addr, tuple):
-        s = socket.create_connection(addr, timeout=10)
-    else:
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(10)
-        s.connect(addr)
+        return socket.create_connection(addr, timeout=10)
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(addr)
+    return s
+
+
+def greeted(s, timeout):
+    """Whether the server's greeting arrives within TIMEOUT seconds."""
+    r, _, _ = select.select([s], [], [], timeout)
+    return bool(r)
+
+
+def closed_within(s, timeout):
+    """Whether the server hangs up on S within TIMEOUT seconds."""
+    end = time.time() + timeout
+    while time.time() < end:
+        r, _, _ = select.select([s], [], [], end - time.time())
+        if r:
+            try:
+                if s.recv(4096) == b"":
+                    return True
+            except OSError:
+                return True
+    return False
+
+
+def nbd_go(addr, name, s=None):
+    """Connect and enter transmission on export NAME; returns the socket."""
+    if s is None:
+        s = nbd_connect(addr)
     hello = b""
     while len(hello) < 18:
         chunk = s.recv(18 - len(hello))
@@ -187,16 +212,66 @@ r = q.cmd("nbd-server-start", {"addr": {"type": "inet", "data": {
 check(r == {"return": {}}, "nbd-server-start (inet, max-connections=1)")
 r = q.cmd("block-export-add", {"type": "nbd", "id": "e2", "node-name": "v"})
 check(r == {"return": {}}, "export e2")
+# As in QEMU, the server stops accepting at the limit: a further client
+# waits in the listen backlog and is served once the first one leaves.
 c3 = nbd_go(("127.0.0.1", port), "v")
 check(c3 is not None, "first TCP client served")
-c4 = nbd_go(("127.0.0.1", port), "v")
-check(c4 is None, "second TCP client refused (max-connections)")
+c4 = nbd_connect(("127.0.0.1", port))
+check(not greeted(c4, 1.0), "second client waits (max-connections=1)")
 c3.close()
-time.sleep(0.3)
-c5 = nbd_go(("127.0.0.1", port), "v")
-check(c5 is not None, "a slot frees when the first client leaves")
-c5.close()
+check(greeted(c4, 5.0), "second client greeted once the first left")
+c4 = nbd_go(None, "v", c4)
+check(c4 is not None, "second client's handshake completes")
+c6 = nbd_connect(("127.0.0.1", port))
+check(not greeted(c6, 0.5), "third client waits while the second is in")
+c4.close()
+c6 = nbd_go(None, "v", c6)
+check(c6 is not None, "third client served after the second left")
+c6.close()
 check(q.cmd("nbd-server-stop") == {"return": {}}, "stop again")
+
+# handshake-max-seconds: the whole handshake is bounded, however the
+# client spreads its bytes; a client in transmission is not affected.
+r = q.cmd("nbd-server-start", {"addr": {"type": "unix",
+                                        "data": {"path": nbd_path}},
+                               "handshake-max-seconds": 1})
+check(r == {"return": {}}, "nbd-server-start handshake-max-seconds=1")
+check(q.cmd("block-export-add", {"type": "nbd", "id": "e4",
+                                 "node-name": "v"}) == {"return": {}},
+      "export e4")
+t0 = time.time()
+idle = nbd_connect(nbd_path)
+drip = nbd_connect(nbd_path)
+good = nbd_go(nbd_path, "v")
+check(good is not None, "a prompt client enters transmission")
+drip.recv(18)
+dripped = 0
+try:
+    for b in struct.pack(">I", 3) + struct.pack(">Q", 0x49484156454F5054):
+        drip.sendall(bytes([b]))      # one byte each 0.15 s: 1.8 s in all
+        dripped += 1
+        time.sleep(0.15)
+except OSError:
+    pass
+check(closed_within(idle, 2.0) and time.time() - t0 < 3.5,
+      "a silent client is dropped after handshake-max-seconds")
+check(dripped < 12 or closed_within(drip, 1.0),
+      "a dribbling client is dropped too")
+check(not closed_within(good, 0.5), "the client in transmission stays")
+good.close()
+check(q.cmd("nbd-server-stop") == {"return": {}}, "stop")
+r = q.cmd("nbd-server-start", {"addr": {"type": "unix",
+                                        "data": {"path": nbd_path}},
+                               "handshake-max-seconds": 0})
+check(r == {"return": {}}, "nbd-server-start handshake-max-seconds=0")
+idle = nbd_connect(nbd_path)
+check(not closed_within(idle, 1.5), "0: no handshake limit")
+idle.close()
+r = q.cmd("nbd-server-start", {"addr": {"type": "unix",
+                                        "data": {"path": nbd_path}},
+                               "handshake-max-seconds": -1})
+check(is_error(r, "expects uint32_t"), "handshake-max-seconds=-1 refused")
+check(q.cmd("nbd-server-stop") == {"return": {}}, "stop")
 r = q.cmd("blockdev-del", {"node-name": "v"})
 check(r == {"return": {}}, "blockdev-del once no export holds the node")
 print("%d failure(s)" % failures)

@@ -7,47 +7,8 @@
 need cryptsetup qemu-io nbdinfo certtool psktool python3
 
 make_volume v 16M
-mkdir -p "$T/ca" "$T/srv" "$T/cli" "$T/nocert" "$T/psk"
-cat > "$T/ca/ca.info" <<INFO
-cn = luksblk test CA
-ca
-cert_signing_key
-expiration_days = 2
-INFO
-cat > "$T/ca/srv.info" <<INFO
-organization = luksblk
-cn = 127.0.0.1
-ip_address = 127.0.0.1
-dns_name = localhost
-tls_www_server
-encryption_key
-signing_key
-expiration_days = 2
-INFO
-cat > "$T/ca/cli.info" <<INFO
-organization = luksblk
-cn = client
-tls_www_client
-encryption_key
-signing_key
-expiration_days = 2
-INFO
-{
-    certtool --generate-privkey --key-type=rsa --bits=2048 > "$T/ca/ca-key.pem" &&
-    certtool --generate-self-signed --load-privkey "$T/ca/ca-key.pem" \
-        --template "$T/ca/ca.info" --outfile "$T/ca/ca-cert.pem" &&
-    certtool --generate-privkey --key-type=rsa --bits=2048 > "$T/srv/server-key.pem" &&
-    certtool --generate-certificate --load-privkey "$T/srv/server-key.pem" \
-        --load-ca-certificate "$T/ca/ca-cert.pem" --load-ca-privkey "$T/ca/ca-key.pem" \
-        --template "$T/ca/srv.info" --outfile "$T/srv/server-cert.pem" &&
-    certtool --generate-privkey --key-type=rsa --bits=2048 > "$T/cli/client-key.pem" &&
-    certtool --generate-certificate --load-privkey "$T/cli/client-key.pem" \
-        --load-ca-certificate "$T/ca/ca-cert.pem" --load-ca-privkey "$T/ca/ca-key.pem" \
-        --template "$T/ca/cli.info" --outfile "$T/cli/client-cert.pem"
-} >"$T/certtool.log" 2>&1 || { cat "$T/certtool.log"; fail "certtool"; }
-cp "$T/ca/ca-cert.pem" "$T/srv/"
-cp "$T/ca/ca-cert.pem" "$T/cli/"
-cp "$T/ca/ca-cert.pem" "$T/nocert/"
+mkdir -p "$T/psk"
+make_x509 cli
 ok "x509 CA, server and client certificates"
 
 PORT=$(free_port)

@@ -197,7 +197,8 @@ class ProtocolTest(unittest.TestCase):
              "Parameter 'cipher-alg' does not accept value 'rot13'"),
             ('blockdev-create', {'job-id': 'j', 'options': {
                 'driver': 'luks', 'size': 1, 'iter-time': 1.5}},
-             "Parameter 'options.iter-time' expects int64"),
+             "Invalid parameter type for 'options.iter-time', "
+             "expected: integer"),
             ('blockdev-create', {'job-id': 'j', 'options': {
                 'driver': 'luks', 'size': 1, 'detached-header': 'on'}},
              "Invalid parameter type for 'options.detached-header', "
@@ -216,7 +217,8 @@ class ProtocolTest(unittest.TestCase):
              "Parameter 'max-connections' expects uint32_t"),
             ('block-export-add', {'type': 'nbd', 'id': 'e', 'node-name': 'n',
                                   'bitmaps': ['a', 3]},
-             "Invalid parameter type for 'bitmaps[1]', expected: string"),
+             "Invalid parameter type for 'null', "
+             "expected: BlockDirtyBitmapOrStr"),
             ('query-version', {'x': 1}, "Parameter 'x' is unexpected"),
             ('job-dismiss', {'id': 'nope'}, 'Job not found'),
             ('blockdev-del', {'node-name': 'nope'},
