@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test-nbd-concurrency.sh: several clients writing disjoint ranges at once,
-# a client killed in the middle of a write stream, a multi-connection copy;
+# clients killed in the middle of a write stream (one inside a request:
+# what was acknowledged to it must be there), a multi-connection copy;
 # then everything verified through NBD and, after shutdown, from the files.
 . "$(dirname "$0")/nbd-lib.sh"
 need cryptsetup qemu-io qemu-img nbdinfo nbdcopy fio python3
@@ -32,10 +33,24 @@ for i in 0 1 2 3; do
     qio -f raw "$URI" "${cmds[@]}" &
     writers+=($!)
 done
+# A client killed inside a write request (header and half its data sent)
+# after 32 acknowledged 64 KiB writes into 32M..34M.
+python3 "$SRCDIR/nbd-killed-client.py" write "$SOCK" disk0 $((32 << 20)) "$T/killed.log" &
+killed=$!
+BG_PIDS+=("$killed")
+for _ in $(seq 200); do
+    grep -qx half "$T/killed.log" 2>/dev/null && break
+    kill -0 "$killed" 2>/dev/null || break
+    sleep 0.05
+done
+grep -qx half "$T/killed.log" 2>/dev/null || fail "the NBD writer never got inside a request"
+kill -9 "$killed"
+wait "$killed" 2>/dev/null
 sleep 1
-kill -9 "$victim" 2>/dev/null
+kill -0 "$victim" 2>/dev/null || fail "the fio victim ended before it was killed"
+kill -9 "$victim"
 wait "$victim" 2>/dev/null
-ok "client killed mid-stream"
+ok "clients killed mid-stream (fio with 32 requests in flight, one inside a request)"
 
 # A multi-connection copy on the other export while writers run.
 head -c 32M /dev/urandom > "$T/rand"
@@ -53,6 +68,8 @@ for i in 0 1 2 3; do
 done
 nbdcopy --connections=2 "nbd+unix:///disk1?socket=$SOCK" "$T/out" || fail "nbdcopy out"
 cmp "$T/rand" "$T/out" || fail "multi-conn copy differs"
+python3 "$SRCDIR/nbd-killed-client.py" verify "$SOCK" disk0 $((32 << 20)) "$T/killed.log" ||
+    fail "writes acknowledged to the killed client were lost"
 nbdinfo "$URI" >/dev/null || fail "server stopped serving"
 ok "all ranges verified through NBD; server still serving"
 
