@@ -23,7 +23,9 @@ typedef union LbHashCtx {
     struct sha256_ctx sha256;
     struct sha512_ctx sha512;
     struct ripemd160_ctx ripemd160;
+    struct sha3_224_ctx sha3_224;
     struct sha3_256_ctx sha3_256;
+    struct sha3_384_ctx sha3_384;
     struct sha3_512_ctx sha3_512;
     struct sm3_ctx sm3;
     LbWhirlpoolCtx whirlpool;

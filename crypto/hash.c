@@ -44,6 +44,8 @@ static const LbHashInfo lb_hash_table[LB_HASH__MAX] = {
     [LB_HASH_SHA3_512] = {"sha3-512", "sha3_512", 64, &nettle_sha3_512},
     [LB_HASH_WHIRLPOOL] = {"whirlpool", NULL, 64, &lb_nettle_whirlpool},
     [LB_HASH_SM3] = {"sm3", NULL, 32, &nettle_sm3},
+    [LB_HASH_SHA3_224] = {"sha3-224", "sha3_224", 28, &nettle_sha3_224},
+    [LB_HASH_SHA3_384] = {"sha3-384", "sha3_384", 48, &nettle_sha3_384},
 };
 
 bool lb_hash_from_name(const char *name, LbHashAlg *out, GError **errp)

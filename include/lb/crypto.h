@@ -40,6 +40,8 @@ typedef enum {
     LB_HASH_SHA3_512,
     LB_HASH_WHIRLPOOL,
     LB_HASH_SM3,
+    LB_HASH_SHA3_224,
+    LB_HASH_SHA3_384,
     LB_HASH__MAX,
 } LbHashAlg;
 

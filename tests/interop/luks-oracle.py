@@ -3,15 +3,16 @@
 
 An oracle for the interop tests: given the volume key (as printed by
 `cryptsetup luksDump --dump-volume-key`), it decrypts payload sectors with
-dm-crypt semantics (LUKS-FORMAT.md §2) using only `openssl enc -aes-*-ecb`
+dm-crypt semantics (LUKS-FORMAT.md §2) using only `openssl enc -CIPHER-ecb`
 for the block cipher, so no luksblk code is involved.  XTS tweaks, CBC
-chaining and the plain/plain64/essiv IVs are computed here.
+chaining, CTR counters and the IVs are computed here.
 
   luks-oracle.py decrypt KEYHEX SPEC FILE OFFSET LENGTH FIRST_SECTOR
       writes LENGTH decrypted bytes read at byte OFFSET of FILE, whose
       first 512-byte unit has IV sector FIRST_SECTOR, to stdout.
-  SPEC: aes-xts-plain64, aes-xts-plain, aes-cbc-plain64, aes-cbc-plain,
-        aes-cbc-essiv:sha256.
+  SPEC: CIPHER-CHAIN[-IVGEN] with CIPHER aes or camellia, CHAIN xts, cbc,
+        ecb or ctr, IVGEN plain, plain64, plain64be, benbi, null or
+        essiv:HASH (e.g. aes-xts-plain64, camellia-cbc-essiv:sha256).
 """
 import hashlib
 import subprocess
@@ -20,9 +21,12 @@ import sys
 SECTOR = 512
 
 
+CIPHER = "aes"
+
+
 def ecb(key, data, decrypt):
-    """AES-ECB over whole 16-byte blocks through the openssl CLI."""
-    args = ["openssl", "enc", "-aes-%d-ecb" % (len(key) * 8), "-K",
+    """CIPHER in ECB mode over whole 16-byte blocks (the openssl CLI)."""
+    args = ["openssl", "enc", "-%s-%d-ecb" % (CIPHER, len(key) * 8), "-K",
             key.hex(), "-nopad"]
     if decrypt:
         args.append("-d")
@@ -43,13 +47,19 @@ def iv_bytes(ivgen, sector, key):
         return sector.to_bytes(8, "little") + bytes(8)
     if ivgen == "plain":
         return (sector & 0xFFFFFFFF).to_bytes(4, "little") + bytes(12)
+    if ivgen == "plain64be":
+        return bytes(8) + sector.to_bytes(8, "big")
+    if ivgen == "benbi":    # 1-based count of 16-byte blocks, big endian
+        return bytes(8) + ((sector << 5) + 1).to_bytes(8, "big")
+    if ivgen == "null":
+        return bytes(16)
     raise SystemExit("unsupported ivgen " + ivgen)
 
 
 def ivs(ivgen, key, first, n):
     """IVs for n sectors starting at sector first."""
     if ivgen.startswith("essiv:"):
-        salt = hashlib.new(ivgen[6:], key).digest()
+        salt = hashlib.new(ivgen[6:].replace("-", "_"), key).digest()
         plain = b"".join(iv_bytes("plain64", first + i, key)
                          for i in range(n))
         enc = ecb(salt, plain, False)
@@ -90,25 +100,42 @@ def decrypt_cbc(key, ivgen, data, first):
     return bytes(out)
 
 
+def decrypt_ecb(key, ivgen, data, first):
+    return ecb(key, data, True)
+
+
+def decrypt_ctr(key, ivgen, data, first):
+    """Each sector is one CTR stream from its IV (128-bit big-endian)."""
+    n = len(data) // SECTOR
+    counters = bytearray()
+    for iv in ivs(ivgen, key, first, n):
+        c = int.from_bytes(iv, "big")
+        for j in range(SECTOR // 16):
+            counters += ((c + j) % (1 << 128)).to_bytes(16, "big")
+    return xor(data, ecb(key, bytes(counters), False))
+
+
 def main():
     if len(sys.argv) != 8 or sys.argv[1] != "decrypt":
         raise SystemExit(__doc__)
     key = bytes.fromhex(sys.argv[2])
-    cipher, chain, ivgen = sys.argv[3].split("-", 2)
-    if cipher != "aes":
-        raise SystemExit("only aes is supported")
+    global CIPHER
+    spec = sys.argv[3].split("-", 2)
+    cipher, chain, ivgen = spec + [""] * (3 - len(spec))
+    if cipher not in ("aes", "camellia"):
+        raise SystemExit("only aes and camellia are supported")
+    CIPHER = cipher
     off, length, first = (int(x, 0) for x in sys.argv[5:8])
     assert length % SECTOR == 0
     with open(sys.argv[4], "rb") as f:
         f.seek(off)
         data = f.read(length)
     assert len(data) == length, "short read"
-    if chain == "xts":
-        out = decrypt_xts(key, ivgen, data, first)
-    elif chain == "cbc":
-        out = decrypt_cbc(key, ivgen, data, first)
-    else:
+    chains = {"xts": decrypt_xts, "cbc": decrypt_cbc, "ecb": decrypt_ecb,
+              "ctr": decrypt_ctr}
+    if chain not in chains:
         raise SystemExit("unsupported chain mode " + chain)
+    out = chains[chain](key, ivgen, data, first)
     sys.stdout.buffer.write(out)
 
 

@@ -79,6 +79,29 @@ expect_err 'luksblk-io: .*' $IO $SEC --image-opts "$(opts garbage.img)" \
 [ "$(sha256sum < garbage.img)" = "$gsum" ] || fail "garbage header changed"
 ok
 
+# A header naming an unknown cipher (offset 8) or hash (offset 72), or a
+# key-material offset past the end (slot 0, offset 208+40): refused, never
+# guessed, and not rewritten.
+for f in 8:rot13 40:cbc-lmk 72:md4; do
+    cp h.img unk.img
+    off=${f%%:*} name=${f#*:}
+    head -c 32 /dev/zero | dd of=unk.img bs=1 seek="$off" conv=notrunc status=none
+    printf '%s' "$name" | dd of=unk.img bs=1 seek="$off" conv=notrunc status=none
+    usum=$(sha256sum < unk.img)
+    expect_err "luksblk-io: .*unsupported.*$name" \
+        $IO $SEC --image-opts "$(opts unk.img)" -c 'read 0 512'
+    expect_err "luksblk-img: .*unsupported.*$name" $IMG info unk.img
+    [ "$(sha256sum < unk.img)" = "$usum" ] || fail "header naming $name changed"
+    ok
+done
+cp h.img unk.img
+printf '\x7f\xff\xff\x00' | dd of=unk.img bs=1 seek=248 conv=notrunc status=none
+usum=$(sha256sum < unk.img)
+expect_err 'luksblk-io: .*' $IO $SEC --image-opts "$(opts unk.img)" -c 'read 0 512'
+[ "$(sha256sum < unk.img)" = "$usum" ] || fail "header with a wild key offset changed"
+ok
+unchanged unknown algorithms
+
 # Unknown cipher, unknown format, missing secret at create.
 expect_err 'luksblk-img: c1.img: .*' $IMG create -q $SEC -f luks \
     -o key-secret=sec0,iter-time=10,cipher-alg=foo-256 c1.img 1M

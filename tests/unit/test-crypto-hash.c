@@ -50,6 +50,14 @@ static const HashCase hash_cases[] = {
      "6543aaa70d0ef99fbf8d2769639981ee1fd0b0276f4756b9d504d0b7de19b700"},
     {"sm3", "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0",
      "f4bedca973227d45c5b822551d2e762d4cfb0e9af70b241452545727b5fb046f"},
+    /* SHA3-224/384 (cryptsetup takes them as LUKS hashes): Python hashlib. */
+    {"sha3-224", "e642824c3f8cf24ad09234ee7d3c766fc9a3a5168d0c94ad73b46fdf",
+     "2461344b84416db8fe01c2a4966fea019590c231dd5724c1bfc26745"},
+    {"sha3-384",
+     "ec01498288516fc926459f58e2c6ad8df9b473cb0fc08c2596da7cf0e49be4b2"
+     "98d88cea927ac7f539f1edf228376d25",
+     "ccf4495ff20b4b33a1cc1917f9f0fe0fcb5e3d08e542cf4d4a90dd950b748e7e"
+     "1cc07d2f3b36d62dd240724417cdd81b"},
     /* Whirlpool (crypto/whirlpool.c): ISO/IEC 10118-3 "abc" vector; 1000 x
      * 'a' from `openssl dgst -whirlpool -provider legacy`. */
     {"whirlpool",
