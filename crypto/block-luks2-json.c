@@ -437,7 +437,9 @@ static bool decode_keyslot(JsonObject *o, const char *ctx, uint64_t hdr_size,
         UNSUPP(errp, "%s: af type \"%s\" is not supported", ctx, s);
         return false;
     }
-    if (!get_u32(af, "stripes", ctx, 1, G_MAXUINT32, &ks->af_stripes, errp) ||
+    /* cryptsetup takes any integer here and always uses 4000 stripes. */
+    if (!get_int(af, "stripes", ctx, G_MININT64, G_MAXINT64, &ks->af_stripes,
+                 errp) ||
         !get_hash(af, "hash", ctx, &ks->af_hash, errp)) {
         return false;
     }

@@ -69,7 +69,8 @@ typedef struct LbLuks2Keyslot {
     bool used;
     uint32_t key_size; /* volume key bytes */
     LbHashAlg af_hash;
-    uint32_t af_stripes;  /* as stored; 4000 is always used */
+    int64_t af_stripes;   /* as stored (any JSON integer, as cryptsetup
+                             accepts); 4000 is always used */
     uint64_t area_offset; /* bytes on the header device */
     uint64_t area_size;
     char *area_encryption;  /* "aes-xts-plain64" */
