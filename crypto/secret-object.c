@@ -15,7 +15,9 @@
 #include "lb/object.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <nettle/aes.h>
 #include <nettle/cbc.h>
 #include <nettle/nettle-meta.h>
@@ -68,6 +70,57 @@ static LbSecret *base64_decode(const char *in, size_t len, GError **errp)
     return trimmed;
 }
 
+/* Read @file straight into locked memory with read(2): no stdio buffer
+ * and no reallocated heap copy of the passphrase is left behind, for
+ * pipes (/dev/fd/N) as for regular files.  Messages as g_file_get_contents
+ * words them, which QEMU quotes. */
+static LbSecret *read_file(const char *file, GError **errp)
+{
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        secret_error(errp,
+                     "Unable to read %s: Failed to open file \u201c%s\u201d: "
+                     "%s",
+                     file, file, g_strerror(errno));
+        return NULL;
+    }
+    g_autoptr(LbSecret) buf = lb_secret_new(4096);
+    size_t len = 0;
+    for (;;) {
+        if (len == lb_secret_len(buf)) {
+            if (len > SECRET_FILE_MAX) {
+                close(fd);
+                secret_error(errp, "secret file %s is too large", file);
+                return NULL;
+            }
+            LbSecret *bigger = lb_secret_new(MIN(len * 2, SECRET_FILE_MAX + 1));
+            memcpy(lb_secret_data(bigger), lb_secret_cdata(buf), len);
+            lb_secret_free(g_steal_pointer(&buf));
+            buf = bigger;
+        }
+        ssize_t n =
+            read(fd, lb_secret_data(buf) + len, lb_secret_len(buf) - len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            int err = errno;
+            close(fd);
+            secret_error(errp,
+                         "Unable to read %s: Error reading file "
+                         "\u201c%s\u201d: %s",
+                         file, file, g_strerror(err));
+            return NULL;
+        }
+        if (n == 0) {
+            break;
+        }
+        len += n;
+    }
+    close(fd);
+    return lb_secret_new_from(lb_secret_cdata(buf), len);
+}
+
 static LbSecret *load_input(const char *data, const char *file, GError **errp)
 {
     if (data && file) {
@@ -81,22 +134,7 @@ static LbSecret *load_input(const char *data, const char *file, GError **errp)
         secret_error(errp, "Either 'data' or 'file' must be provided");
         return NULL;
     }
-    g_autoptr(GError) local = NULL;
-    char *contents = NULL;
-    gsize len = 0;
-    if (!g_file_get_contents(file, &contents, &len, &local)) {
-        secret_error(errp, "Unable to read %s: %s", file, local->message);
-        return NULL;
-    }
-    LbSecret *s = NULL;
-    if (len > SECRET_FILE_MAX) {
-        secret_error(errp, "secret file %s is too large", file);
-    } else {
-        s = lb_secret_new_from(contents, len);
-    }
-    lb_memzero(contents, len);
-    g_free(contents);
-    return s;
+    return read_file(file, errp);
 }
 
 static LbSecret *decrypt_input(const char *keyid, const char *iv_b64,

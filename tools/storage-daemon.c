@@ -363,14 +363,15 @@ int main(int argc, char **argv)
         } else {
             fn(val, &err);
         }
+        if (fn == add_object) {
+            /* An argv string: take the passphrase out of it for good (it
+             * shows in /proc/PID/cmdline and stays on the stack), before
+             * an error message could quote it. */
+            lb_opts_scrub_arg((char *)val);
+        }
         if (err) {
             g_printerr("%s: --%s %s: %s\n", prog, key, val, err->message);
             rc = 1;
-        }
-        if (fn == add_object) {
-            /* An argv string: take the passphrase out of it for good (it
-             * shows in /proc/PID/cmdline and stays on the stack). */
-            lb_opts_scrub_arg((char *)val);
         }
     }
 

@@ -129,8 +129,8 @@ char *lb_opts_json_redact(const char *json, gssize len, GPtrArray *secrets)
             const char *v = skip_ws(colon + 1, end);
             size_t vn = v < end && *v == '"' ? json_string_len(v, end) : 0;
             g_autoptr(LbSecret) tmp = lb_secret_new(vn + 1);
-            gssize dn = vn ? json_unescape(v + 1, vn - 2, lb_secret_data(tmp))
-                           : -1;
+            gssize dn =
+                vn ? json_unescape(v + 1, vn - 2, lb_secret_data(tmp)) : -1;
             if (dn >= 0) {
                 /* NUL-terminated: the value goes back as a C string. */
                 LbSecret *s = lb_secret_new(dn + 1);
@@ -158,8 +158,7 @@ static void put_secret(LbOptsVal *v, GPtrArray *secrets)
         return;
     }
     num = v->str + strlen(MARKER);
-    if (!g_ascii_string_to_unsigned(num, 10, 0, secrets->len - 1, &idx,
-                                    NULL)) {
+    if (!g_ascii_string_to_unsigned(num, 10, 0, secrets->len - 1, &idx, NULL)) {
         return;
     }
     LbSecret *s = secrets->pdata[idx];
@@ -205,12 +204,12 @@ static void scrub_keyval(char *arg)
     while (*s) {
         size_t klen = strcspn(s, "=,");
         char *val = s[klen] == '=' ? s + klen + 1 : s;
-        bool secret = s[klen] == '=' &&
-                      ((klen == strlen(SECRET_KEY) &&
-                        !strncmp(s, SECRET_KEY, klen)) ||
-                       (klen > strlen(SECRET_KEY) &&
-                        !strncmp(s + klen - strlen(SECRET_KEY) - 1,
-                                 "." SECRET_KEY, strlen(SECRET_KEY) + 1)));
+        bool secret =
+            s[klen] == '=' &&
+            ((klen == strlen(SECRET_KEY) && !strncmp(s, SECRET_KEY, klen)) ||
+             (klen > strlen(SECRET_KEY) &&
+              !strncmp(s + klen - strlen(SECRET_KEY) - 1, "." SECRET_KEY,
+                       strlen(SECRET_KEY) + 1)));
         char *p = val;
 
         while (*p && !(*p == ',' && p[1] != ',')) {

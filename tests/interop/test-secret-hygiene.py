@@ -12,7 +12,9 @@ half of an XTS key (a key schedule starts with the raw key) or of a block
 of a keyslot's PBKDF2 output (computed here from luksDump's salt and
 iteration count) must lie in a VM_LOCKED mapping (smaps "lo"), which is where LbSecret keeps key material;
 after blockdev-del and object-del no copy may remain at all.  The same
-scan runs on luksblk-io waiting at its prompt with a volume open.
+scan runs on luksblk-io waiting at its prompt with a volume open and on
+luksblk-img bench stopped (SIGSTOP) mid-run, its passphrase read from a
+pipe.
 Needs root (to read another process's memory), cryptsetup and openssl.
 """
 import base64
@@ -22,6 +24,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -294,6 +297,34 @@ def test_io(tmp):
             proc.wait()
 
 
+def test_img_bench(tmp):
+    """luksblk-img bench stopped mid-run, its passphrase read from a pipe
+    (file=/dev/fd/N: GLib would read that through stdio)."""
+    p_img = ('hyg-img-' + secrets.token_hex(12)).encode()
+    payload, header, vk, dk = make_volume(tmp, 'img', 'luks1', [p_img])
+    needles = needles_for({'luksblk-img': p_img}, {'luksblk-img': vk}, dk)
+    rfd, wfd = os.pipe()
+    os.write(wfd, p_img)
+    os.close(wfd)
+    opts = ('driver=luks,file.filename=%s,header.filename=%s,key-secret=s0'
+            % (payload, header))
+    proc = subprocess.Popen(
+        [tool('luksblk-img'), 'bench', '--object',
+         'secret,id=s0,file=/dev/fd/%d' % rfd, '--image-opts', opts,
+         '-c', '100000000', '-d', '4', '-s', '4k'],
+        pass_fds=[rfd], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    os.close(rfd)
+    try:
+        out = proc.stdout.readline()
+        check(out.startswith(b'Sending'), 'luksblk-img bench runs: %r' % out)
+        time.sleep(0.3)
+        os.kill(proc.pid, signal.SIGSTOP)
+        expect_locked(proc.pid, needles, 'luksblk-img bench, stopped')
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def main():
     if os.geteuid() != 0:
         skip('needs root to read /proc/PID/mem')
@@ -305,6 +336,7 @@ def main():
     try:
         test_daemon(tmp)
         test_io(tmp)
+        test_img_bench(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print('%d checks, %d failed' % (checks, failures))

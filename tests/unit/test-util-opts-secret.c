@@ -27,8 +27,8 @@ static const JsonCase json_cases[] = {
     {"{\"data\":\"caf\\u00e9 \\ud83d\\ude00 \xc3\xa9,x\"}",
      "caf\xc3\xa9 \xf0\x9f\x98\x80 \xc3\xa9,x", "caf"},
     {"{\"d\\u0061ta\":\"escaped-key\"}", "escaped-key", "escaped-key"},
-    {"{\"props\":{\"data\":\"nested-pass\",\"format\":\"raw\"}}",
-     "nested-pass", "nested-pass"},
+    {"{\"props\":{\"data\":\"nested-pass\",\"format\":\"raw\"}}", "nested-pass",
+     "nested-pass"},
     {"{\"data\":\"\"}", "", NULL},
     {"{\"id\":\"data\",\"data\":\"after-a-value-named-data\"}",
      "after-a-value-named-data", "after-a-value"},
@@ -96,7 +96,8 @@ static const struct {
     {"secret,id=s0,data=a,,b,,c,format=raw",
      "secret,id=s0,data=*******,format=raw"},
     {"data=x,id=s", "data=*,id=s"},
-    {"qom-type=secret,props.data=pw,id=s", "qom-type=secret,props.data=**,id=s"},
+    {"qom-type=secret,props.data=pw,id=s",
+     "qom-type=secret,props.data=**,id=s"},
     {"secret,id=data,file=/p", "secret,id=data,file=/p"},
     {"secret,id=s,metadata=keep", "secret,id=s,metadata=keep"},
     {"{\"qom-type\":\"secret\",\"data\":\"p\\\"w\"}",
@@ -149,8 +150,7 @@ int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     for (unsigned i = 0; i < G_N_ELEMENTS(json_cases); i++) {
-        g_autofree char *path =
-            g_strdup_printf("/util/opts-secret/json/%u", i);
+        g_autofree char *path = g_strdup_printf("/util/opts-secret/json/%u", i);
         g_test_add_data_func(path, &json_cases[i], test_json_roundtrip);
     }
     g_test_add_func("/util/opts-secret/json-untouched", test_json_untouched);
