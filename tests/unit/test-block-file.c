@@ -84,6 +84,13 @@ static void test_io(Fixture *fx, gconstpointer data)
     g_assert_cmpint(lb_node_flush(bs), ==, 0);
     g_assert_true(lb_node_truncate(bs, 2 << 20, LB_PREALLOC_OFF, &err));
     g_assert_cmpint(lb_node_length(bs), ==, 2 << 20);
+    /* The cached length follows resizes: the new range is usable at once,
+     * and a shrink takes the tail away. */
+    g_assert_cmpint(lb_node_pwrite(bs, (2 << 20) - 1, w, 1, 0), ==, 0);
+    g_assert_cmpint(lb_node_pwrite(bs, 2 << 20, w, 1, 0), ==, -EIO);
+    g_assert_true(lb_node_truncate(bs, 1 << 19, LB_PREALLOC_FALLOC, &err));
+    g_assert_cmpint(lb_node_length(bs), ==, 1 << 19);
+    g_assert_cmpint(lb_node_pread(bs, 1 << 19, r, 1), ==, -EIO);
 
     /* Read-only: writes fail with -EPERM, truncation is refused. */
     g_autoptr(LbNode) ro = open_kv(kv, LB_OPEN_NO_LOCK, &err);
