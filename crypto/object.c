@@ -132,7 +132,7 @@ bool lb_object_add(LbOpts *props, GError **errp)
     if (!priv) {
         return false;
     }
-    if (!lb_opts_check_unused(props, NULL, errp)) {
+    if (!lb_opts_check_unexpected(props, errp)) {
         cls->destroy(priv);
         return false;
     }

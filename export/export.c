@@ -197,7 +197,7 @@ bool lb_block_export_add(LbOpts *args, GError **errp)
         export_free(exp);
         return false;
     }
-    if (!lb_opts_check_unused(args, NULL, errp)) {
+    if (!lb_opts_check_unexpected(args, errp)) {
         ops->destroy(exp, true);
         export_free(exp);
         return false;

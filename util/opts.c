@@ -456,6 +456,19 @@ static const char *first_unused(LbOpts *o, char **name_out)
     return NULL;
 }
 
+bool lb_opts_check_unexpected(LbOpts *o, GError **errp)
+{
+    g_autofree char *name = NULL;
+
+    if (!first_unused(o, &name)) {
+        return true;
+    }
+    g_autofree char *full = full_name(o, name);
+    g_set_error(errp, LB_OPTS_ERROR, LB_OPTS_ERROR_UNKNOWN,
+                "Parameter '%s' is unexpected", full);
+    return false;
+}
+
 bool lb_opts_check_unused(LbOpts *o, const char *what, GError **errp)
 {
     g_autofree char *name = NULL;

@@ -521,6 +521,33 @@ static bool server_check_tls(const char *id, GError **errp)
     return true;
 }
 
+/*
+ * A uint32 argument, with the messages of QEMU's visitors for the command
+ * line's strings (QMP's JSON was checked against the schema already).
+ */
+static bool server_get_u32(LbOpts *args, const char *key, uint64_t def,
+                           uint64_t *out, GError **errp)
+{
+    const char *s = lb_opts_get_str(args, key);
+    gint64 neg;
+
+    *out = def;
+    if (!lb_opts_has(args, key)) {
+        return true;
+    }
+    lb_opts_mark_used(args, key);
+    if (s && g_ascii_string_to_unsigned(s, 10, 0, G_MAXUINT32, out, NULL)) {
+        return true;
+    }
+    bool integer =
+        s && (g_ascii_string_to_unsigned(s, 10, 0, G_MAXUINT64, out, NULL) ||
+              g_ascii_string_to_signed(s, 10, G_MININT64, -1, &neg, NULL));
+    g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                "Parameter '%s' expects %s", key,
+                integer ? "uint32_t" : "integer");
+    return false;
+}
+
 bool lb_nbd_server_start(LbOpts *args, GError **errp)
 {
     const char *tls = NULL, *authz = NULL;
@@ -535,22 +562,15 @@ bool lb_nbd_server_start(LbOpts *args, GError **errp)
     lb_opts_mark_used(args, "addr");
     if (!lb_opts_get_string(args, "tls-creds", &tls, errp) ||
         !lb_opts_get_string(args, "tls-authz", &authz, errp) ||
-        !lb_opts_get_uint(args, "max-connections", 0, &max_conns, errp) ||
-        !lb_opts_get_uint(args, "handshake-max-seconds",
-                          NBD_HANDSHAKE_MAX_DEFAULT, &handshake_max, errp) ||
-        !lb_opts_check_unused(args, NULL, errp)) {
+        !server_get_u32(args, "max-connections", 0, &max_conns, errp) ||
+        !server_get_u32(args, "handshake-max-seconds",
+                        NBD_HANDSHAKE_MAX_DEFAULT, &handshake_max, errp) ||
+        !lb_opts_check_unexpected(args, errp)) {
         return false;
     }
     if (!addr) {
         g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
                     "Parameter 'addr' is missing");
-        return false;
-    }
-    if (max_conns > G_MAXUINT32 || handshake_max > G_MAXUINT32) {
-        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
-                    "Parameter '%s' expects uint32_t",
-                    max_conns > G_MAXUINT32 ? "max-connections"
-                                            : "handshake-max-seconds");
         return false;
     }
     if (tls && !server_check_tls(tls, errp)) {
@@ -571,7 +591,7 @@ bool lb_nbd_server_start(LbOpts *args, GError **errp)
      */
     srv->tls_authz = g_strdup(authz);
     if (!nbd_listeners_open(&srv->listen, addr, errp) ||
-        !lb_opts_check_unused(addr, "addr", errp)) {
+        !lb_opts_check_unexpected(addr, errp)) {
         server_free(srv);
         return false;
     }

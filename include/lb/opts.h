@@ -90,6 +90,12 @@ void lb_opts_mark_used(LbOpts *o, const char *key);
  * @what when not NULL) if any key was never read.
  */
 bool lb_opts_check_unused(LbOpts *o, const char *what, GError **errp);
+/**
+ * lb_opts_check_unexpected: like lb_opts_check_unused but with the message
+ * of QEMU's QAPI visitors, "Parameter 'KEY' is unexpected", for options
+ * that QEMU reads through QAPI (--nbd-server, --export, --object).
+ */
+bool lb_opts_check_unexpected(LbOpts *o, GError **errp);
 
 /**
  * lb_opts_to_json: compact JSON text (transfer full).  A byte of a key or

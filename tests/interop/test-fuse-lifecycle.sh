@@ -30,7 +30,7 @@ expect_refused "failed to stat" "type=fuse,id=e0,node-name=f0,mountpoint=$T/miss
 expect_refused "allow-other" "type=fuse,id=e0,node-name=f0,mountpoint=$M,allow-other=maybe"
 expect_refused "already is a FUSE export" \
     "type=fuse,id=e0,node-name=f0,mountpoint=$M" "type=fuse,id=e1,node-name=f0,mountpoint=$M"
-expect_refused "Invalid parameter" "type=fuse,id=e0,node-name=f0,mountpoint=$M,bogus=1"
+expect_refused "Parameter 'bogus' is unexpected" "type=fuse,id=e0,node-name=f0,mountpoint=$M,bogus=1"
 
 # No usable /dev/fuse (hidden in a private mount namespace): clear refusal.
 if unshare -m true 2>/dev/null; then

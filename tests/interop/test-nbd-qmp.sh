@@ -145,9 +145,35 @@ check(is_error(r, "disk0"), "duplicate export name: error")
 r = q.cmd("block-export-add", {"type": "nbd", "id": "e8",
                                "node-name": "nope"})
 check(is_error(r, "nope"), "unknown node: error")
+# Messages as qemu-storage-daemon 10 gives them for the same arguments.
+for args, desc in [
+        ({"id": "0bad"}, "Invalid block export id"),
+        ({"id": "e8", "iothread": "io0"}, 'iothread "io0" not found'),
+        ({"id": "e8", "bitmaps": ["b"]}, "Bitmap 'b' is not found"),
+        ({"id": "e8", "bitmaps": [{"node": "v", "name": "b"}]},
+         "Dirty bitmap 'b' not found"),
+        ({"id": "e8", "name": "n" * 4097},
+         "export name '%s' too long" % ("n" * 4097)),
+        ({"id": "e8", "description": "d" * 4097},
+         "description '%s' too long" % ("d" * 4097))]:
+    a = {"type": "nbd", "node-name": "v", "name": "x"}
+    a.update(args)
+    r = q.cmd("block-export-add", a)
+    check(r.get("error", {}).get("desc") == desc, "error: " + desc[:40])
+r = q.cmd("block-export-add", {"type": "nbd", "id": "e7", "node-name": "v",
+                               "allow-inactive": True, "bitmaps": []})
+check(r == {"return": {}}, "export e7 (allow-inactive, no bitmaps)")
 r = q.cmd("query-block-exports")
-check(r.get("return") == [{"type": "nbd", "id": "e0", "node-name": "v",
-                           "shutting-down": False}], "query-block-exports")
+check(r.get("return") == [
+    {"type": "nbd", "id": "e7", "node-name": "v", "shutting-down": False},
+    {"type": "nbd", "id": "e0", "node-name": "v", "shutting-down": False}],
+    "query-block-exports, newest first as in QEMU")
+q.events.clear()
+r = q.cmd("block-export-del", {"id": "e7"})
+check(r == {"return": {}} and
+      [e["data"] for e in q.events] == [{"id": "e7"}],
+      "BLOCK_EXPORT_DELETED e7 arrives before block-export-del returns")
+q.events.clear()
 r = q.cmd("blockdev-del", {"node-name": "v"})
 check(is_error(r), "blockdev-del of an exported node: error")
 
@@ -157,6 +183,7 @@ r = q.cmd("block-export-del", {"id": "e0"})
 check(is_error(r, "in use"), "safe block-export-del with a client: error")
 r = q.cmd("block-export-del", {"id": "e0", "mode": "hard"})
 check(r == {"return": {}}, "hard block-export-del")
+check(q.events == [], "... whose event follows the return (client cut off)")
 ev = q.wait_event("BLOCK_EXPORT_DELETED")
 check(ev is not None and ev["data"] == {"id": "e0"},
       "BLOCK_EXPORT_DELETED e0")
@@ -198,8 +225,11 @@ r = q.cmd("block-export-add", {"type": "nbd", "id": "e1", "node-name": "v"})
 check(r == {"return": {}}, "export e1 (name defaults to the node name)")
 c2 = nbd_go(nbd_path, "v")
 check(c2 is not None, "client on e1 by node name")
+q.events.clear()
 r = q.cmd("nbd-server-stop")
 check(r == {"return": {}}, "nbd-server-stop with a client connected")
+check([e["data"] for e in q.events] == [{"id": "e1"}],
+      "... announces e1's deletion before it returns, as QEMU does")
 ev = q.wait_event("BLOCK_EXPORT_DELETED")
 check(ev is not None and ev["data"] == {"id": "e1"}, "BLOCK_EXPORT_DELETED e1")
 check(is_error(q.cmd("nbd-server-stop"), "not running"),
@@ -279,3 +309,36 @@ sys.exit(1 if failures else 0)
 PY
 stop_server "$T/pid"
 ok "QMP export lifecycle"
+
+# The command line: qemu-storage-daemon 10's messages for the same lines.
+cli_refused() {
+    local msg=$1
+    shift
+    local out
+    out=$(timeout 10 "$SERVER" --object "$SECRET" $(blockdev_args v) "$@" 2>&1)
+    [ $? = 1 ] && echo "$out" | grep -qF -- "$msg" \
+        || fail "expected \"$msg\" from $*, got: $out"
+}
+N="addr.type=unix,addr.path=$T/c.sock"
+cli_refused "Parameter 'foo' is unexpected" --nbd-server "$N,foo=1"
+cli_refused "Parameter 'addr.foo' is unexpected" --nbd-server "$N,addr.foo=1"
+cli_refused "Parameter 'max-connections' expects integer" \
+    --nbd-server "$N,max-connections=x"
+cli_refused "Parameter 'max-connections' expects uint32_t" \
+    --nbd-server "$N,max-connections=-1"
+cli_refused "Parameter 'handshake-max-seconds' expects uint32_t" \
+    --nbd-server "$N,handshake-max-seconds=4294967296"
+cli_refused "Parameter 'handshake-max-seconds' expects integer" \
+    --nbd-server "$N,handshake-max-seconds=1.5"
+cli_refused "Invalid block export id" --nbd-server "$N" \
+    --export type=nbd,id=0e,node-name=v
+cli_refused "Bitmap 'x' is not found" --nbd-server "$N" \
+    --export type=nbd,id=e0,node-name=v,bitmaps.0=x
+cli_refused 'iothread "x" not found' --nbd-server "$N" \
+    --export type=nbd,id=e0,node-name=v,iothread=x
+cli_refused "Parameter 'foo' is unexpected" --nbd-server "$N" \
+    --export type=nbd,id=e0,node-name=v,foo=bar
+cli_refused "Parameter 'foo' is unexpected" --object authz-simple,id=a0,identity=x,foo=1
+cli_refused "Parameter 'rules.0' missing" \
+    --object authz-list,id=a0,rules.1.match=x,rules.1.policy=allow
+ok "command-line errors as qemu-storage-daemon gives them"
