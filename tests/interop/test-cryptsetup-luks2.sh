@@ -78,13 +78,26 @@ argon=(--pbkdf-memory 32 --pbkdf-parallel 1 --pbkdf-force-iterations 4)
 
 # ---- cryptsetup -> luksblk ---------------------------------------------------
 # name | luksFormat arguments | detached? | sector size
-cases=(
-    "argon2id-512-detached|--pbkdf argon2id ${argon[*]} --sector-size 512|1|512"
-    "argon2i-4096-detached-label|--pbkdf argon2i ${argon[*]} --sector-size 4096 --label MYLABEL|1|4096"
-    "pbkdf2-4096-attached|--pbkdf pbkdf2 --pbkdf-force-iterations 1000 --sector-size 4096|0|4096"
-    "argon2id-512-attached-label|--pbkdf argon2id ${argon[*]} --sector-size 512 --label L2|0|512"
+# Every KDF x sector size 512/4096 x detached/attached, every other one
+# with a label; then a few odd ones.
+cases=()
+n=0
+for kdf in argon2id argon2i pbkdf2; do
+    if [ $kdf = pbkdf2 ]; then kargs="--pbkdf pbkdf2 --pbkdf-force-iterations 1000"
+    else kargs="--pbkdf $kdf ${argon[*]}"; fi
+    for sector in 512 4096; do
+        for det in 1 0; do
+            n=$((n + 1))
+            lab="" lname=""
+            [ $((n % 2)) = 1 ] && lab=" --label MYLABEL$n" lname="-label"
+            cases+=("$kdf-$sector-$([ $det = 1 ] && echo detached || echo attached)$lname|$kargs --sector-size $sector$lab|$det|$sector")
+        done
+    done
+done
+cases+=(
     "pbkdf2-512-detached-256bit|--pbkdf pbkdf2 --pbkdf-force-iterations 1000 --sector-size 512 --key-size 256|1|512"
     "pbkdf2-sha512-1024-detached|--pbkdf pbkdf2 --pbkdf-force-iterations 1000 --hash sha512 --sector-size 1024|1|1024"
+    "pbkdf2-sha3-384-512-detached|--pbkdf pbkdf2 --pbkdf-force-iterations 1000 --hash sha3-384 --sector-size 512|1|512"
     "argon2id-2048-attached-64k-meta|--pbkdf argon2id ${argon[*]} --sector-size 2048 --luks2-metadata-size 64k|0|2048"
 )
 for c in "${cases[@]}"; do
@@ -116,7 +129,10 @@ for c in "${cases[@]}"; do
     [ $? = 2 ] && ok "$name: wrong passphrase refused" || fail "$name: wrong passphrase"
     info=$("$tool" info "$hdr")
     grep -qx "sector-size=$sector" <<<"$info" || fail "$name: sector size ($info)"
-    case $args in *--label*) grep -q "^label=M\?[YL]" <<<"$info" || fail "$name: label";; esac
+    case $args in
+    *--label*) grep -qx "label=${args##*--label }" <<<"$info" || fail "$name: label ($info)";;
+    *) grep -q "^label=." <<<"$info" && fail "$name: label without --label ($info)";;
+    esac
     # Data: our encryption decrypts with the dumped key independently.
     head -c 16384 /dev/urandom > plain
     off=$((3 * 4096))

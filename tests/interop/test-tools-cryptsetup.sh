@@ -20,6 +20,28 @@ expect_ok $IMG info --output=json h1.img
 json_is format '"luks"'
 json_is format-specific.data.detached-header true
 json_is format-specific.data.payload-offset 0
+# LUKS2 info shows what issue 5 lists: version, label, sector size,
+# keyslots with their KDF, segments, digests, detached-header.
+printf second > pass2.txt
+cryptsetup luksAddKey --batch-mode --key-file pass.txt --pbkdf pbkdf2 \
+    --pbkdf-force-iterations 1000 h2.img pass2.txt || fail "luksAddKey luks2"
+cryptsetup config --batch-mode --label MYDISK h2.img || fail "cryptsetup config --label"
+expect_ok $IMG info --output=json h2.img
+json_is format-specific.data.version 2
+json_is format-specific.data.label '"MYDISK"'
+json_is format-specific.data.sector-size 4096
+json_is format-specific.data.detached-header true
+json_is format-specific.data.payload-offset 0
+json_is format-specific.data.keyslots.0.kdf '"argon2id"'
+json_is format-specific.data.keyslots.0.memory 32
+json_is format-specific.data.keyslots.1.kdf '"pbkdf2"'
+json_is format-specific.data.keyslots.1.id 1
+json_is format-specific.data.segments.0.offset 0
+json_is format-specific.data.segments.0.size '"dynamic"'
+json_is format-specific.data.segments.0.sector-size 4096
+json_is format-specific.data.segments.0.encryption '"aes-xts-plain64"'
+json_is format-specific.data.digests.0.keyslots '[0, 1]'
+json_is format-specific.data.digests.0.segments '[0]'
 expect_ok $IMG info h2.img
 has "file format: luks"
 has "    detached header: true"
