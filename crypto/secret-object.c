@@ -67,6 +67,7 @@ static LbSecret *base64_decode(const char *in, size_t len, GError **errp)
         g_base64_decode_step(in, len, lb_secret_data(out), &state, &save);
     LbSecret *trimmed = lb_secret_new_from(lb_secret_data(out), n);
     lb_secret_free(out);
+    lb_memzero(&save, sizeof(save)); /* up to 3 decoded bytes */
     return trimmed;
 }
 

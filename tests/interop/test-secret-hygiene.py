@@ -1,20 +1,22 @@
 #!/usr/bin/env python3
 """test-secret-hygiene.py: passphrases and volume keys only in locked memory.
 
-A luksblk-storage-daemon gets three passphrases of one detached-header
-LUKS2 volume (and a LUKS1 one): on the command line (--object
+A luksblk-storage-daemon gets four passphrases of a detached-header LUKS2
+volume and a LUKS1 one: on the command line (--object
 secret,data=... in keyval and in JSON form), over QMP object-add with plain
 data, and over QMP in libvirt's keyid/iv form (AES-256-CBC under another
-secret).  Each one opens the volume with blockdev-add and does I/O.  The
+secret).  Each one opens the volumes with blockdev-add and does I/O; a
+third volume is made with blockdev-create, opened and written.  The
 daemon's memory is then read through /proc/PID/mem: every copy of a
 passphrase, of a volume key (cryptsetup --dump-volume-key), of either
 half of an XTS key (a key schedule starts with the raw key) or of a block
 of a keyslot's PBKDF2 output (computed here from luksDump's salt and
-iteration count) must lie in a VM_LOCKED mapping (smaps "lo"), which is where LbSecret keeps key material;
-after blockdev-del and object-del no copy may remain at all.  The same
-scan runs on luksblk-io waiting at its prompt with a volume open and on
-luksblk-img bench stopped (SIGSTOP) mid-run, its passphrase read from a
-pipe.
+iteration count) must lie in a VM_LOCKED, VM_DONTDUMP mapping (smaps
+"lo" and "dd": mlock and MADV_DONTDUMP), which is where LbSecret keeps key
+material; after blockdev-del and object-del no copy may remain at all.
+The same scan runs on luksblk-io waiting at its prompt with a volume
+open and on luksblk-img bench stopped (SIGSTOP) mid-run, its passphrase
+read from a pipe.
 Needs root (to read another process's memory), cryptsetup and openssl.
 """
 import base64
@@ -104,14 +106,19 @@ def make_volume(tmp, name, ltype, passes):
     for kf in keyfiles[1:]:
         run('cryptsetup', 'luksAddKey', '--batch-mode', '--header', header,
             '--key-file', keyfiles[0], *pbkdf, payload, kf)
+    dump = run('cryptsetup', 'luksDump', '--batch-mode', header).decode()
+    return (payload, header, volume_key(header, keyfiles[0]),
+            {'%s %s' % (name, k): v
+             for k, v in slot_keys(dump, passes).items()})
+
+
+def volume_key(header, keyfile):
     dump = run('cryptsetup', 'luksDump', '--dump-volume-key', '--batch-mode',
-               '--key-file', keyfiles[0], header).decode()
+               '--key-file', keyfile, header).decode()
     m = re.search(r'MK dump:\s*((?:[0-9a-f]{2}\s+)+)', dump)
     if not m:
         raise RuntimeError('no volume key in luksDump output:\n' + dump)
-    dump = run('cryptsetup', 'luksDump', '--batch-mode', header).decode()
-    return (payload, header, bytes.fromhex(''.join(m.group(1).split())),
-            {'%s %s' % (name, k): v for k, v in slot_keys(dump, passes).items()})
+    return bytes.fromhex(''.join(m.group(1).split()))
 
 
 def encrypt_secret(key, iv, plain):
@@ -122,7 +129,7 @@ def encrypt_secret(key, iv, plain):
 
 
 def mappings(pid):
-    """[(start, end, locked, name)] from /proc/PID/smaps."""
+    """[(start, end, locked and no-dump, name, perms)] from smaps."""
     maps = []
     with open('/proc/%d/smaps' % pid) as f:
         cur = None
@@ -134,7 +141,9 @@ def mappings(pid):
                        m.group(4) or '[anon]', m.group(3)]
                 maps.append(cur)
             elif line.startswith('VmFlags:') and cur:
-                cur[2] = 'lo' in line.split()[1:]
+                # Locked (mlock) and left out of core dumps (MADV_DONTDUMP).
+                flags = line.split()[1:]
+                cur[2] = 'lo' in flags and 'dd' in flags
     return maps
 
 
@@ -175,7 +184,8 @@ def expect_locked(pid, needles, what):
     found = scan(pid, needles)
     for label, hits in sorted(found.items()):
         bad = [h for h in hits if not h[1]]
-        check(not bad, '%s: %s only in locked memory (%d copies, %d unlocked%s)'
+        check(not bad, '%s: %s only in locked, no-dump memory (%d copies, '
+              '%d elsewhere%s)'
               % (what, label, len(hits), len(bad),
                  ''.join(' %#x %s' % (a, n) for a, _, n in bad[:4])))
     return found
@@ -246,15 +256,37 @@ def test_daemon(tmp):
                 hmp_io(qmp, node, 'read -P 0x5a 0 64k')
                 if sec != 'sec-enc':
                     qmp.command('blockdev-del', {'node-name': node})
-        # Nodes luks1-sec-enc and luks2-sec-enc stay open.
+        # A volume made by blockdev-create (volume key generated here).
+        cpay, chdr = os.path.join(tmp, 'c-payload.img'), \
+            os.path.join(tmp, 'c-header.img')
+        with open(cpay, 'wb') as f:
+            f.truncate(4 << 20)
+        open(chdr, 'wb').close()
+        qmp.command('blockdev-add', {'driver': 'file', 'node-name': 'cp',
+                                     'filename': cpay})
+        qmp.command('blockdev-add', {'driver': 'file', 'node-name': 'ch',
+                                     'filename': chdr})
+        err = qmp.run_job('blockdev-create', {'job-id': 'c0', 'options': {
+            'driver': 'luks', 'file': 'cp', 'header': 'ch',
+            'key-secret': 'sec-qmp', 'iter-time': 10, 'size': 4 << 20}}, 'c0')
+        check(err is None, 'blockdev-create: %s' % err)
+        qmp.command('blockdev-add', {'driver': 'luks', 'node-name': 'lukc',
+                                     'file': 'cp', 'header': 'ch',
+                                     'key-secret': 'sec-qmp'})
+        hmp_io(qmp, 'lukc', 'write -P 0x3c 0 64k')
+        with open(os.path.join(tmp, 'qmp-pass'), 'wb') as f:
+            f.write(p_qmp)
+        vkc = volume_key(chdr, os.path.join(tmp, 'qmp-pass'))
+        needles.update(needles_for({}, {'created': vkc}))
+        # Nodes luks1-sec-enc, luks2-sec-enc and lukc stay open.
         found = expect_locked(pid, needles, 'daemon, volumes open')
-        check(found['volume key luks2'] or found['volume key luks2 (first half)'],
+        check(found['volume key luks2'],
               'daemon: the scan does see the volume key (sanity)')
         check(found['passphrase cli'], 'daemon: the scan does see the '
               'secret objects (sanity)')
 
-        for v in ['1', '2']:
-            qmp.command('blockdev-del', {'node-name': 'luks%s-sec-enc' % v})
+        for node in ['luks1-sec-enc', 'luks2-sec-enc', 'lukc']:
+            qmp.command('blockdev-del', {'node-name': node})
         for sec in ['sec-cli', 'sec-json', 'sec-qmp', 'sec-enc', 'aeskey']:
             qmp.command('object-del', {'id': sec})
         qmp.command('query-named-block-nodes')
@@ -272,7 +304,8 @@ def test_io(tmp):
     proc = subprocess.Popen(
         [tool('luksblk-io'), '--object', 'secret,id=s0,data=' + p_io.decode(),
          '--image-opts', opts],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
     try:
         proc.stdin.write(b'write -P 0x33 0 64k\n')
         proc.stdin.flush()
