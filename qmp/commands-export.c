@@ -14,6 +14,7 @@
 #include "lb-qapi-commands-block-export.h"
 #include "lb/export.h"
 #include "qmp/qmp-opts.h"
+#include "qmp/qmp.h"
 
 bool lb_qmp_nbd_server_start(const LbQmpNbdServerStartArgs *args,
                              JsonNode **ret, GError **errp)
@@ -22,6 +23,13 @@ bool lb_qmp_nbd_server_start(const LbQmpNbdServerStartArgs *args,
     JsonObject *addr = json_node_get_object(args->addr);
     JsonObject *data = json_object_get_object_member(addr, "data");
     g_autoptr(GList) keys = json_object_get_members(data);
+
+    /* QEMU's monitor_get_fd() in qemu-storage-daemon: no fd passing. */
+    if (g_strcmp0(json_object_get_string_member(addr, "type"), "fd") == 0) {
+        g_set_error(errp, LB_QMP_ERROR, LB_QMP_ERROR_GENERIC,
+                    "only QEMU supports file descriptor passing");
+        return false;
+    }
 
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "addr");
