@@ -356,7 +356,8 @@ int main(int argc, char **argv)
         }
         if (!fn) {
             g_free(pidfile);
-            pidfile = g_strdup(val);
+            /* Absolute: --daemonize changes to / before exit unlinks it. */
+            pidfile = g_canonicalize_filename(val, NULL);
             if (!write_pidfile(pidfile, &err)) {
                 g_clear_pointer(&pidfile, g_free);
             }

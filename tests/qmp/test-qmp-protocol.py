@@ -441,14 +441,18 @@ class CommandLineTest(unittest.TestCase):
             img = os.path.join(tmp, 'a.img')
             with open(img, 'wb') as f:
                 f.truncate(65536)
+            # A relative --pidfile is still removed at exit, although
+            # --daemonize changed to / (QEMU resolves it first, too).
             r = subprocess.run([tool('luksblk-storage-daemon'), '--daemonize',
-                                '--pidfile', pidfile,
+                                '--pidfile', 'pid', '--chardev',
+                                'socket,id=m2,path=q2.sock,server=on,wait=off',
+                                '--monitor', 'm2',
                                 '--object', 'secret,id=s0,data=x',
                                 '--blockdev', '{"driver": "file", '
                                 '"node-name": "f", "filename": "%s"}' % img,
                                 '--chardev', 'socket,id=m,path=%s,server=on,'
                                 'wait=off' % sock, '--monitor', 'm'],
-                               timeout=20)
+                               timeout=20, cwd=tmp)
             self.assertEqual(r.returncode, 0)
             with open(pidfile) as f:
                 pid = int(f.read())
