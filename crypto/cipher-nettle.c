@@ -257,7 +257,8 @@ int lb_cipher_cbc_encrypt_multi(LbBlockCipher *c, uint64_t iv_sector,
         size_t off = u * sector_size;
 
         for (unsigned g = 0; g < lanes; g++) {
-            lb_ivgen_compute(&c->ivgen, iv_sector + (u + g) * step, ivs[g]);
+            lb_ivgen_compute(&c->ivgen, iv_sector + (u + g) * step,
+                             sector_size, ivs[g]);
         }
         if (lanes == 1) {
             int ret = c->encrypt(c, ivs[0], in + off, out + off, sector_size);
@@ -292,7 +293,8 @@ int lb_cipher_xts_multi(LbBlockCipher *c, bool enc, uint64_t iv_sector,
         size_t bytes = n * sector_size;
 
         for (size_t u = 0; u < n; u++) {
-            lb_ivgen_compute(&c->ivgen, iv_sector + u * step, t0[u]);
+            lb_ivgen_compute(&c->ivgen, iv_sector + u * step, sector_size,
+                             t0[u]);
         }
         /* All first tweaks in one call: the cipher's multi-block path. */
         c->tweak.alg->encrypt(&c->tweak.enc, n * 16, t0[0], t0[0]);

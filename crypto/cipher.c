@@ -142,6 +142,14 @@ static LbBlockCipher *block_cipher_new(const char *cipher, const char *mode,
                        errp)) {
         return NULL;
     }
+    /* dm-crypt's EBOIV needs a chain whose block size is the IV size; for
+     * XTS it would encrypt a tweaked block, which nothing here does. */
+    if (c->ivgen.alg == LB_IVGEN_EBOIV && chain != LB_CHAIN_CBC) {
+        g_set_error(errp, LB_CRYPTO_ERROR, LB_CRYPTO_ERROR_UNSUPPORTED,
+                    "IV generator eboiv is supported only with cbc ('%s')",
+                    mode);
+        return NULL;
+    }
     return g_steal_pointer(&c);
 }
 
@@ -201,7 +209,7 @@ static int lb_block_cipher_run(LbBlockCipher *c, bool enc, uint64_t iv_sector,
     for (size_t off = 0; off < len; off += sector_size, iv_sector += step) {
         int ret;
 
-        lb_ivgen_compute(&c->ivgen, iv_sector, iv);
+        lb_ivgen_compute(&c->ivgen, iv_sector, sector_size, iv);
         ret = fn(c, iv, in + off, out + off, sector_size);
         if (ret < 0) {
             return ret;

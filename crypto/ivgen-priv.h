@@ -41,13 +41,15 @@ typedef enum {
     LB_IVGEN_ESSIV,
     LB_IVGEN_BENBI,
     LB_IVGEN_NULL,
+    LB_IVGEN_EBOIV,
 } LbIvgenAlg;
 
 typedef struct LbIvgen {
     LbIvgenAlg alg;
     unsigned iv_len;      /* = cipher block size */
     unsigned benbi_shift; /* 9 - log2(block size) */
-    LbNettleBlock essiv;  /* ESSIV: cipher keyed with H(volume key) */
+    LbNettleBlock essiv;  /* ESSIV: cipher keyed with H(volume key);
+                           * EBOIV: cipher keyed with the volume key */
 } LbIvgen;
 
 /**
@@ -61,7 +63,13 @@ typedef struct LbIvgen {
 bool lb_ivgen_init(LbIvgen *g, const char *spec, const char *cipher,
                    unsigned block_size, const guint8 *key, size_t keylen,
                    GError **errp);
-/** lb_ivgen_compute: write the @g->iv_len IV bytes for @sector to @iv. */
-void lb_ivgen_compute(const LbIvgen *g, uint64_t sector, guint8 *iv);
+/**
+ * lb_ivgen_compute: write the @g->iv_len IV bytes for @sector (in 512-byte
+ * units) of a volume with @sector_size-byte sectors to @iv.  Only EBOIV
+ * uses @sector_size (its byte offset is @sector * @sector_size, as dm-crypt
+ * computes it without iv_large_sectors).
+ */
+void lb_ivgen_compute(const LbIvgen *g, uint64_t sector, unsigned sector_size,
+                      guint8 *iv);
 
 #endif /* LB_CRYPTO_IVGEN_PRIV_H */

@@ -12,6 +12,10 @@
  *   benbi      zeros then be64((sector << (9 - log2(block))) + 1), i.e. the
  *              1-based count of cipher blocks (a "narrow block" counter)
  *   null       all zeros
+ *   eboiv      E_key(le64(sector * sector size) then zeros): the data cipher
+ *              keyed with the volume key encrypts the byte offset (dm-crypt
+ *              encrypts a zero block in CBC with that IV; BitLocker's IV);
+ *              CBC only (lb_block_cipher_new checks)
  *
  * The sector number always counts 512-byte units (see lb/crypto.h).
  */
@@ -32,6 +36,7 @@ static const struct {
     {"plain", LB_IVGEN_PLAIN},         {"plain64", LB_IVGEN_PLAIN64},
     {"plain64be", LB_IVGEN_PLAIN64BE}, {"essiv", LB_IVGEN_ESSIV},
     {"benbi", LB_IVGEN_BENBI},         {"null", LB_IVGEN_NULL},
+    {"eboiv", LB_IVGEN_EBOIV},
 };
 
 static bool lb_ivgen_essiv_init(LbIvgen *g, const char *hash_name,
@@ -62,6 +67,22 @@ static bool lb_ivgen_essiv_init(LbIvgen *g, const char *hash_name,
         return false;
     }
     lb_nettle_block_setkey(&g->essiv, alg, lb_secret_cdata(salt));
+    return true;
+}
+
+static bool lb_ivgen_eboiv_init(LbIvgen *g, const char *cipher,
+                                const guint8 *key, size_t keylen,
+                                GError **errp)
+{
+    const struct nettle_cipher *alg = lb_cipher_nettle_alg(cipher, keylen);
+
+    if (!alg || alg->block_size != g->iv_len) {
+        g_set_error(errp, LB_CRYPTO_ERROR, LB_CRYPTO_ERROR_UNSUPPORTED,
+                    "eboiv: %s does not take a %zu-bit key", cipher,
+                    keylen * 8);
+        return false;
+    }
+    lb_nettle_block_setkey(&g->essiv, alg, key);
     return true;
 }
 
@@ -99,6 +120,9 @@ bool lb_ivgen_init(LbIvgen *g, const char *spec, const char *cipher,
                         spec);
             return false;
         }
+        if (g->alg == LB_IVGEN_EBOIV) {
+            return lb_ivgen_eboiv_init(g, cipher, key, keylen, errp);
+        }
         return true;
     }
     g_set_error(errp, LB_CRYPTO_ERROR, LB_CRYPTO_ERROR_UNSUPPORTED,
@@ -120,7 +144,8 @@ static void lb_put_be64(guint8 *p, uint64_t v)
     }
 }
 
-void lb_ivgen_compute(const LbIvgen *g, uint64_t sector, guint8 *iv)
+void lb_ivgen_compute(const LbIvgen *g, uint64_t sector, unsigned sector_size,
+                      guint8 *iv)
 {
     unsigned n = g->iv_len;
 
@@ -143,6 +168,10 @@ void lb_ivgen_compute(const LbIvgen *g, uint64_t sector, guint8 *iv)
         break;
     case LB_IVGEN_ESSIV:
         lb_put_le64(iv, sector);
+        g->essiv.alg->encrypt(&g->essiv.enc, n, iv, iv);
+        break;
+    case LB_IVGEN_EBOIV:
+        lb_put_le64(iv, sector * sector_size);
         g->essiv.alg->encrypt(&g->essiv.enc, n, iv, iv);
         break;
     }

@@ -11,8 +11,8 @@ chaining, CTR counters and the IVs are computed here.
       writes LENGTH decrypted bytes read at byte OFFSET of FILE, whose
       first 512-byte unit has IV sector FIRST_SECTOR, to stdout.
   SPEC: CIPHER-CHAIN[-IVGEN] with CIPHER aes or camellia, CHAIN xts, cbc,
-        ecb or ctr, IVGEN plain, plain64, plain64be, benbi, null or
-        essiv:HASH (e.g. aes-xts-plain64, camellia-cbc-essiv:sha256).
+        ecb or ctr, IVGEN plain, plain64, plain64be, benbi, null, eboiv
+        (cbc) or essiv:HASH (e.g. aes-xts-plain64, camellia-cbc-essiv:sha256).
 """
 import hashlib
 import subprocess
@@ -63,6 +63,11 @@ def ivs(ivgen, key, first, n):
         plain = b"".join(iv_bytes("plain64", first + i, key)
                          for i in range(n))
         enc = ecb(salt, plain, False)
+        return [enc[16 * i:16 * i + 16] for i in range(n)]
+    if ivgen == "eboiv":    # E_key(le64(byte offset)), LUKS1 sectors
+        plain = b"".join(((first + i) * SECTOR).to_bytes(8, "little") +
+                         bytes(8) for i in range(n))
+        enc = ecb(key, plain, False)
         return [enc[16 * i:16 * i + 16] for i in range(n)]
     return [iv_bytes(ivgen, first + i, key) for i in range(n)]
 

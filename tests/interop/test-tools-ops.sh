@@ -20,6 +20,9 @@ expect_ok $IO $SEC --image-opts driver=luks,file.filename=a.luks,key-secret=sec0
 expect_ok $IMG convert -p $SEC --image-opts \
     driver=luks,file.filename=a.luks,key-secret=sec0 -O raw back.raw
 cmp src.raw back.raw || fail "raw -> luks -> raw differs"
+# Sparse-aware: the 2 MiB of zeros in the middle stay a hole.
+[ "$(stat -c %b back.raw)" -lt $((3 * 2048)) ] ||
+    fail "convert to raw allocated the zeros: $(stat -c %b back.raw) sectors"
 ok
 
 # raw -> luks with a detached header (-n --target-image-opts).

@@ -116,6 +116,9 @@ static void build_spec_cases(void)
         add_spec("aes-256", "cbc", "essiv", essiv_hashes[i], "sha256");
     }
     add_spec("aes-256", "xts", "essiv", "sha3-256", "sha256");
+    add_spec("aes-128", "cbc", "eboiv", NULL, "sha256");
+    add_spec("aes-256", "cbc", "eboiv", NULL, "sha512");
+    add_spec("camellia-256", "cbc", "eboiv", NULL, "sha256");
     for (unsigned h = 0; h < G_N_ELEMENTS(hashes); h++) {
         if (g_str_equal(hashes[h], "sha256")) {
             continue; /* already covered above */

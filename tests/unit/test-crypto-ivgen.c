@@ -19,7 +19,8 @@ typedef struct {
     unsigned block;
     size_t keylen; /* key = 00 01 02 ... */
     uint64_t sector;
-    const char *iv; /* hex */
+    const char *iv;       /* hex */
+    unsigned sector_size; /* 0 = 512 */
 } IvCase;
 
 static const IvCase iv_cases[] = {
@@ -52,6 +53,14 @@ static const IvCase iv_cases[] = {
     /* XTS: the hash covers both key halves (64 bytes). */
     {"essiv:sha256", "aes", 16, 64, 7, "e58dd5d3564b883a231d9b0c3db7f1ef"},
     {"", "aes", 16, 32, 7, "00000000000000000000000000000000"},
+    /* EBOIV: AES keyed with the volume key encrypts le64(sector * sector
+     * size); values from `openssl enc -aes-256-ecb` / `-aes-128-ecb`. */
+    {"eboiv", "aes", 16, 32, 0, "f29000b62a499fd0a9f39a6add2e7780"},
+    {"eboiv", "aes", 16, 32, 5, "1be9d39ddc74cea12f4dcfd46da621eb"},
+    {"eboiv", "aes", 16, 32, 0x0102030405ull,
+     "79e633ba667c6663b1eb94f09141fed0"},
+    {"eboiv", "aes", 16, 32, 8, "ca09024ac6aae3c0eb73418633b81875", 4096},
+    {"eboiv", "aes", 16, 16, 5, "cc9192b083c1a876a6ca07e0cb8a9fd2"},
 };
 
 static void test_ivgen(gconstpointer data)
@@ -71,7 +80,8 @@ static void test_ivgen(gconstpointer data)
     g_assert_no_error(err);
     g_assert_cmpuint(g.iv_len, ==, tc->block);
     memset(iv, 0xee, sizeof(iv));
-    lb_ivgen_compute(&g, tc->sector, iv);
+    lb_ivgen_compute(&g, tc->sector, tc->sector_size ? tc->sector_size : 512,
+                     iv);
     for (unsigned i = 0; i < tc->block; i++) {
         g_snprintf(hex + 2 * i, 3, "%02x", iv[i]);
     }
@@ -100,6 +110,9 @@ static const IvBadCase iv_bad[] = {
     {"essiv:sha256", "cast5", 8, LB_CRYPTO_ERROR_UNSUPPORTED},
     {"plain64:x", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED},
     {"plain6", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED},
+    {"eboiv:sha256", "aes", 16, LB_CRYPTO_ERROR_UNSUPPORTED},
+    /* The 32-byte test key is no cast5 key. */
+    {"eboiv", "cast5", 8, LB_CRYPTO_ERROR_UNSUPPORTED},
 };
 
 static void test_ivgen_bad(gconstpointer data)
