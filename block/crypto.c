@@ -454,6 +454,32 @@ static void add_id_list(JsonBuilder *b, const char *name, const char *csv)
         json_builder_add_int_value(b, (gint64)(v));                            \
     } while (0)
 
+static bool slot_is_argon2(const LbLuksSlotInfo *k)
+{
+    return k->kdf && g_str_has_prefix(k->kdf, "argon2");
+}
+
+/*
+ * A LUKS2 keyslot's KDF as cryptsetup luksDump lists it: argon2i/argon2id
+ * with time cost, memory (KiB) and parallel threads, pbkdf2 with its hash
+ * and (unless @iterations is false) iterations.
+ */
+static void add_kdf_info(JsonBuilder *b, const LbLuksSlotInfo *k,
+                         bool iterations)
+{
+    MEMBER_STR(b, "kdf", k->kdf ? k->kdf : "pbkdf2");
+    if (slot_is_argon2(k)) {
+        MEMBER_INT(b, "time-cost", k->time_cost);
+        MEMBER_INT(b, "memory", k->memory_kib);
+        MEMBER_INT(b, "parallel", k->parallel);
+    } else {
+        MEMBER_STR(b, "kdf-hash", k->kdf_hash ? k->kdf_hash : "sha256");
+        if (iterations) {
+            MEMBER_INT(b, "iterations", k->iters);
+        }
+    }
+}
+
 static void add_luks2_info(JsonBuilder *b, const LbLuksInfo *info)
 {
     MEMBER_INT(b, "version", info->version);
@@ -492,15 +518,7 @@ static void add_luks2_info(JsonBuilder *b, const LbLuksInfo *info)
         }
         MEMBER_INT(b, "area-offset", k->key_offset);
         MEMBER_INT(b, "area-size", k->area_size);
-        MEMBER_STR(b, "kdf", k->kdf ? k->kdf : "pbkdf2");
-        if (k->kdf && g_str_has_prefix(k->kdf, "argon2")) {
-            MEMBER_INT(b, "time-cost", k->time_cost);
-            MEMBER_INT(b, "memory", k->memory_kib);
-            MEMBER_INT(b, "parallel", k->parallel);
-        } else {
-            MEMBER_STR(b, "kdf-hash", k->kdf_hash ? k->kdf_hash : "sha256");
-            MEMBER_INT(b, "iterations", k->iters);
-        }
+        add_kdf_info(b, k, true);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);
@@ -575,10 +593,17 @@ static char *luks_info_json(LbNode *bs)
         json_builder_set_member_name(b, "active");
         json_builder_add_boolean_value(b, k->active);
         if (k->active) {
-            MEMBER_INT(b, "iters", k->iters);
+            /* QEMU's (optional) iters are PBKDF2 iterations: an argon2
+             * slot has none, and shows its own cost below instead. */
+            if (!slot_is_argon2(k)) {
+                MEMBER_INT(b, "iters", k->iters);
+            }
             MEMBER_INT(b, "stripes", k->stripes);
         }
         MEMBER_INT(b, "key-offset", k->key_offset);
+        if (info->version >= 2) {
+            add_kdf_info(b, k, false);
+        }
         json_builder_end_object(b);
     }
     json_builder_end_array(b);

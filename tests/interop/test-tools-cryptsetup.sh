@@ -47,6 +47,44 @@ has "file format: luks"
 has "    detached header: true"
 has_re '^    sector size: 4096$'
 
+# Keyslot KDF parameters, in the QEMU-shaped "slots" and in "keyslots",
+# as cryptsetup luksDump shows them.  An argon2 slot has no PBKDF2 "iters".
+cryptsetup luksAddKey --batch-mode --key-file pass.txt --pbkdf pbkdf2 \
+    --pbkdf-force-iterations 1234 --hash sha512 --key-slot 3 --header h2.img \
+    p2.img pass.txt || fail "luksAddKey pbkdf2"
+dump=$(cryptsetup luksDump h2.img)
+dumped() {    # dumped SLOT FIELD: luksDump's value of FIELD in keyslot SLOT
+    printf '%s\n' "$dump" | awk -v s="  $1: luks2" -v f="$2:" '
+        $0 == s { on = 1; next } /^  [0-9]+: / { on = 0 }
+        on && index($0, "\t" f) == 1 { sub(/^[^:]*: */, ""); print; exit }'
+}
+expect_ok $IMG info --output=json h2.img
+json_is format-specific.data.slots.0.kdf '"argon2id"'
+json_is format-specific.data.slots.0.time-cost "$(dumped 0 'Time cost')"
+json_is format-specific.data.slots.0.memory "$(dumped 0 Memory)"
+json_is format-specific.data.slots.0.parallel "$(dumped 0 Threads)"
+json_is format-specific.data.slots.0.memory 32
+json_get format-specific.data.slots.0.iters >/dev/null 2>&1 &&
+    fail "argon2 slot shows iters: $(json_get format-specific.data.slots.0.iters)"
+json_is format-specific.data.slots.1.iters 1000
+json_is format-specific.data.slots.2.kdf '"pbkdf2"'
+json_is format-specific.data.slots.2.kdf-hash '"sha512"'
+json_is format-specific.data.slots.2.iters 1234
+json_is format-specific.data.keyslots.2.id 3
+json_is format-specific.data.keyslots.2.iterations 1234
+json_is format-specific.data.keyslots.0.time-cost "$(dumped 0 'Time cost')"
+expect_ok $IMG info h2.img
+has "            kdf: argon2id"
+has "            time cost: $(dumped 0 'Time cost')"
+has "            memory: 32"
+has "            parallel: 1"
+has "            kdf hash: sha512"
+has "            iters: 1234"
+printf '%s\n' "$out" | grep -q '^            iters: 0$' && fail "iters 0 shown: $out"
+ok
+cryptsetup luksKillSlot --batch-mode --key-file pass.txt h2.img 3 ||
+    fail "luksKillSlot 3"
+
 for v in 1 2; do
     O="driver=luks,file.filename=p$v.img,header.filename=h$v.img,key-secret=sec0"
     expect_ok $IO $FSEC --image-opts "$O" -c 'write -P 0x6b 4k 1M' \
