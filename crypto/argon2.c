@@ -5,6 +5,10 @@
  * argon2i_hash_raw()/argon2id_hash_raw() with t_cost = "time", m_cost =
  * "memory" (KiB), lanes = threads = "cpus", version 0x13 and no secret or
  * associated data; the output length is the keyslot's area key_size.
+ * It runs through argon2_ctx() with our allocator: the working memory,
+ * which holds password-derived state, is its own mapping, excluded from
+ * core dumps and mlock()ed where the limit allows (libargon2 wipes it
+ * before handing it back; munmap then returns it to the kernel).
  *
  * Calibration follows the idea of cryptsetup's benchmark: start with the
  * minimum cost (time 4, small memory), measure, and scale memory first (up
@@ -17,6 +21,7 @@
 
 #include <argon2.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lb/secret.h"
 
@@ -24,6 +29,32 @@
 #define LB_ARGON2_MIN_MEMORY_KIB 32u
 #define LB_ARGON2_MAX_MEMORY_KIB (4u * 1024 * 1024) /* 4 GiB */
 #define LB_ARGON2_CALIBRATE_ROUNDS 16
+
+/* libargon2 memory: a private mapping, locked where allowed, never in a
+ * core dump.  Failure is reported, not fatal (the memory may be GiBs). */
+static int argon2_mem_alloc(uint8_t **memory, size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (p == MAP_FAILED) {
+        *memory = NULL;
+        return ARGON2_MEMORY_ALLOCATION_ERROR;
+    }
+#ifdef MADV_DONTDUMP
+    (void)madvise(p, bytes, MADV_DONTDUMP);
+#endif
+    (void)mlock(p, bytes);
+    *memory = p;
+    return ARGON2_OK;
+}
+
+static void argon2_mem_free(uint8_t *memory, size_t bytes)
+{
+    /* libargon2 has wiped it (clear_internal_memory); munlock is
+     * implied by munmap. */
+    munmap(memory, bytes);
+}
 
 bool lb_argon2(LbArgon2Type type, const void *pass, size_t passlen,
                const guint8 *salt, size_t saltlen, uint32_t time_cost,
@@ -44,18 +75,25 @@ bool lb_argon2(LbArgon2Type type, const void *pass, size_t passlen,
     if (!pass) {
         pass = "";
     }
-    switch (type) {
-    case LB_ARGON2I:
-        r = argon2i_hash_raw(time_cost, memory_kib, parallel, pass, passlen,
-                             salt, saltlen, out, outlen);
-        break;
-    case LB_ARGON2ID:
-        r = argon2id_hash_raw(time_cost, memory_kib, parallel, pass, passlen,
-                              salt, saltlen, out, outlen);
-        break;
-    default:
-        g_assert_not_reached();
-    }
+    argon2_context ctx = {
+        .out = out,
+        .outlen = (uint32_t)MIN(outlen, UINT32_MAX),
+        /* Not modified: ARGON2_FLAG_CLEAR_PASSWORD is not set. */
+        .pwd = (uint8_t *)pass,
+        .pwdlen = (uint32_t)MIN(passlen, UINT32_MAX),
+        .salt = (uint8_t *)salt,
+        .saltlen = (uint32_t)MIN(saltlen, UINT32_MAX),
+        .t_cost = time_cost,
+        .m_cost = memory_kib,
+        .lanes = parallel,
+        .threads = parallel,
+        .version = ARGON2_VERSION_13,
+        .allocate_cbk = argon2_mem_alloc,
+        .free_cbk = argon2_mem_free,
+        .flags = ARGON2_DEFAULT_FLAGS,
+    };
+    g_assert(type == LB_ARGON2I || type == LB_ARGON2ID);
+    r = argon2_ctx(&ctx, type == LB_ARGON2I ? Argon2_i : Argon2_id);
     /* libargon2 wipes its memory blocks; wipe its stack frames too. */
     lb_stack_wipe(LB_STACK_WIPE_BYTES);
     if (r != ARGON2_OK) {
