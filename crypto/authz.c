@@ -30,7 +30,7 @@ typedef struct AuthzRule {
 /* One type for both classes: authz-simple is a list with one exact rule. */
 typedef struct AuthzObj {
     bool allow_default;
-    GArray *rules;                    /* of AuthzRule */
+    GArray *rules; /* of AuthzRule */
 } AuthzObj;
 
 static void authz_obj_free(AuthzObj *obj)
@@ -69,7 +69,7 @@ static void *authz_simple_create(const char *id, LbOpts *props, GError **errp)
         return NULL;
     }
     AuthzObj *obj = authz_new(false);
-    AuthzRule rule = { .match = g_strdup(identity), .allow = true };
+    AuthzRule rule = {.match = g_strdup(identity), .allow = true};
     g_array_append_val(obj->rules, rule);
     return obj;
 }
@@ -84,7 +84,8 @@ static bool authz_parse_policy(const char *s, const char *what, bool *allow,
     }
     g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_INVALID,
                 s ? "Parameter '%s' does not accept value '%s'"
-                  : "Parameter '%s' is missing", what, s);
+                  : "Parameter '%s' is missing",
+                what, s);
     return false;
 }
 
@@ -112,7 +113,7 @@ static bool authz_add_rule(AuthzObj *obj, guint i, JsonNode *node,
     const char *match = member_str(o, "match");
     const char *format = member_str(o, "format");
     g_autofree char *pwhat = g_strdup_printf("%s.policy", what);
-    AuthzRule rule = { 0 };
+    AuthzRule rule = {0};
 
     if (!match) {
         g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_INVALID,
@@ -236,7 +237,8 @@ const LbObjectClass lb_authz_list_class = {
 bool lb_authz_is_allowed(const char *id, const char *identity, GError **errp)
 {
     const LbObjectClass *classes[] = {
-        &lb_authz_simple_class, &lb_authz_list_class,
+        &lb_authz_simple_class,
+        &lb_authz_list_class,
     };
     const char *type = lb_object_type(id);
 

@@ -23,6 +23,47 @@ static GMutex obj_lock;
 static GHashTable *objects; /* id -> LbObject */
 static GList *obj_order;    /* ids in creation order (for listing) */
 
+/*
+ * "iothread": accepted so that qemu-storage-daemon command lines with
+ * --object iothread,id=io0 and --export ...,iothread=io0 work unchanged.
+ * Every export already runs on a shared multi-threaded data path, so the
+ * object only checks its properties as QEMU does and holds nothing.
+ */
+static void *iothread_create(const char *id, LbOpts *props, GError **errp)
+{
+    static const char *const props_int[] = {
+        "poll-max-ns", "poll-grow", "poll-shrink", "aio-max-batch",
+        "thread-pool-min", "thread-pool-max",
+    };
+    int64_t v[G_N_ELEMENTS(props_int)];
+
+    for (guint i = 0; i < G_N_ELEMENTS(props_int); i++) {
+        int64_t def = g_str_equal(props_int[i], "thread-pool-max") ? 64 : 0;
+        if (!lb_opts_get_int(props, props_int[i], def, &v[i], errp)) {
+            return NULL;
+        }
+        if (v[i] < 0) {
+            g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_INVALID,
+                        "%s value must be in range [0, %" G_GINT64_FORMAT "]",
+                        props_int[i], G_MAXINT64);
+            return NULL;
+        }
+    }
+    int64_t min = v[4], max = v[5];
+    if (min > max || max <= 0 || max > G_MAXINT) {
+        g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_INVALID,
+                    "bad thread-pool-min/thread-pool-max values");
+        return NULL;
+    }
+    return g_strdup(id);
+}
+
+static const LbObjectClass iothread_class = {
+    .type = "iothread",
+    .create = iothread_create,
+    .destroy = g_free,
+};
+
 static const LbObjectClass *find_class(const char *type)
 {
     const LbObjectClass *classes[] = {
@@ -31,6 +72,7 @@ static const LbObjectClass *find_class(const char *type)
         &lb_tls_creds_psk_class,
         &lb_authz_simple_class,
         &lb_authz_list_class,
+        &iothread_class,
     };
 
     for (guint i = 0; i < G_N_ELEMENTS(classes); i++) {

@@ -125,7 +125,7 @@ bool lb_block_export_add(LbOpts *args, GError **errp)
     }
     /*
      * Every export shares one multi-threaded data path, so fixed-iothread
-     * has nothing to pin; an iothread must still name one (there are none).
+     * has nothing to pin; an iothread must still name an iothread object.
      */
     const char *iothread = NULL;
     if (!lb_opts_get_string(args, "iothread", &iothread, errp)) {
@@ -172,7 +172,7 @@ bool lb_block_export_add(LbOpts *args, GError **errp)
                     node_name);
         return false;
     }
-    if (iothread) {
+    if (iothread && g_strcmp0(lb_object_type(iothread), "iothread") != 0) {
         g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_NOT_FOUND,
                     "iothread \"%s\" not found", iothread);
         return false;

@@ -36,34 +36,22 @@
 
 /* The InetSocketAddress flags that shape the listening sockets. */
 typedef struct NbdListenOpts {
-    int family;                       /* from ipv4 / ipv6 */
+    int family; /* from ipv4 / ipv6 */
     bool numeric;
     bool keep_alive;
     bool mptcp;
     bool has_to;
-    unsigned to;                      /* last port of the range */
+    unsigned to; /* last port of the range */
 } NbdListenOpts;
-
-static bool listen_error(GError **errp, const char *fmt, ...)
-    G_GNUC_PRINTF(2, 3);
-
-static bool listen_error(GError **errp, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_set_error_literal(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED, msg);
-    return false;
-}
 
 static bool listen_fd(NbdListeners *ls, int fd, GError **errp)
 {
     if (listen(fd, NBD_LISTEN_BACKLOG) < 0) {
         int e = errno;
         close(fd);
-        return listen_error(errp, "Failed to listen on socket: %s",
-                            g_strerror(e));
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "Failed to listen on socket: %s", g_strerror(e));
+        return false;
     }
     ls->fds[ls->n++] = fd;
     return true;
@@ -72,7 +60,7 @@ static bool listen_fd(NbdListeners *ls, int fd, GError **errp)
 static bool listen_unix(NbdListeners *ls, const char *path, bool abstract,
                         bool tight, GError **errp)
 {
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
     size_t plen = strlen(path);
 
     if (plen + (abstract ? 1 : 0) >= sizeof(sun.sun_path)) {
@@ -88,17 +76,19 @@ static bool listen_unix(NbdListeners *ls, const char *path, bool abstract,
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        return listen_error(errp, "Failed to create Unix socket: %s",
-                            g_strerror(errno));
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "Failed to create Unix socket: %s", g_strerror(errno));
+        return false;
     }
     if (!abstract) {
-        unlink(path);                 /* a stale file from an earlier run */
+        unlink(path); /* a stale file from an earlier run */
     }
     if (bind(fd, (struct sockaddr *)&sun, alen) < 0) {
         int e = errno;
         close(fd);
-        return listen_error(errp, "Failed to bind socket to %s: %s", path,
-                            g_strerror(e));
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "Failed to bind socket to %s: %s", path, g_strerror(e));
+        return false;
     }
     if (!abstract) {
         ls->unix_path = g_strdup(path);
@@ -148,9 +138,9 @@ static int listen_inet_one(struct addrinfo *ai, unsigned port, unsigned to,
 static bool listen_inet(NbdListeners *ls, const char *host, const char *port,
                         const NbdListenOpts *o, GError **errp)
 {
-    struct addrinfo hints = { .ai_flags = AI_PASSIVE,
-                              .ai_family = o->family,
-                              .ai_socktype = SOCK_STREAM };
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE,
+                             .ai_family = o->family,
+                             .ai_socktype = SOCK_STREAM};
     struct addrinfo *res = NULL;
     /* QEMU's "errno" when the range is empty: nothing was even tried. */
     int saved = ENOTCONN;
@@ -162,15 +152,16 @@ static bool listen_inet(NbdListeners *ls, const char *host, const char *port,
     int rc = getaddrinfo(host && *host ? host : NULL, port, &hints, &res);
     if (rc != 0) {
         g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
-                    "address resolution failed for %s:%s: %s",
-                    host ? host : "", port, gai_strerror(rc));
+                    "address resolution failed for %s:%s: %s", host ? host : "",
+                    port, gai_strerror(rc));
         return false;
     }
     for (struct addrinfo *ai = res; ai && ls->n < NBD_MAX_LISTEN;
          ai = ai->ai_next) {
-        unsigned first = ai->ai_family == AF_INET6
-            ? ntohs(((struct sockaddr_in6 *)ai->ai_addr)->sin6_port)
-            : ntohs(((struct sockaddr_in *)ai->ai_addr)->sin_port);
+        unsigned first =
+            ai->ai_family == AF_INET6
+                ? ntohs(((struct sockaddr_in6 *)ai->ai_addr)->sin6_port)
+                : ntohs(((struct sockaddr_in *)ai->ai_addr)->sin_port);
         unsigned last = o->has_to ? o->to : first;
         int fd = listen_inet_one(ai, first, last, o, &saved, &bound_err);
         if (fd >= 0) {
@@ -179,10 +170,11 @@ static bool listen_inet(NbdListeners *ls, const char *host, const char *port,
     }
     freeaddrinfo(res);
     if (ls->n == 0) {
-        return listen_error(errp, bound_err
-                                      ? "Failed to find an available port: %s"
-                                      : "Failed to create a socket: %s",
-                            g_strerror(saved));
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    bound_err ? "Failed to find an available port: %s"
+                              : "Failed to create a socket: %s",
+                    g_strerror(saved));
+        return false;
     }
     ls->tcp = true;
     return true;
@@ -191,27 +183,33 @@ static bool listen_inet(NbdListeners *ls, const char *host, const char *port,
 static bool listen_vsock(NbdListeners *ls, const char *cid, const char *port,
                          GError **errp)
 {
-    struct sockaddr_vm svm = { .svm_family = AF_VSOCK };
+    struct sockaddr_vm svm = {.svm_family = AF_VSOCK};
     guint64 v;
 
     if (!g_ascii_string_to_unsigned(cid, 10, 0, G_MAXUINT32, &v, NULL)) {
-        return listen_error(errp, "Failed to parse cid '%s'", cid);
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "Failed to parse cid '%s'", cid);
+        return false;
     }
     svm.svm_cid = v;
     if (!g_ascii_string_to_unsigned(port, 10, 0, G_MAXUINT32, &v, NULL)) {
-        return listen_error(errp, "Failed to parse port '%s'", port);
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "Failed to parse port '%s'", port);
+        return false;
     }
     svm.svm_port = v;
     int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        return listen_error(errp, "Failed to create socket: %s",
-                            g_strerror(errno));
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "Failed to create socket: %s", g_strerror(errno));
+        return false;
     }
     if (bind(fd, (struct sockaddr *)&svm, sizeof(svm)) < 0) {
         int e = errno;
         close(fd);
-        return listen_error(errp, "Failed to bind socket: %s",
-                            g_strerror(e));
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "Failed to bind socket: %s", g_strerror(e));
+        return false;
     }
     return listen_fd(ls, fd, errp);
 }
@@ -226,16 +224,21 @@ static bool listen_inherited(NbdListeners *ls, const char *str, GError **errp)
     socklen_t slen = sizeof(ss);
 
     if (!g_ascii_string_to_unsigned(str, 10, 0, G_MAXINT, &v, NULL)) {
-        return listen_error(errp, "Unable to parse FD number %s", str);
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "Unable to parse FD number %s", str);
+        return false;
     }
     int fd = v;
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
         getsockname(fd, (struct sockaddr *)&ss, &slen) < 0) {
-        return listen_error(errp, "File descriptor '%s' is not a socket", str);
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "File descriptor '%s' is not a socket", str);
+        return false;
     }
     if (listen(fd, NBD_LISTEN_BACKLOG) < 0) {
-        return listen_error(errp, "Failed to listen on fd socket: %s",
-                            g_strerror(errno));
+        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
+                    "Failed to listen on fd socket: %s", g_strerror(errno));
+        return false;
     }
     ls->fds[ls->n++] = fd;
     ls->tcp = ss.ss_family == AF_INET || ss.ss_family == AF_INET6;
@@ -319,7 +322,7 @@ bool nbd_listeners_open(NbdListeners *ls, LbOpts *addr, GError **errp)
                listen_unix(ls, s1, abstract, tight, errp);
     }
     if (strcmp(type, "inet") == 0) {
-        NbdListenOpts o = { 0 };
+        NbdListenOpts o = {0};
         return listen_get(a, "host", true, &s1, errp) &&
                listen_get(a, "port", true, &s2, errp) &&
                listen_inet_opts(a, &o, errp) &&

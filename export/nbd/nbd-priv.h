@@ -83,6 +83,7 @@ enum {
 #define NBD_FLAG_SEND_FUA          (1u << 3)
 #define NBD_FLAG_SEND_TRIM         (1u << 5)
 #define NBD_FLAG_SEND_WRITE_ZEROES (1u << 6)
+#define NBD_FLAG_SEND_DF           (1u << 7)
 #define NBD_FLAG_CAN_MULTI_CONN    (1u << 8)
 #define NBD_FLAG_SEND_CACHE        (1u << 10)
 
@@ -300,8 +301,8 @@ struct NbdConn {
  * (conn->nexp set), false when it ended (abort, error, client gone).
  */
 bool nbd_proto_negotiate(NbdConn *conn);
-/* Transmission flags for @nexp. */
-uint16_t nbd_proto_export_flags(NbdExport *nexp);
+/* Transmission flags for @nexp as seen by @conn. */
+uint16_t nbd_proto_export_flags(NbdConn *conn, NbdExport *nexp);
 
 NbdConn *nbd_conn_new(NbdServer *srv, int fd);
 /* The connection thread body: handshake, transmission, teardown. */

@@ -38,11 +38,20 @@
 #include "lb/export.h"
 #include "nbd-priv.h"
 
-uint16_t nbd_proto_export_flags(NbdExport *nexp)
+uint16_t nbd_proto_export_flags(NbdConn *conn, NbdExport *nexp)
 {
     uint16_t flags = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH |
                      NBD_FLAG_SEND_FUA | NBD_FLAG_CAN_MULTI_CONN |
                      NBD_FLAG_SEND_CACHE;
+
+    /*
+     * A structured read reply is always one OFFSET_DATA chunk here, so
+     * "don't fragment" costs nothing; QEMU offers it too.  The spec only
+     * allows the flag once structured replies are negotiated.
+     */
+    if (conn->structured) {
+        flags |= NBD_FLAG_SEND_DF;
+    }
 
     if (nexp->exp->writable) {
         flags |= NBD_FLAG_SEND_TRIM | NBD_FLAG_SEND_WRITE_ZEROES;
@@ -109,7 +118,7 @@ static int opt_send_infos(NbdConn *conn, uint32_t opt, NbdExport *nexp,
     }
     put16(buf, NBD_INFO_EXPORT);
     put64(buf + 2, size);
-    put16(buf + 10, nbd_proto_export_flags(nexp));
+    put16(buf + 10, nbd_proto_export_flags(conn, nexp));
     if ((r = opt_reply(conn, opt, NBD_REP_INFO, buf, 12)) < 0) {
         return r;
     }
@@ -204,7 +213,7 @@ static int opt_export_name(NbdConn *conn, const uint8_t *data, uint32_t len)
     }
     uint8_t buf[10 + 124] = { 0 };
     put64(buf, size);
-    put16(buf + 8, nbd_proto_export_flags(nexp));
+    put16(buf + 8, nbd_proto_export_flags(conn, nexp));
     int r = nbd_chan_write(&conn->ch, buf, conn->no_zeroes ? 10 : 134);
     if (r < 0) {
         nbd_server_export_put(conn->srv, nexp);

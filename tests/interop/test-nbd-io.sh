@@ -20,6 +20,7 @@ import json, sys
 e = json.load(open(sys.argv[1]))["exports"][0]
 assert e["export-size"] == 64 << 20, e
 assert e["is_read_only"] is False and e["can_multi_conn"] is True, e
+assert e["can_df"] is True, e  # structured replies: DF, as QEMU offers
 assert e["can_flush"] and e["can_fua"] and e["can_trim"] and e["can_zero"], e
 assert e["block_size_minimum"] == 512 and e["block_size_maximum"] == 32 << 20, e
 assert e.get("description") == "test disk", e

@@ -160,9 +160,13 @@ for args, desc in [
     a.update(args)
     r = q.cmd("block-export-add", a)
     check(r.get("error", {}).get("desc") == desc, "error: " + desc[:40])
+check(q.cmd("object-add", {"qom-type": "iothread", "id": "io1",
+                           "poll-max-ns": 0}) == {"return": {}},
+      "object-add iothread (accepted, as in QEMU)")
 r = q.cmd("block-export-add", {"type": "nbd", "id": "e7", "node-name": "v",
-                               "allow-inactive": True, "bitmaps": []})
-check(r == {"return": {}}, "export e7 (allow-inactive, no bitmaps)")
+                               "allow-inactive": True, "bitmaps": [],
+                               "iothread": "io1", "fixed-iothread": True})
+check(r == {"return": {}}, "export e7 (iothread, allow-inactive, no bitmaps)")
 r = q.cmd("query-block-exports")
 check(r.get("return") == [
     {"type": "nbd", "id": "e7", "node-name": "v", "shutting-down": False},
@@ -338,6 +342,10 @@ cli_refused 'iothread "x" not found' --nbd-server "$N" \
     --export type=nbd,id=e0,node-name=v,iothread=x
 cli_refused "Parameter 'foo' is unexpected" --nbd-server "$N" \
     --export type=nbd,id=e0,node-name=v,foo=bar
+cli_refused 'iothread "io0" not found' --object secret,id=io0,data=x \
+    --nbd-server "$N" --export type=nbd,id=e0,node-name=v,iothread=io0
+cli_refused "bad thread-pool-min/thread-pool-max values" \
+    --object iothread,id=io0,thread-pool-min=5,thread-pool-max=2
 cli_refused "Parameter 'foo' is unexpected" --object authz-simple,id=a0,identity=x,foo=1
 cli_refused "Parameter 'rules.0' missing" \
     --object authz-list,id=a0,rules.1.match=x,rules.1.policy=allow
