@@ -2,7 +2,7 @@
  * crypto/cipher-nettle.c: the nettle back end of LbBlockCipher.
  *
  * Serves every cipher/chain pair: aes, serpent, twofish, cast5 and
- * camellia in ECB, CBC, XTS and CTR, with every key schedule inside the
+ * camellia in ECB, CBC, XTS, CTR, CFB and OFB, with every key schedule inside the
  * LbBlockCipher, that is in locked memory (cipher.c says why not gnutls).
  * AES-XTS keys whose two halves are equal are accepted, as the kernel and
  * cryptsetup do.  Multi-sector paths keep the AES-NI pipeline busy: CBC
@@ -14,7 +14,9 @@
  * sector with the ivgen output as IV, tweak or initial counter.  All of them
  * accept in == out.  dm-crypt's ctr mode is the kernel's ctr(cipher): the
  * whole block is a big-endian counter starting at the IV, which is exactly
- * nettle's ctr_crypt.
+ * nettle's ctr_crypt.  cfb and ofb are the kernel's full-block cfb(cipher)
+ * and ofb(cipher) (gone from Linux 6.7, but cryptsetup 2.6 still formats
+ * them): nettle's cfb_encrypt/cfb_decrypt, and an OFB keystream here.
  */
 #include "config.h"
 #include "crypto/cipher-priv.h"
@@ -23,6 +25,7 @@
 #include <string.h>
 
 #include <nettle/cbc.h>
+#include <nettle/cfb.h>
 #include <nettle/ctr.h>
 #include <nettle/memxor.h>
 
@@ -200,6 +203,44 @@ static int lb_nettle_ctr_crypt(LbBlockCipher *c, const guint8 *iv,
     return 0;
 }
 
+static int lb_nettle_cfb_encrypt(LbBlockCipher *c, const guint8 *iv,
+                                 const guint8 *in, guint8 *out, size_t len)
+{
+    guint8 reg[LB_CIPHER_MAX_BLOCK];
+
+    memcpy(reg, iv, c->block_size);
+    cfb_encrypt(&c->data.enc, c->data.alg->encrypt, c->block_size, reg, len,
+                out, in);
+    return 0;
+}
+
+static int lb_nettle_cfb_decrypt(LbBlockCipher *c, const guint8 *iv,
+                                 const guint8 *in, guint8 *out, size_t len)
+{
+    guint8 reg[LB_CIPHER_MAX_BLOCK];
+
+    memcpy(reg, iv, c->block_size);
+    cfb_decrypt(&c->data.enc, c->data.alg->encrypt, c->block_size, reg, len,
+                out, in);
+    return 0;
+}
+
+/* OFB: keystream block i = E^(i+1)(IV); its own inverse. */
+static int lb_nettle_ofb_crypt(LbBlockCipher *c, const guint8 *iv,
+                               const guint8 *in, guint8 *out, size_t len)
+{
+    const size_t bs = c->block_size;
+    guint8 ks[LB_CIPHER_MAX_BLOCK];
+
+    memcpy(ks, iv, bs);
+    for (size_t off = 0; off < len; off += bs) {
+        c->data.alg->encrypt(&c->data.enc, bs, ks, ks);
+        memxor3(out + off, in + off, ks, MIN(bs, len - off));
+    }
+    lb_memzero(ks, sizeof(ks));
+    return 0;
+}
+
 /*
  * CBC encryption is serial within a sector, so one chain keeps the AES
  * pipeline mostly idle (about 1 GB/s with AES-NI).  Sectors are
@@ -342,6 +383,14 @@ bool lb_cipher_nettle_setup(LbBlockCipher *c, const char *cipher,
     case LB_CHAIN_CTR:
         c->encrypt = lb_nettle_ctr_crypt;
         c->decrypt = lb_nettle_ctr_crypt;
+        break;
+    case LB_CHAIN_CFB:
+        c->encrypt = lb_nettle_cfb_encrypt;
+        c->decrypt = lb_nettle_cfb_decrypt;
+        break;
+    case LB_CHAIN_OFB:
+        c->encrypt = lb_nettle_ofb_crypt;
+        c->decrypt = lb_nettle_ofb_crypt;
         break;
     }
     return true;

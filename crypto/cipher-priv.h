@@ -23,6 +23,8 @@ typedef enum {
     LB_CHAIN_CBC,
     LB_CHAIN_XTS,
     LB_CHAIN_CTR,
+    LB_CHAIN_CFB,
+    LB_CHAIN_OFB,
 } LbChainMode;
 
 /* Largest IV / cipher block handled (16; cast5 has 8). */

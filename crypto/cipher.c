@@ -34,6 +34,8 @@ static const struct {
     {"cbc", LB_CHAIN_CBC},
     {"xts", LB_CHAIN_XTS},
     {"ctr", LB_CHAIN_CTR},
+    {"cfb", LB_CHAIN_CFB},
+    {"ofb", LB_CHAIN_OFB},
 };
 
 static bool lb_chain_from_name(const char *name, size_t len, LbChainMode *out)

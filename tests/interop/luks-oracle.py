@@ -11,7 +11,7 @@ chaining, CTR counters and the IVs are computed here.
       writes LENGTH decrypted bytes read at byte OFFSET of FILE, whose
       first 512-byte unit has IV sector FIRST_SECTOR, to stdout.
   SPEC: CIPHER-CHAIN[-IVGEN] with CIPHER aes or camellia, CHAIN xts, cbc,
-        ecb or ctr, IVGEN plain, plain64, plain64be, benbi, null, eboiv
+        ecb, ctr, cfb or ofb, IVGEN plain, plain64, plain64be, benbi, null, eboiv
         (cbc) or essiv:HASH (e.g. aes-xts-plain64, camellia-cbc-essiv:sha256).
 """
 import hashlib
@@ -120,6 +120,27 @@ def decrypt_ctr(key, ivgen, data, first):
     return xor(data, ecb(key, bytes(counters), False))
 
 
+def decrypt_cfb(key, ivgen, data, first):
+    """Full-block CFB per sector: P_i = C_i ^ E(C_(i-1)), C_(-1) = IV."""
+    n = len(data) // SECTOR
+    feed = bytearray()
+    for s, iv in enumerate(ivs(ivgen, key, first, n)):
+        feed += iv + data[s * SECTOR:(s + 1) * SECTOR - 16]
+    return xor(data, ecb(key, bytes(feed), False))
+
+
+def decrypt_ofb(key, ivgen, data, first):
+    """OFB per sector, through `openssl enc -CIPHER-ofb` (a stream)."""
+    n = len(data) // SECTOR
+    out = bytearray()
+    for s, iv in enumerate(ivs(ivgen, key, first, n)):
+        args = ["openssl", "enc", "-d", "-%s-%d-ofb" % (CIPHER, len(key) * 8),
+                "-K", key.hex(), "-iv", iv.hex(), "-nopad"]
+        out += subprocess.run(args, input=data[s * SECTOR:(s + 1) * SECTOR],
+                              stdout=subprocess.PIPE, check=True).stdout
+    return bytes(out)
+
+
 def main():
     if len(sys.argv) != 8 or sys.argv[1] != "decrypt":
         raise SystemExit(__doc__)
@@ -137,7 +158,7 @@ def main():
         data = f.read(length)
     assert len(data) == length, "short read"
     chains = {"xts": decrypt_xts, "cbc": decrypt_cbc, "ecb": decrypt_ecb,
-              "ctr": decrypt_ctr}
+              "ctr": decrypt_ctr, "cfb": decrypt_cfb, "ofb": decrypt_ofb}
     if chain not in chains:
         raise SystemExit("unsupported chain mode " + chain)
     out = chains[chain](key, ivgen, data, first)

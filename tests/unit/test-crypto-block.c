@@ -119,6 +119,13 @@ static void build_spec_cases(void)
     add_spec("aes-128", "cbc", "eboiv", NULL, "sha256");
     add_spec("aes-256", "cbc", "eboiv", NULL, "sha512");
     add_spec("camellia-256", "cbc", "eboiv", NULL, "sha256");
+    /* Full-block CFB and OFB (the kernel's cfb()/ofb() templates). */
+    add_spec("aes-256", "cfb", "plain64", NULL, "sha256");
+    add_spec("aes-128", "ofb", "essiv", "sha256", "sha1");
+    add_spec("camellia-192", "cfb", "essiv", "sha256", "sha256");
+    add_spec("camellia-256", "ofb", "plain", NULL, "sha256");
+    add_spec("cast5-128", "ofb", "plain64", NULL, "sha256");
+    add_spec("serpent-256", "cfb", "benbi", NULL, "sha256");
     for (unsigned h = 0; h < G_N_ELEMENTS(hashes); h++) {
         if (g_str_equal(hashes[h], "sha256")) {
             continue; /* already covered above */
