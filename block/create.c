@@ -1,6 +1,7 @@
 /*
  * create.c: image creation: qemu-img create (a file name, a size and -o
- * options) and blockdev-create (options that name existing nodes).
+ * options) and blockdev-create (options that name existing nodes); and the
+ * option values the image tools share (--preallocation, -t cache mode).
  */
 #include "config.h"
 #include "block-priv.h"
@@ -19,6 +20,30 @@ bool lb_parse_prealloc(const char *s, LbPrealloc *out, GError **errp)
     }
     g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                 "Parameter 'preallocation' does not accept value '%s'", s);
+    return false;
+}
+
+bool lb_parse_cache_mode(const char *mode, unsigned *flags, GError **errp)
+{
+    /* QEMU's bdrv_parse_cache_mode(); only O_DIRECT matters here. */
+    static const struct {
+        const char *name;
+        bool direct;
+    } modes[] = {
+        { "none", true }, { "off", true }, { "directsync", true },
+        { "writeback", false }, { "writethrough", false }, { "unsafe", false },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(modes); i++) {
+        if (g_str_equal(mode, modes[i].name)) {
+            if (modes[i].direct) {
+                *flags |= LB_OPEN_NOCACHE;
+            }
+            return true;
+        }
+    }
+    g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                "Invalid cache option: %s", mode);
     return false;
 }
 

@@ -104,32 +104,21 @@ static bool bench_num(const char *opt, const char *s, uint64_t *out,
 int img_bench(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        { "help", no_argument, NULL, 'h' },
+        IMG_LONGOPTS_COMMON,
         { "flush-interval", required_argument, NULL, IMG_OPT_FLUSH_INTERVAL },
-        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
         { "pattern", required_argument, NULL, IMG_OPT_PATTERN },
         { "no-drain", no_argument, NULL, IMG_OPT_NO_DRAIN },
         { "force-share", no_argument, NULL, 'U' },
-        { "object", required_argument, NULL, IMG_OPT_OBJECT },
         { NULL, 0, NULL, 0 },
     };
     Bench b = { .count = 75000, .bufsize = 4096 };
+    ImgArgs a = { .cmd = "bench" };
     uint64_t depth = 64, v;
-    const char *fmt = NULL;
-    bool image_opts = false;
-    unsigned flags = 0;
-    int c;
+    int c, ret;
 
     while ((c = getopt_long(argc, argv, "hc:d:f:ni:o:qs:S:t:wU", longopts,
                             NULL)) != -1) {
         switch (c) {
-        case 'h':
-            printf("usage: luksblk-img bench [-c count] [-d depth] [-f fmt] "
-                   "[--flush-interval=N] [-n] [--no-drain] [-o offset] "
-                   "[--pattern=pattern] [-q] [-s buffer_size] "
-                   "[-S step_size] [-t cache] [-w] [-U] "
-                   "[--object objectdef] [--image-opts] filename\n");
-            return 0;
         case 'c':
             if (!bench_num("request count", optarg, &b.count, false) ||
                 b.count > G_MAXINT) {
@@ -143,8 +132,7 @@ int img_bench(int argc, char **argv)
                 return 1;
             }
             break;
-        case 'f': fmt = optarg; break;
-        case 'n': flags |= LB_OPEN_NOCACHE; break;
+        case 'n': a.flags |= LB_OPEN_NOCACHE; break;
         case 'i': break;                        /* aio mode: threads only */
         case 'o':
             if (!bench_num("offset", optarg, &b.offset, true)) {
@@ -164,13 +152,7 @@ int img_bench(int argc, char **argv)
                 return 1;
             }
             break;
-        case 't':
-            if (!img_parse_cache(optarg, &flags)) {
-                return 1;
-            }
-            break;
         case 'w': b.write = true; break;
-        case 'U': flags |= LB_OPEN_NO_LOCK; break;
         case IMG_OPT_FLUSH_INTERVAL:
             if (!bench_num("flush interval", optarg, &b.flush_interval,
                            false)) {
@@ -184,18 +166,15 @@ int img_bench(int argc, char **argv)
             b.pattern = (int)v;
             break;
         case IMG_OPT_NO_DRAIN: break;
-        case IMG_OPT_IMAGE_OPTS: image_opts = true; break;
-        case IMG_OPT_OBJECT:
-            if (!img_add_object(optarg)) {
-                return 1;
-            }
-            break;
         default:
-            return img_usage_error("bench", "invalid option");
+            if ((ret = img_common_arg(c, optarg, &a)) != IMG_ARG_CONTINUE) {
+                return ret;
+            }
         }
     }
-    if (optind != argc - 1) {
-        return img_usage_error("bench", "Expecting one image file name");
+    const char *name = img_one_file(&a, argc, argv);
+    if (!name) {
+        return 1;
     }
     if (b.flush_interval && b.flush_interval < depth) {
         img_error("Flush interval can't be smaller than depth");
@@ -206,19 +185,18 @@ int img_bench(int argc, char **argv)
         return 1;
     }
     if (b.write) {
-        flags |= LB_OPEN_RDWR;
+        a.flags |= LB_OPEN_RDWR;
     }
     if (b.step == 0) {
         b.step = b.bufsize;
     }
 
-    g_autoptr(LbNode) bs = img_open(argv[optind], fmt, image_opts, flags);
+    g_autoptr(LbNode) bs = img_open_args(name, &a);
     if (!bs) {
         return 1;
     }
-    int64_t len = lb_node_length(bs);
+    int64_t len = img_length(bs);
     if (len < 0) {
-        img_error("Could not get image size: %s", g_strerror((int)-len));
         return 1;
     }
     b.bs = bs;

@@ -60,54 +60,44 @@ static int64_t compare_zero(const guint8 *a, size_t len)
 int img_compare(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, IMG_OPT_OBJECT },
-        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
+        IMG_LONGOPTS_COMMON,
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt1 = NULL, *fmt2 = NULL;
-    bool image_opts = false, progress = false, quiet = false, strict = false;
-    unsigned flags = 0;
-    int c;
+    ImgArgs args = { .cmd = "compare" };
+    const char *fmt2 = NULL;
+    bool progress = false, quiet = false, strict = false;
+    int c, ret;
 
     while ((c = getopt_long(argc, argv, "hf:F:T:pqsU", longopts,
                             NULL)) != -1) {
         switch (c) {
-        case 'h':
-            printf("usage: luksblk-img compare [--object objectdef] "
-                   "[--image-opts] [-f fmt] [-F fmt] [-p] [-q] [-s] [-U] "
-                   "filename1 filename2\n");
-            return 0;
-        case 'f': fmt1 = optarg; break;
         case 'F': fmt2 = optarg; break;
         case 'T': break;
         case 'p': progress = true; break;
         case 'q': quiet = true; break;
         case 's': strict = true; break;
-        case 'U': flags |= LB_OPEN_NO_LOCK; break;
-        case IMG_OPT_IMAGE_OPTS: image_opts = true; break;
-        case IMG_OPT_OBJECT:
+        case IMG_OPT_OBJECT:        /* qemu-img compare exits 2 for this */
             if (!img_add_object(optarg)) {
                 return 2;
             }
             break;
         default:
-            img_usage_error("compare", "invalid option");
-            return 2;
+            if ((ret = img_common_arg(c, optarg, &args)) != IMG_ARG_CONTINUE) {
+                return ret;
+            }
         }
     }
     progress &= !quiet;
     if (argc - optind != 2) {
-        img_usage_error("compare", "Expecting two image file names");
-        return 2;
+        return img_usage_error("compare", "Expecting two image file names");
     }
     const char *n1 = argv[optind], *n2 = argv[optind + 1];
-    g_autoptr(LbNode) a = img_open(n1, fmt1, image_opts, flags);
+    g_autoptr(LbNode) a = img_open_args(n1, &args);
     if (!a) {
         return 2;
     }
-    g_autoptr(LbNode) b = img_open(n2, fmt2, image_opts, flags);
+    g_autoptr(LbNode) b = img_open(n2, fmt2, args.image_opts, args.flags);
     if (!b) {
         return 2;
     }

@@ -139,40 +139,27 @@ static LbNode *convert_open_created(const char *out, const char *fmt,
 int img_convert(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, IMG_OPT_OBJECT },
-        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
+        IMG_LONGOPTS_COMMON,
         { "target-image-opts", no_argument, NULL, IMG_OPT_TARGET_IMAGE_OPTS },
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
     g_autoptr(GString) optstr = g_string_new(NULL);
     g_autoptr(GError) err = NULL;
-    const char *fmt = NULL, *out_fmt = "raw";
-    bool image_opts = false, target_opts = false, no_create = false;
+    ImgArgs a = { .cmd = "convert" };      /* the source */
+    const char *out_fmt = "raw";
+    bool target_opts = false, no_create = false;
     bool quiet = false;
-    unsigned src_flags = 0, dst_flags = LB_OPEN_RDWR;
+    unsigned dst_flags = LB_OPEN_RDWR;
     uint64_t nthreads = 8;
     Convert c = { .sparse = 4096 };
-    int ch;
+    int ch, ret;
 
     while ((ch = getopt_long(argc, argv, "hf:O:o:npqS:m:Wt:T:cCU", longopts,
                              NULL)) != -1) {
         switch (ch) {
-        case 'h':
-            printf("usage: luksblk-img convert [--object objectdef] "
-                   "[--image-opts] [--target-image-opts] [-n] [-p] [-q] "
-                   "[-f fmt] [-O output_fmt] [-o options] [-S sparse_size] "
-                   "[-m num] filename output_filename\n");
-            return 0;
-        case 'f': fmt = optarg; break;
         case 'O': out_fmt = optarg; break;
-        case 'o':
-            if (optstr->len) {
-                g_string_append_c(optstr, ',');
-            }
-            g_string_append(optstr, optarg);
-            break;
+        case 'o': img_append_opts(optstr, optarg); break;
         case 'n': no_create = true; break;
         case 'p': c.progress = true; break;
         case 'q': quiet = true; break;
@@ -190,30 +177,25 @@ int img_convert(int argc, char **argv)
                 return 1;
             }
             break;
-        case 't':
+        case 't':                   /* the target's cache mode */
             if (!img_parse_cache(optarg, &dst_flags)) {
                 return 1;
             }
             break;
-        case 'T':
-            if (!img_parse_cache(optarg, &src_flags)) {
+        case 'T':                   /* the source's */
+            if (!img_parse_cache(optarg, &a.flags)) {
                 return 1;
             }
             break;
-        case 'U': src_flags |= LB_OPEN_NO_LOCK; break;
         case 'c':
             img_error("Compression not supported for this file format");
             return 1;
         case 'W': case 'C': break;
-        case IMG_OPT_IMAGE_OPTS: image_opts = true; break;
         case IMG_OPT_TARGET_IMAGE_OPTS: target_opts = true; break;
-        case IMG_OPT_OBJECT:
-            if (!img_add_object(optarg)) {
-                return 1;
-            }
-            break;
         default:
-            return img_usage_error("convert", "invalid option");
+            if ((ret = img_common_arg(ch, optarg, &a)) != IMG_ARG_CONTINUE) {
+                return ret;
+            }
         }
     }
     c.progress &= !quiet;
@@ -228,7 +210,7 @@ int img_convert(int argc, char **argv)
     }
     const char *src_name = argv[optind], *out = argv[optind + 1];
 
-    g_autoptr(LbNode) src = img_open(src_name, fmt, image_opts, src_flags);
+    g_autoptr(LbNode) src = img_open_args(src_name, &a);
     if (!src) {
         return 1;
     }
@@ -291,7 +273,7 @@ int img_convert(int argc, char **argv)
     for (unsigned i = 0; i < nthreads; i++) {
         g_thread_join(threads[i]);
     }
-    int ret = g_atomic_int_get(&c.error);
+    ret = g_atomic_int_get(&c.error);
     if (ret == 0) {
         ret = lb_node_flush(dst);
     }

@@ -167,33 +167,18 @@ int img_create(int argc, char **argv)
     g_autoptr(GString) optstr = g_string_new(NULL);
     g_autoptr(GError) err = NULL;
     g_autoptr(LbOpts) opts = NULL;
-    const char *fmt = "raw";
+    ImgArgs a = { .cmd = "create" };
     const char *filename;
     bool quiet = false;
     uint64_t size = 0;
     bool have_size = false;
-    int c;
+    int c, ret;
 
     while ((c = getopt_long(argc, argv, "F:b:f:ho:quq", longopts,
                             NULL)) != -1) {
         switch (c) {
-        case 'h':
-            printf("usage: luksblk-img create [--object objectdef] [-q] "
-                   "[-f fmt] [-o options] filename [size]\n");
-            return 0;
-        case IMG_OPT_OBJECT:
-            if (!img_add_object(optarg)) {
-                return 1;
-            }
-            break;
-        case 'f':
-            fmt = optarg;
-            break;
         case 'o':
-            if (optstr->len) {
-                g_string_append_c(optstr, ',');
-            }
-            g_string_append(optstr, optarg);
+            img_append_opts(optstr, optarg);
             break;
         case 'q':
             quiet = true;
@@ -204,9 +189,12 @@ int img_create(int argc, char **argv)
         case 'u':
             break;
         default:
-            return img_usage_error("create", "invalid option");
+            if ((ret = img_common_arg(c, optarg, &a)) != IMG_ARG_CONTINUE) {
+                return ret;
+            }
         }
     }
+    const char *fmt = a.fmt ? a.fmt : "raw";
     if (optstr->len && create_wants_help(optstr->str)) {
         return create_help(fmt);
     }

@@ -136,59 +136,34 @@ static void info_human(GString *out, JsonObject *o, const char *path,
 int img_info(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        { "help", no_argument, NULL, 'h' },
+        IMG_LONGOPTS_COMMON,
         { "format", required_argument, NULL, 'f' },
         { "output", required_argument, NULL, IMG_OPT_OUTPUT },
         { "backing-chain", no_argument, NULL, IMG_OPT_BACKING_CHAIN },
-        { "object", required_argument, NULL, IMG_OPT_OBJECT },
-        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
-    const char *fmt = NULL, *output = "human";
-    bool image_opts = false;
-    unsigned flags = LB_OPEN_NO_KEYS;
-    int c;
+    ImgArgs a = { .cmd = "info", .flags = LB_OPEN_NO_KEYS };
+    int c, ret;
 
     while ((c = getopt_long(argc, argv, "f:hU", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            printf("usage: luksblk-img info [--object objectdef] "
-                   "[--image-opts] [-f fmt] [--output=ofmt] [-U] "
-                   "filename\n");
-            return 0;
-        case 'f': fmt = optarg; break;
-        case 'U': flags |= LB_OPEN_NO_LOCK; break;
-        case IMG_OPT_OUTPUT: output = optarg; break;
-        case IMG_OPT_BACKING_CHAIN: break;
-        case IMG_OPT_IMAGE_OPTS: image_opts = true; break;
-        case IMG_OPT_OBJECT:
-            if (!img_add_object(optarg)) {
-                return 1;
-            }
-            break;
-        default:
-            return img_usage_error("info", "invalid option");
+        if (c != IMG_OPT_BACKING_CHAIN &&
+            (ret = img_common_arg(c, optarg, &a)) != IMG_ARG_CONTINUE) {
+            return ret;
         }
     }
-    if (strcmp(output, "human") && strcmp(output, "json")) {
-        return img_usage_error("info", "--output expects 'human' or 'json' "
-                               "not '%s'", output);
+    const char *name = img_one_file(&a, argc, argv);
+    if (!name) {
+        return 1;
     }
-    if (optind != argc - 1) {
-        return img_usage_error("info", optind >= argc ?
-                               "Expecting one image file name" :
-                               "Unexpected argument");
-    }
-
-    g_autoptr(LbNode) bs = img_open(argv[optind], fmt, image_opts, flags);
+    g_autoptr(LbNode) bs = img_open_args(name, &a);
     if (!bs) {
         return 1;
     }
     g_autoptr(JsonNode) root = json_node_new(JSON_NODE_OBJECT);
     json_node_take_object(root, info_build(bs));
     g_autoptr(GString) out = g_string_new(NULL);
-    if (!strcmp(output, "json")) {
+    if (a.json) {
         g_autofree char *text = json_to_string(root, FALSE);
         g_autofree char *pretty = lb_iocmds_json_pretty(text, NULL);
         g_string_append_printf(out, "%s\n", pretty);

@@ -44,48 +44,25 @@ static const struct {
 int img_amend(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, IMG_OPT_OBJECT },
-        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
+        IMG_LONGOPTS_COMMON,
         { "force", no_argument, NULL, IMG_OPT_FORCE },
         { NULL, 0, NULL, 0 },
     };
     g_autoptr(GString) optstr = g_string_new(NULL);
     g_autoptr(GError) err = NULL;
-    const char *fmt = NULL;
-    bool image_opts = false, force = false;
-    unsigned flags = LB_OPEN_RDWR;
-    int c;
+    ImgArgs a = { .cmd = "amend", .flags = LB_OPEN_RDWR };
+    bool force = false;
+    int c, ret;
 
     while ((c = getopt_long(argc, argv, "ho:f:t:pq", longopts, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            printf("usage: luksblk-img amend [--object objectdef] "
-                   "[--image-opts] [-f fmt] [--force] -o options "
-                   "filename\n");
-            return 0;
-        case 'o':
-            if (optstr->len) {
-                g_string_append_c(optstr, ',');
-            }
-            g_string_append(optstr, optarg);
-            break;
-        case 'f': fmt = optarg; break;
-        case 't':
-            if (!img_parse_cache(optarg, &flags)) {
-                return 1;
-            }
-            break;
+        case 'o': img_append_opts(optstr, optarg); break;
         case 'p': case 'q': break;
         case IMG_OPT_FORCE: force = true; break;
-        case IMG_OPT_IMAGE_OPTS: image_opts = true; break;
-        case IMG_OPT_OBJECT:
-            if (!img_add_object(optarg)) {
-                return 1;
-            }
-            break;
         default:
-            return img_usage_error("amend", "invalid option");
+            if ((ret = img_common_arg(c, optarg, &a)) != IMG_ARG_CONTINUE) {
+                return ret;
+            }
         }
     }
     if (!optstr->len) {
@@ -101,15 +78,16 @@ int img_amend(int argc, char **argv)
         }
         return 0;
     }
-    if (optind != argc - 1) {
-        return img_usage_error("amend", "Expecting one image file name");
+    const char *name = img_one_file(&a, argc, argv);
+    if (!name) {
+        return 1;
     }
     g_autoptr(LbOpts) opts = lb_opts_parse_keyval(optstr->str, NULL, &err);
     if (!opts) {
         img_error("Invalid options: %s", err->message);
         return 1;
     }
-    g_autoptr(LbNode) bs = img_open(argv[optind], fmt, image_opts, flags);
+    g_autoptr(LbNode) bs = img_open_args(name, &a);
     if (!bs) {
         return 1;
     }
@@ -123,18 +101,16 @@ int img_amend(int argc, char **argv)
 int img_resize(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, IMG_OPT_OBJECT },
-        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
+        IMG_LONGOPTS_COMMON,
         { "preallocation", required_argument, NULL, IMG_OPT_PREALLOCATION },
         { "shrink", no_argument, NULL, IMG_OPT_SHRINK },
         { NULL, 0, NULL, 0 },
     };
     g_autoptr(GError) err = NULL;
-    const char *fmt = NULL;
-    bool image_opts = false, quiet = false, shrink = false;
+    ImgArgs a = { .cmd = "resize", .flags = LB_OPEN_RDWR };
+    bool quiet = false, shrink = false;
     LbPrealloc prealloc = LB_PREALLOC_OFF;
-    int c;
+    int c, ret;
 
     /* "-1M" is a size, not an option: stop getopt before it. */
     if (argc >= 2 && argv[argc - 1][0] == '-' &&
@@ -143,12 +119,6 @@ int img_resize(int argc, char **argv)
     }
     while ((c = getopt_long(argc, argv, "hf:q", longopts, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            printf("usage: luksblk-img resize [--object objectdef] "
-                   "[--image-opts] [-f fmt] [--preallocation=prealloc] [-q] "
-                   "[--shrink] filename [+ | -]size\n");
-            return 0;
-        case 'f': fmt = optarg; break;
         case 'q': quiet = true; break;
         case IMG_OPT_SHRINK: shrink = true; break;
         case IMG_OPT_PREALLOCATION:
@@ -157,14 +127,10 @@ int img_resize(int argc, char **argv)
                 return 1;
             }
             break;
-        case IMG_OPT_IMAGE_OPTS: image_opts = true; break;
-        case IMG_OPT_OBJECT:
-            if (!img_add_object(optarg)) {
-                return 1;
-            }
-            break;
         default:
-            return img_usage_error("resize", "invalid option");
+            if ((ret = img_common_arg(c, optarg, &a)) != IMG_ARG_CONTINUE) {
+                return ret;
+            }
         }
     }
     if (optind != argc - 2) {
@@ -183,14 +149,12 @@ int img_resize(int argc, char **argv)
         return 1;
     }
 
-    g_autoptr(LbNode) bs = img_open(argv[optind], fmt, image_opts,
-                                    LB_OPEN_RDWR);
+    g_autoptr(LbNode) bs = img_open_args(argv[optind], &a);
     if (!bs) {
         return 1;
     }
-    int64_t cur = lb_node_length(bs);
+    int64_t cur = img_length(bs);
     if (cur < 0) {
-        img_error("Could not get image size: %s", g_strerror((int)-cur));
         return 1;
     }
     uint64_t ucur = (uint64_t)cur;
@@ -216,50 +180,31 @@ int img_resize(int argc, char **argv)
 int img_check(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "object", required_argument, NULL, IMG_OPT_OBJECT },
-        { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS },
+        IMG_LONGOPTS_COMMON,
         { "output", required_argument, NULL, IMG_OPT_OUTPUT },
         { "force-share", no_argument, NULL, 'U' },
         { NULL, 0, NULL, 0 },
     };
     g_autoptr(GError) err = NULL;
-    const char *fmt = NULL, *output = "human";
-    bool image_opts = false, quiet = false;
-    unsigned flags = LB_OPEN_NO_KEYS;
-    int c;
+    ImgArgs a = { .cmd = "check", .flags = LB_OPEN_NO_KEYS };
+    bool quiet = false;
+    int c, ret;
 
     while ((c = getopt_long(argc, argv, "hf:qr:T:U", longopts, NULL)) != -1) {
         switch (c) {
-        case 'h':
-            printf("usage: luksblk-img check [--object objectdef] "
-                   "[--image-opts] [-q] [-f fmt] [--output=ofmt] [-U] "
-                   "filename\n");
-            return 0;
-        case 'f': fmt = optarg; break;
         case 'q': quiet = true; break;
         case 'r': case 'T': break;
-        case 'U': flags |= LB_OPEN_NO_LOCK; break;
-        case IMG_OPT_OUTPUT: output = optarg; break;
-        case IMG_OPT_IMAGE_OPTS: image_opts = true; break;
-        case IMG_OPT_OBJECT:
-            if (!img_add_object(optarg)) {
-                return 1;
-            }
-            break;
         default:
-            return img_usage_error("check", "invalid option");
+            if ((ret = img_common_arg(c, optarg, &a)) != IMG_ARG_CONTINUE) {
+                return ret;
+            }
         }
     }
-    if (strcmp(output, "human") && strcmp(output, "json")) {
-        return img_usage_error("check", "--output expects 'human' or 'json' "
-                               "not '%s'", output);
+    const char *name = img_one_file(&a, argc, argv);
+    if (!name) {
+        return 1;
     }
-    if (optind != argc - 1) {
-        return img_usage_error("check", "Expecting one image file name");
-    }
-    const char *name = argv[optind];
-    LbNode *bs = lb_node_open_image(name, fmt, image_opts, flags, &err);
+    LbNode *bs = lb_node_open_image(name, a.fmt, a.image_opts, a.flags, &err);
     bool corrupt = false;
     if (!bs) {
         if (g_error_matches(err, LB_LUKS_ERROR, LB_LUKS_ERROR_CORRUPT)) {
@@ -273,7 +218,7 @@ int img_check(int argc, char **argv)
         img_error("This image format does not support checks");
         return 63;
     }
-    if (!strcmp(output, "json")) {
+    if (a.json) {
         printf("{\n    \"filename\": \"%s\",\n    \"format\": \"luks\",\n"
                "    \"check-errors\": %d,\n    \"corruptions\": %d\n}\n",
                name, 0, corrupt ? 1 : 0);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "img.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,15 +119,97 @@ LbNode *img_open(const char *filename, const char *fmt, bool image_opts,
 
 bool img_parse_cache(const char *mode, unsigned *flags)
 {
-    if (!strcmp(mode, "none") || !strcmp(mode, "off") ||
-        !strcmp(mode, "directsync")) {
-        *flags |= LB_OPEN_NOCACHE;
-    } else if (strcmp(mode, "writeback") && strcmp(mode, "writethrough") &&
-               strcmp(mode, "unsafe")) {
-        img_error("Invalid cache option: %s", mode);
+    g_autoptr(GError) err = NULL;
+
+    if (!lb_parse_cache_mode(mode, flags, &err)) {
+        img_error("%s", err->message);
         return false;
     }
     return true;
+}
+
+static const ImgCmd *img_find_cmd(const char *name)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(img_cmds); i++) {
+        if (!strcmp(name, img_cmds[i].name)) {
+            return &img_cmds[i];
+        }
+    }
+    return NULL;
+}
+
+int img_common_arg(int c, const char *arg, ImgArgs *a)
+{
+    switch (c) {
+    case 'h':
+        printf("usage: luksblk-img %s\n", img_find_cmd(a->cmd)->synopsis);
+        return 0;
+    case 'f':
+        a->fmt = arg;
+        break;
+    case 'U':
+        a->flags |= LB_OPEN_NO_LOCK;
+        break;
+    case 't':
+        if (!img_parse_cache(arg, &a->flags)) {
+            return 1;
+        }
+        break;
+    case IMG_OPT_IMAGE_OPTS:
+        a->image_opts = true;
+        break;
+    case IMG_OPT_OBJECT:
+        if (!img_add_object(arg)) {
+            return 1;
+        }
+        break;
+    case IMG_OPT_OUTPUT:
+        if (strcmp(arg, "human") && strcmp(arg, "json")) {
+            return img_usage_error(a->cmd, "--output expects 'human' or "
+                                   "'json' not '%s'", arg);
+        }
+        a->json = !strcmp(arg, "json");
+        break;
+    default:
+        /* getopt said what was wrong, as "luksblk-img CMD: ..." */
+        fprintf(stderr, "Try 'luksblk-img %s --help' for more info\n",
+                a->cmd);
+        return 1;
+    }
+    return IMG_ARG_CONTINUE;
+}
+
+const char *img_one_file(const ImgArgs *a, int argc, char **argv)
+{
+    if (optind != argc - 1) {
+        img_usage_error(a->cmd, "Expecting one image file name");
+        return NULL;
+    }
+    return argv[optind];
+}
+
+LbNode *img_open_args(const char *filename, const ImgArgs *a)
+{
+    return img_open(filename, a->fmt, a->image_opts, a->flags);
+}
+
+void img_append_opts(GString *optstr, const char *arg)
+{
+    if (optstr->len) {
+        g_string_append_c(optstr, ',');
+    }
+    g_string_append(optstr, arg);
+}
+
+int64_t img_length(LbNode *bs)
+{
+    int64_t len = lb_node_length(bs);
+
+    if (len < 0) {
+        img_error("Could not get image size: %s", g_strerror((int)-len));
+        return -1;
+    }
+    return len;
 }
 
 char *img_size_to_str(uint64_t bytes)
@@ -170,13 +253,15 @@ int main(int argc, char **argv)
         printf("luksblk-img version " LB_VERSION "\n");
         return 0;
     }
-    for (size_t i = 0; i < G_N_ELEMENTS(img_cmds); i++) {
-        if (!strcmp(argv[1], img_cmds[i].name)) {
-            int ret = img_cmds[i].func(argc - 1, argv + 1);
-            lb_nodes_close_all();
-            lb_objects_clear();
-            return ret;
-        }
+    const ImgCmd *cmd = img_find_cmd(argv[1]);
+    if (!cmd) {
+        return img_usage_error(NULL, "Command not found: %s", argv[1]);
     }
-    return img_usage_error(NULL, "Command not found: %s", argv[1]);
+    /* getopt's messages then start "luksblk-img CMD: ", as qemu-img's. */
+    g_autofree char *prog = g_strdup_printf("luksblk-img %s", cmd->name);
+    argv[1] = prog;
+    int ret = cmd->func(argc - 1, argv + 1);
+    lb_nodes_close_all();
+    lb_objects_clear();
+    return ret;
 }

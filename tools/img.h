@@ -31,6 +31,45 @@ enum {
     IMG_OPT_BACKING_CHAIN,
 };
 
+/*
+ * What the subcommands that open an image share: the subcommand's name
+ * (for usage errors), -f, --image-opts, the LB_OPEN_* flags built from
+ * their defaults plus -U and -t, and --output.
+ */
+typedef struct ImgArgs {
+    const char *cmd;
+    const char *fmt;
+    bool image_opts;
+    unsigned flags;
+    bool json;                 /* --output=json */
+} ImgArgs;
+
+/* The long options of every subcommand that opens an image. */
+#define IMG_LONGOPTS_COMMON                                                    \
+    { "help", no_argument, NULL, 'h' },                                        \
+    { "object", required_argument, NULL, IMG_OPT_OBJECT },                     \
+    { "image-opts", no_argument, NULL, IMG_OPT_IMAGE_OPTS }
+
+/* img_common_arg() handled the option: go on parsing. */
+#define IMG_ARG_CONTINUE (-1)
+
+/*
+ * img_common_arg: getopt's result @c (with @arg) when the subcommand does
+ * not handle it itself: -h (usage), -f, -U, -t, --image-opts, --object,
+ * --output into @a; anything else is an invalid option.
+ * Returns: IMG_ARG_CONTINUE, or the exit status after usage (0) or an
+ * error (1), both printed.
+ */
+int img_common_arg(int c, const char *arg, ImgArgs *a);
+/* The single image file name argument, or NULL after a usage error. */
+const char *img_one_file(const ImgArgs *a, int argc, char **argv);
+/* Open @filename as @a says (see img_open()). */
+LbNode *img_open_args(const char *filename, const ImgArgs *a);
+/* Append a -o argument to @optstr, comma separated (qemu-img merges -o). */
+void img_append_opts(GString *optstr, const char *arg);
+/* The node's length, or -1 after "Could not get image size: ..." */
+int64_t img_length(LbNode *bs);
+
 /* Print "luksblk-img: MESSAGE" on stderr. */
 void img_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 /* The "Try 'luksblk-img CMD --help'" hint after a usage error; returns 1. */
@@ -45,7 +84,8 @@ bool img_add_object(const char *spec);
  */
 LbNode *img_open(const char *filename, const char *fmt, bool image_opts,
                  unsigned flags);
-/* -t cache mode -> LB_OPEN_NOCACHE or 0; false on an unknown mode. */
+/* -t cache mode: LB_OPEN_NOCACHE added to *@flags or not; false (printed)
+ * on an unknown mode. */
 bool img_parse_cache(const char *mode, unsigned *flags);
 /* qemu's size_to_str: "64 MiB", "1.97 GiB", "512 B" (transfer full). */
 char *img_size_to_str(uint64_t bytes);

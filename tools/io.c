@@ -132,13 +132,8 @@ int main(int argc, char **argv)
         case 'n': flags |= LB_OPEN_NOCACHE; break;
         case 'U': flags |= LB_OPEN_NO_LOCK; break;
         case 't':
-            if (!strcmp(optarg, "none") || !strcmp(optarg, "directsync")) {
-                flags |= LB_OPEN_NOCACHE;
-            } else if (strcmp(optarg, "writeback") &&
-                       strcmp(optarg, "writethrough") &&
-                       strcmp(optarg, "unsafe")) {
-                fprintf(stderr, "luksblk-io: Invalid cache option: %s\n",
-                        optarg);
+            if (!lb_parse_cache_mode(optarg, &flags, &err)) {
+                fprintf(stderr, "luksblk-io: %s\n", err->message);
                 return 1;
             }
             break;

@@ -143,6 +143,12 @@ bool lb_img_create(const char *fmt, const char *filename, uint64_t size,
 /** blockdev-create: format existing nodes as described by @opts. */
 bool lb_blockdev_create(LbOpts *opts, GError **errp);
 bool lb_parse_prealloc(const char *s, LbPrealloc *out, GError **errp);
+/**
+ * lb_parse_cache_mode: a -t cache mode as qemu-img/qemu-io take it ("none",
+ * "off", "directsync" add LB_OPEN_NOCACHE to *@flags; "writeback",
+ * "writethrough", "unsafe" leave them); else "Invalid cache option: MODE".
+ */
+bool lb_parse_cache_mode(const char *mode, unsigned *flags, GError **errp);
 
 /* ---- data path (thread-safe; 0 or -errno) ------------------------------- */
 

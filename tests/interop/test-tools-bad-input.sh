@@ -114,4 +114,19 @@ expect_err "luksblk-img: Invalid image size specified: '1Q'." \
     $IMG create -q -f raw c5.img 1Q
 expect_err 'luksblk-io: .*' $IO --object secret,id=s0 p.img -c 'read 0 1'
 unchanged create errors
+# Usage errors: the same lines and exit status as qemu-img's (names aside).
+if command -v qemu-img >/dev/null; then
+    expect_ok $IMG create -q -f raw u.raw 64k
+    for c in "info -Z u.raw" "info --bogus u.raw" "info -f" "info a b" \
+             "info --output=x u.raw" "check a b" "check --output=yaml u.raw" \
+             "bench" "amend u.raw" "compare -Z a b" "compare a" \
+             "convert --bogus a b" "resize u.raw" "create" "nocmd"; do
+        run $IMG $c
+        mine="$(printf '%s' "$err" | sed 's/luksblk-img/qemu-img/g') rc=$rc"
+        run qemu-img $c
+        [ "$mine" = "$err rc=$rc" ] ||
+            fail "usage error of '$c': '$mine', qemu-img: '$err rc=$rc'"
+        ok
+    done
+fi
 done_ok

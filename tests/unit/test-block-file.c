@@ -395,9 +395,40 @@ static void test_threads(Fixture *fx, gconstpointer data)
     }
 }
 
+/* -t cache modes as QEMU's bdrv_parse_cache_mode() names them. */
+static const struct {
+    const char *mode;
+    bool ok, nocache;
+} cache_cases[] = {
+    { "none", true, true }, { "off", true, true },
+    { "directsync", true, true }, { "writeback", true, false },
+    { "writethrough", true, false }, { "unsafe", true, false },
+    { "", false, false }, { "None", false, false }, { "direct", false, false },
+};
+
+static void test_cache_mode(void)
+{
+    for (guint i = 0; i < G_N_ELEMENTS(cache_cases); i++) {
+        g_autoptr(GError) err = NULL;
+        unsigned flags = LB_OPEN_RDWR;
+
+        g_assert_cmpint(lb_parse_cache_mode(cache_cases[i].mode, &flags, &err),
+                        ==, cache_cases[i].ok);
+        g_assert_cmpuint(flags, ==, LB_OPEN_RDWR | (cache_cases[i].nocache ?
+                                                    LB_OPEN_NOCACHE : 0));
+        if (!cache_cases[i].ok) {
+            g_autofree char *msg = g_strdup_printf("Invalid cache option: %s",
+                                                   cache_cases[i].mode);
+            g_assert_error(err, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID);
+            g_assert_cmpstr(err->message, ==, msg);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/block/file/cache-mode", test_cache_mode);
     g_test_add("/block/file/io", Fixture, NULL, fx_setup, test_io, fx_teardown);
     g_test_add("/block/file/raw-window", Fixture, NULL, fx_setup,
                test_raw_window, fx_teardown);
