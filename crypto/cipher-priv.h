@@ -63,6 +63,8 @@ struct LbBlockCipher {
     LbCipherUnitFunc decrypt;
     LbNettleBlock data;  /* nettle: data key (also for CBC lanes) */
     LbNettleBlock tweak; /* nettle XTS: tweak key */
+    unsigned aesni_rounds; /* AES-XTS through cipher-aesni.c, 0 = off */
+    bool vaes;             /* ... with 256-bit VAES instructions */
 };
 
 /**
@@ -89,6 +91,23 @@ int lb_cipher_cbc_encrypt_multi(LbBlockCipher *c, uint64_t iv_sector,
  * the whole run.  Same result as the sector-by-sector loop.  Returns: 0.
  */
 int lb_cipher_xts_multi(LbBlockCipher *c, bool enc, uint64_t iv_sector,
+                        unsigned sector_size, const guint8 *in, guint8 *out,
+                        size_t len);
+
+/**
+ * lb_cipher_aesni_setup: turn on the AES-NI XTS path (c->aesni_rounds) for
+ * an AES-XTS cipher whose nettle keys and IV generator are set up, when
+ * the CPU has AES-NI and the path agrees with nettle on a test sector.
+ */
+void lb_cipher_aesni_setup(LbBlockCipher *c, const char *cipher,
+                           size_t keylen);
+
+/**
+ * lb_cipher_aesni_xts: what lb_cipher_xts_multi does, with AES-NI; only
+ * when c->aesni_rounds is set.  @sector_size is a multiple of 128.
+ * Returns: 0.
+ */
+int lb_cipher_aesni_xts(LbBlockCipher *c, bool enc, uint64_t iv_sector,
                         unsigned sector_size, const guint8 *in, guint8 *out,
                         size_t len);
 

@@ -152,6 +152,9 @@ static LbBlockCipher *block_cipher_new(const char *cipher, const char *mode,
                     mode);
         return NULL;
     }
+    if (!c->null_cipher) {
+        lb_cipher_aesni_setup(c, cipher, keylen);
+    }
     return g_steal_pointer(&c);
 }
 
@@ -199,6 +202,10 @@ static int lb_block_cipher_run(LbBlockCipher *c, bool enc, uint64_t iv_sector,
     if (c->chain == LB_CHAIN_ECB) {
         /* No IV: the whole request is one run of independent blocks. */
         return fn(c, NULL, in, out, len);
+    }
+    if (c->aesni_rounds) {
+        return lb_cipher_aesni_xts(c, enc, iv_sector, sector_size, in, out,
+                                   len);
     }
     if (c->chain == LB_CHAIN_XTS && c->data.alg) {
         return lb_cipher_xts_multi(c, enc, iv_sector, sector_size, in, out,
