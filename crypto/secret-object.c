@@ -57,7 +57,12 @@ static LbSecret *base64_decode(const char *in, size_t len, GError **errp)
         pad++;
     }
     if (i + pad != len || len % 4) {
-        secret_error(errp, "Base64 data is not valid");
+        /* QEMU's wording where it fails too (a character outside the
+         * alphabet); misplaced padding or a bad length only here. */
+        secret_error(errp, strspn(in, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij"
+                                      "klmnopqrstuvwxyz0123456789+/=") < len
+                               ? "Base64 data contains invalid characters"
+                               : "Base64 data is not valid");
         return NULL;
     }
     LbSecret *out = lb_secret_new(len / 4 * 3);
@@ -132,7 +137,7 @@ static LbSecret *load_input(const char *data, const char *file, GError **errp)
         return lb_secret_new_from(data, strlen(data));
     }
     if (!file) {
-        secret_error(errp, "Either 'data' or 'file' must be provided");
+        secret_error(errp, "Either 'file' or 'data' must be provided");
         return NULL;
     }
     return read_file(file, errp);
