@@ -136,7 +136,8 @@ enum {
 #define NBD_MAX_BLOCK             (32u * 1024 * 1024)   /* max payload */
 #define NBD_PREF_BLOCK            4096u
 #define NBD_MAX_STRING            4096u    /* names, descriptions */
-#define NBD_MAX_OPTION            4096u    /* option payloads we accept */
+/* Option payloads read whole: GO with every info request fits. */
+#define NBD_MAX_OPTION            (256u * 1024)
 #define NBD_MAX_INFLIGHT          64u      /* requests per connection */
 #define NBD_MAX_INFLIGHT_BYTES    (64u * 1024 * 1024)
 #define NBD_HANDSHAKE_MAX_DEFAULT 10       /* seconds, as QEMU */

@@ -76,6 +76,55 @@ static int opt_reply(NbdConn *conn, uint32_t opt, uint32_t type,
     return nbd_chan_writev(&conn->ch, iov, len ? 2 : 1);
 }
 
+/* QEMU's names of the options (nbd_opt_lookup), for error messages. */
+static const char *opt_name(uint32_t opt)
+{
+    static const char *const names[] = {
+        [NBD_OPT_EXPORT_NAME] = "export name",
+        [NBD_OPT_ABORT] = "abort",
+        [NBD_OPT_LIST] = "list",
+        [4] = "peek export",
+        [NBD_OPT_STARTTLS] = "starttls",
+        [NBD_OPT_INFO] = "info",
+        [NBD_OPT_GO] = "go",
+        [NBD_OPT_STRUCTURED_REPLY] = "structured reply",
+        [NBD_OPT_LIST_META_CONTEXT] = "list meta context",
+        [NBD_OPT_SET_META_CONTEXT] = "set meta context",
+        [11] = "extended headers",
+    };
+    return opt < G_N_ELEMENTS(names) && names[opt] ? names[opt] : "<unknown>";
+}
+
+/*
+ * An error reply carrying a message, worded as QEMU words it: clients such
+ * as qemu-io and nbdinfo show it to the user.
+ */
+static int opt_err(NbdConn *conn, uint32_t opt, uint32_t type,
+                   const char *fmt, ...) G_GNUC_PRINTF(4, 5);
+
+static int opt_err(NbdConn *conn, uint32_t opt, uint32_t type,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    return opt_reply(conn, opt, type, msg, strlen(msg));
+}
+
+/* An option that takes no data got some. */
+static int opt_err_length(NbdConn *conn, uint32_t opt)
+{
+    return opt_err(conn, opt, NBD_REP_ERR_INVALID,
+                   "option '%s' has unexpected length", opt_name(opt));
+}
+
+static int opt_err_unknown(NbdConn *conn, uint32_t opt, const char *name)
+{
+    return opt_err(conn, opt, NBD_REP_ERR_UNKNOWN,
+                   "export '%s' not present", name);
+}
+
 static uint32_t conn_min_block(NbdExport *nexp)
 {
     unsigned align = lb_node_alignment(nexp->exp->node);
@@ -104,47 +153,56 @@ static int opt_list(NbdConn *conn, uint32_t opt)
 }
 
 /* The NBD_INFO_* replies of INFO/GO for @nexp. */
+/* One NBD_INFO_NAME / NBD_INFO_DESCRIPTION reply. */
+static int opt_send_info_str(NbdConn *conn, uint32_t opt, uint16_t type,
+                             const char *str)
+{
+    uint8_t buf[2 + NBD_MAX_STRING];
+    size_t n = MIN(strlen(str), NBD_MAX_STRING);
+
+    put16(buf, type);
+    memcpy(buf + 2, str, n);
+    return opt_reply(conn, opt, NBD_REP_INFO, buf, 2 + n);
+}
+
+/*
+ * The NBD_INFO_* replies of INFO/GO for @nexp, in QEMU's order: the name
+ * when asked for, the description whenever there is one, block sizes
+ * always (clients that ignore them still get correct errors), and the
+ * export's size and flags last.
+ */
 static int opt_send_infos(NbdConn *conn, uint32_t opt, NbdExport *nexp,
                           int64_t size, const uint8_t *reqs, unsigned nreqs)
 {
-    uint8_t buf[12 + NBD_MAX_STRING];
-    bool want_name = false, want_desc = false;
-    int r;
+    uint8_t buf[14];
+    bool want_name = false;
+    int r = 0;
 
     for (unsigned i = 0; i < nreqs; i++) {
-        uint16_t t = get16(reqs + 2 * i);
-        want_name |= t == NBD_INFO_NAME;
-        want_desc |= t == NBD_INFO_DESCRIPTION;
-    }
-    put16(buf, NBD_INFO_EXPORT);
-    put64(buf + 2, size);
-    put16(buf + 10, nbd_proto_export_flags(conn, nexp));
-    if ((r = opt_reply(conn, opt, NBD_REP_INFO, buf, 12)) < 0) {
-        return r;
+        want_name |= get16(reqs + 2 * i) == NBD_INFO_NAME;
     }
     if (want_name) {
-        size_t n = MIN(strlen(nexp->name), NBD_MAX_STRING);
-        put16(buf, NBD_INFO_NAME);
-        memcpy(buf + 2, nexp->name, n);
-        if ((r = opt_reply(conn, opt, NBD_REP_INFO, buf, 2 + n)) < 0) {
-            return r;
-        }
+        r = opt_send_info_str(conn, opt, NBD_INFO_NAME, nexp->name);
     }
-    if (want_desc && nexp->description) {
-        size_t n = MIN(strlen(nexp->description), NBD_MAX_STRING);
-        put16(buf, NBD_INFO_DESCRIPTION);
-        memcpy(buf + 2, nexp->description, n);
-        if ((r = opt_reply(conn, opt, NBD_REP_INFO, buf, 2 + n)) < 0) {
-            return r;
-        }
+    if (r == 0 && nexp->description) {
+        r = opt_send_info_str(conn, opt, NBD_INFO_DESCRIPTION,
+                              nexp->description);
     }
-    /* Always sent: clients that ignore it still get correct errors. */
+    if (r < 0) {
+        return r;
+    }
     uint32_t min = conn_min_block(nexp);
     put16(buf, NBD_INFO_BLOCK_SIZE);
     put32(buf + 2, min);
     put32(buf + 6, MAX(NBD_PREF_BLOCK, min));
     put32(buf + 10, NBD_MAX_BLOCK);
-    return opt_reply(conn, opt, NBD_REP_INFO, buf, 14);
+    if ((r = opt_reply(conn, opt, NBD_REP_INFO, buf, 14)) < 0) {
+        return r;
+    }
+    put16(buf, NBD_INFO_EXPORT);
+    put64(buf + 2, size);
+    put16(buf + 10, nbd_proto_export_flags(conn, nexp));
+    return opt_reply(conn, opt, NBD_REP_INFO, buf, 12);
 }
 
 /*
@@ -154,26 +212,32 @@ static int opt_send_infos(NbdConn *conn, uint32_t opt, NbdExport *nexp,
 static int opt_info_go(NbdConn *conn, uint32_t opt, const uint8_t *data,
                        uint32_t len)
 {
-    if (len < 6) {
-        return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+    if (len < 4) {
+        return opt_err(conn, opt, NBD_REP_ERR_INVALID,
+                       "Inconsistent lengths in option %s", opt_name(opt));
     }
     uint32_t nlen = get32(data);
-    if (nlen > len - 6 || nlen > NBD_MAX_STRING) {
-        return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+    if (nlen > NBD_MAX_STRING) {
+        return opt_err(conn, opt, NBD_REP_ERR_INVALID,
+                       "Invalid name length: %" G_GUINT32_FORMAT, nlen);
     }
-    uint16_t nreqs = get16(data + 4 + nlen);
-    if (4 + nlen + 2 + 2u * nreqs != len) {
-        return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+    uint16_t nreqs = nlen <= len - 4 && len - 4 - nlen >= 2
+                         ? get16(data + 4 + nlen) : 0;
+    if (nlen > len - 4 || len - 4 - nlen < 2 ||
+        4 + nlen + 2 + 2u * nreqs != len) {
+        return opt_err(conn, opt, NBD_REP_ERR_INVALID,
+                       "Inconsistent lengths in option %s", opt_name(opt));
     }
     g_autofree char *name = g_strndup((const char *)data + 4, nlen);
     NbdExport *nexp = nbd_server_export_get(conn->srv, name);
     if (!nexp) {
-        return opt_reply(conn, opt, NBD_REP_ERR_UNKNOWN, NULL, 0);
+        return opt_err_unknown(conn, opt, name);
     }
     int64_t size = lb_node_length(nexp->exp->node);
     int r;
     if (size < 0) {
-        r = opt_reply(conn, opt, NBD_REP_ERR_SHUTDOWN, NULL, 0);
+        r = opt_err(conn, opt, NBD_REP_ERR_SHUTDOWN, "export '%s' failed: %s",
+                    name, g_strerror((int)-size));
     } else {
         r = opt_send_infos(conn, opt, nexp, size, data + 6 + nlen, nreqs);
         if (r == 0) {
@@ -237,12 +301,23 @@ static int opt_meta_context(NbdConn *conn, uint32_t opt, const uint8_t *data,
     static const char alloc[] = NBD_META_ALLOCATION;
     const size_t alen = sizeof(alloc) - 1;
 
-    if ((set && !conn->structured) || len < 8) {
-        return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+    if (set && !conn->structured) {
+        return opt_err(conn, opt, NBD_REP_ERR_INVALID,
+                       "request option '%s' when structured reply is not "
+                       "negotiated", opt_name(opt));
+    }
+    if (len < 8) {
+        return opt_err(conn, opt, NBD_REP_ERR_INVALID,
+                       "Inconsistent lengths in option %s", opt_name(opt));
     }
     uint32_t nlen = get32(data);
+    if (nlen > NBD_MAX_STRING) {
+        return opt_err(conn, opt, NBD_REP_ERR_INVALID,
+                       "Invalid name length: %" G_GUINT32_FORMAT, nlen);
+    }
     if (nlen > len - 8) {
-        return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+        return opt_err(conn, opt, NBD_REP_ERR_INVALID,
+                       "Inconsistent lengths in option %s", opt_name(opt));
     }
     g_autofree char *name = g_strndup((const char *)data + 4, nlen);
     uint32_t nq = get32(data + 4 + nlen);
@@ -250,7 +325,9 @@ static int opt_meta_context(NbdConn *conn, uint32_t opt, const uint8_t *data,
     bool match = nq == 0 && !set;
     for (uint32_t i = 0; i < nq; i++) {
         if (end - p < 4 || get32(p) > (size_t)(end - p - 4)) {
-            return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+            return opt_err(conn, opt, NBD_REP_ERR_INVALID,
+                           "Inconsistent lengths in option %s",
+                           opt_name(opt));
         }
         uint32_t qlen = get32(p);
         const char *q = (const char *)p + 4;
@@ -259,11 +336,12 @@ static int opt_meta_context(NbdConn *conn, uint32_t opt, const uint8_t *data,
         p += 4 + qlen;
     }
     if (p != end) {
-        return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+        return opt_err(conn, opt, NBD_REP_ERR_INVALID,
+                       "Inconsistent lengths in option %s", opt_name(opt));
     }
     NbdExport *nexp = nbd_server_export_get(conn->srv, name);
     if (!nexp) {
-        return opt_reply(conn, opt, NBD_REP_ERR_UNKNOWN, NULL, 0);
+        return opt_err_unknown(conn, opt, name);
     }
     nbd_server_export_put(conn->srv, nexp);
     if (set) {
@@ -288,11 +366,14 @@ static int opt_starttls(NbdConn *conn, uint32_t opt, uint32_t len)
     bool is_psk = false, verify = true;
     void *creds = nbd_server_tls(conn->srv, &is_psk, &verify);
 
-    if (len != 0 || conn->ch.tls) {
-        return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+    if (len != 0) {
+        return opt_err_length(conn, opt);
+    }
+    if (conn->ch.tls) {
+        return opt_err(conn, opt, NBD_REP_ERR_INVALID, "TLS already enabled");
     }
     if (!creds) {
-        return opt_reply(conn, opt, NBD_REP_ERR_POLICY, NULL, 0);
+        return opt_err(conn, opt, NBD_REP_ERR_POLICY, "TLS not configured");
     }
     int r = opt_reply(conn, opt, NBD_REP_ACK, NULL, 0);
     if (r < 0) {
@@ -323,7 +404,9 @@ static int opt_handle(NbdConn *conn, uint32_t opt, const uint8_t *data,
         if (opt == NBD_OPT_EXPORT_NAME) {
             return -EACCES;
         }
-        return opt_reply(conn, opt, NBD_REP_ERR_TLS_REQD, NULL, 0);
+        return opt_err(conn, opt, NBD_REP_ERR_TLS_REQD,
+                       "Option 0x%" G_GINT32_MODIFIER "x not permitted "
+                       "before TLS", opt);
     }
     switch (opt) {
     case NBD_OPT_EXPORT_NAME:
@@ -333,7 +416,7 @@ static int opt_handle(NbdConn *conn, uint32_t opt, const uint8_t *data,
         return -ECONNRESET;
     case NBD_OPT_LIST:
         if (len != 0) {
-            return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+            return opt_err_length(conn, opt);
         }
         return opt_list(conn, opt);
     case NBD_OPT_STARTTLS:
@@ -346,13 +429,64 @@ static int opt_handle(NbdConn *conn, uint32_t opt, const uint8_t *data,
         return opt_meta_context(conn, opt, data, len);
     case NBD_OPT_STRUCTURED_REPLY:
         if (len != 0) {
-            return opt_reply(conn, opt, NBD_REP_ERR_INVALID, NULL, 0);
+            return opt_err_length(conn, opt);
+        }
+        if (conn->structured) {
+            return opt_err(conn, opt, NBD_REP_ERR_INVALID,
+                           "structured reply already negotiated");
         }
         conn->structured = true;
         return opt_reply(conn, opt, NBD_REP_ACK, NULL, 0);
     default:
-        return opt_reply(conn, opt, NBD_REP_ERR_UNSUP, NULL, 0);
+        return opt_err(conn, opt, NBD_REP_ERR_UNSUP,
+                       "Unsupported option %" G_GUINT32_FORMAT " (%s)", opt,
+                       opt_name(opt));
     }
+}
+
+/*
+ * An option longer than any valid one: its data is skipped unread, and
+ * the reply is the one QEMU gives after reading it (QEMU streams options
+ * of any length): a name length that is too long, data for an option that
+ * takes none, else NBD_REP_ERR_TOO_BIG.
+ */
+static int opt_too_big(NbdConn *conn, uint32_t opt, uint32_t len)
+{
+    uint8_t first[4];
+
+    if (opt == NBD_OPT_EXPORT_NAME || nbd_chan_read(&conn->ch, first, 4) < 0 ||
+        nbd_chan_skip(&conn->ch, len - 4) < 0) {
+        return -EPROTO;
+    }
+    if (nbd_server_tls_required(conn->srv) && !conn->ch.tls &&
+        opt != NBD_OPT_STARTTLS && opt != NBD_OPT_ABORT) {
+        return opt_handle(conn, opt, NULL, 0);      /* TLS required */
+    }
+    switch (opt) {
+    case NBD_OPT_ABORT:
+    case NBD_OPT_LIST:
+    case NBD_OPT_STARTTLS:
+    case NBD_OPT_STRUCTURED_REPLY:
+        return opt_err_length(conn, opt);
+    case NBD_OPT_INFO:
+    case NBD_OPT_GO:
+    case NBD_OPT_LIST_META_CONTEXT:
+    case NBD_OPT_SET_META_CONTEXT:
+        if (get32(first) > NBD_MAX_STRING) {
+            return opt_err(conn, opt, NBD_REP_ERR_INVALID,
+                           "Invalid name length: %" G_GUINT32_FORMAT,
+                           get32(first));
+        }
+        /* No valid INFO/GO is this long; a meta context list might be. */
+        if (opt == NBD_OPT_INFO || opt == NBD_OPT_GO) {
+            return opt_err(conn, opt, NBD_REP_ERR_INVALID,
+                           "Inconsistent lengths in option %s",
+                           opt_name(opt));
+        }
+        return opt_err(conn, opt, NBD_REP_ERR_TOO_BIG,
+                       "option '%s' is too long", opt_name(opt));
+    }
+    return opt_handle(conn, opt, NULL, 0);    /* unsupported */
 }
 
 bool nbd_proto_negotiate(NbdConn *conn)
@@ -383,11 +517,7 @@ bool nbd_proto_negotiate(NbdConn *conn)
         uint32_t opt = get32(hdr + 8), len = get32(hdr + 12);
         int r;
         if (len > NBD_MAX_OPTION) {
-            if (opt == NBD_OPT_EXPORT_NAME ||
-                nbd_chan_skip(&conn->ch, len) < 0) {
-                return false;
-            }
-            r = opt_reply(conn, opt, NBD_REP_ERR_TOO_BIG, NULL, 0);
+            r = opt_too_big(conn, opt, len);
         } else {
             g_autofree uint8_t *data = g_malloc(len + 1);
             if (nbd_chan_read(&conn->ch, data, len) < 0) {

@@ -163,7 +163,56 @@ def meta(c, opt, name, queries):
         ctxs[struct.unpack(">I", payload[:4])[0]] = payload[4:].decode()
 
 
+def check_err(c, opt, data, rtype, msg, what):
+    """Option OPT with DATA gets error RTYPE with QEMU's message MSG."""
+    c.opt(opt, data)
+    _, got, payload = c.reply()
+    check(got == rtype and payload == msg.encode(),
+          "%s -> %#x %r (got %#x %r)" % (what, rtype, msg, got, payload))
+
+
+def check_messages(addr, name):
+    """Error replies carry qemu-storage-daemon 10's messages."""
+    c = Client(addr)
+    check_err(c, 99, b"", ERR_UNSUP, "Unsupported option 99 (<unknown>)",
+              "unknown option")
+    check_err(c, OPT_LIST, b"x", ERR_INVALID,
+              "option 'list' has unexpected length", "LIST with data")
+    check_err(c, OPT_INFO, struct.pack(">I", 4) + b"nope\0\0", ERR_UNKNOWN,
+              "export 'nope' not present", "INFO unknown export")
+    check_err(c, OPT_GO, b"\0\0\0\x09abc", ERR_INVALID,
+              "Inconsistent lengths in option go", "GO with a short name")
+    check_err(c, OPT_INFO, struct.pack(">I", 5000) + b"y" * 5000,
+              ERR_INVALID, "Invalid name length: 5000", "INFO long name")
+    check_err(c, OPT_SET_META, struct.pack(">I", 0) + b"\0" * 4,
+              ERR_INVALID, "request option 'set meta context' when "
+              "structured reply is not negotiated", "SET_META early")
+    check_err(c, OPT_STARTTLS, b"", ERR_POLICY, "TLS not configured",
+              "STARTTLS without creds")
+    check_err(c, 77, b"q" * 300000, ERR_UNSUP,
+              "Unsupported option 77 (<unknown>)", "unknown 300 kB option")
+    check_err(c, OPT_LIST, b"q" * 300000, ERR_INVALID,
+              "option 'list' has unexpected length", "LIST with 300 kB")
+    c.opt(OPT_STRUCTURED)
+    check(c.reply()[1] == REP_ACK, "STRUCTURED_REPLY")
+    check_err(c, OPT_STRUCTURED, b"", ERR_INVALID,
+              "structured reply already negotiated", "STRUCTURED_REPLY twice")
+    # Infos in QEMU's order: name, description, block size, export last.
+    n = name.encode()
+    c.opt(OPT_INFO, struct.pack(">I", len(n)) + n + struct.pack(">HH", 1, 1))
+    order = []
+    while True:
+        _, rtype, payload = c.reply()
+        if rtype != REP_INFO:
+            break
+        order.append(struct.unpack(">H", payload[:2])[0])
+    check(rtype == REP_ACK and order[0] == 1 and order[-2:] == [3, 0],
+          "INFO replies ordered as QEMU's: %r" % order)
+    c.s.close()
+
+
 def check_options(addr, name):
+    check_messages(addr, name)
     c = Client(addr)
     c.opt(99)
     check(c.reply()[1] == ERR_UNSUP, "unknown option -> ERR_UNSUP")
@@ -294,7 +343,9 @@ def check_tlsreqd(addr, name):
     rtype, _ = c.go(name)
     check(rtype == ERR_TLS_REQD, "GO before STARTTLS -> ERR_TLS_REQD")
     c.opt(OPT_LIST)
-    check(c.reply()[1] == ERR_TLS_REQD, "LIST before STARTTLS -> TLS_REQD")
+    check(c.reply()[1:] == (ERR_TLS_REQD,
+                            b"Option 0x3 not permitted before TLS"),
+          "LIST before STARTTLS -> TLS_REQD with QEMU's message")
     c.opt(OPT_EXPORT_NAME, name.encode())
     try:
         closed = c.s.recv(1) == b""
