@@ -197,42 +197,40 @@ static void dump_scalar(GString *out, JsonNode *node)
     }
 }
 
+/* "LABEL: value" on one line, or "LABEL:" with the nested value below. */
+static void dump_entry(GString *out, const char *label, JsonNode *val,
+                       unsigned indent)
+{
+    g_string_append_printf(out, "%*s%s:", indent, "", label);
+    if (dump_is_complex(val)) {
+        g_string_append_c(out, '\n');
+        dump_node(out, val, indent + 4);
+    } else {
+        g_string_append_c(out, ' ');
+        dump_scalar(out, val);
+        g_string_append_c(out, '\n');
+    }
+}
+
 static void dump_object(GString *out, JsonObject *obj, unsigned indent)
 {
     g_autoptr(GArray) members = dump_members(obj);
 
     for (guint i = 0; i < members->len; i++) {
         const char *key = g_array_index(members, DumpMember, i).key;
-        JsonNode *val = json_object_get_member(obj, key);
         g_autofree char *name = g_strdup(key);
 
         g_strdelimit(name, "-", ' ');
-        g_string_append_printf(out, "%*s%s:", indent, "", name);
-        if (dump_is_complex(val)) {
-            g_string_append_c(out, '\n');
-            dump_node(out, val, indent + 4);
-        } else {
-            g_string_append_c(out, ' ');
-            dump_scalar(out, val);
-            g_string_append_c(out, '\n');
-        }
+        dump_entry(out, name, json_object_get_member(obj, key), indent);
     }
 }
 
 static void dump_array(GString *out, JsonArray *arr, unsigned indent)
 {
     for (guint i = 0; i < json_array_get_length(arr); i++) {
-        JsonNode *val = json_array_get_element(arr, i);
+        g_autofree char *label = g_strdup_printf("[%u]", i);
 
-        g_string_append_printf(out, "%*s[%u]:", indent, "", i);
-        if (dump_is_complex(val)) {
-            g_string_append_c(out, '\n');
-            dump_node(out, val, indent + 4);
-        } else {
-            g_string_append_c(out, ' ');
-            dump_scalar(out, val);
-            g_string_append_c(out, '\n');
-        }
+        dump_entry(out, label, json_array_get_element(arr, i), indent);
     }
 }
 

@@ -237,6 +237,25 @@ static int io_cmd_read(LbIoCmds *io, const IoCmd *cmd, int argc, char **argv,
     return ret;
 }
 
+/*
+ * The end of a request started at @t0: "NAME failed: ..." for an error,
+ * else (unless -q) the "VERB N/N bytes at offset X" and timing lines.
+ */
+static int io_done(GString *out, const char *name, const char *verb, int ret,
+                   gint64 t0, uint64_t off, uint64_t len, const IoFlags *fl)
+{
+    gint64 t = g_get_monotonic_time() - t0;
+
+    if (ret < 0) {
+        g_string_append_printf(out, "%s failed: %s\n", name, g_strerror(-ret));
+        return ret;
+    }
+    if (!fl->qflag) {
+        lb_iocmds_report(out, verb, t, off, len, fl->cflag);
+    }
+    return 0;
+}
+
 static int io_cmd_write(LbIoCmds *io, const IoCmd *cmd, int argc,
                         char **argv, IoFlags *fl, GString *out)
 {
@@ -288,16 +307,7 @@ static int io_cmd_write(LbIoCmds *io, const IoCmd *cmd, int argc,
         }
         ret = lb_node_pwrite(io->node, off, buf, len, flags);
     }
-    gint64 t = g_get_monotonic_time() - t0;
-    if (ret < 0) {
-        g_string_append_printf(out, "%s failed: %s\n", cmd->name,
-                               g_strerror(-ret));
-        return ret;
-    }
-    if (!fl->qflag) {
-        lb_iocmds_report(out, "wrote", t, off, len, fl->cflag);
-    }
-    return 0;
+    return io_done(out, cmd->name, "wrote", ret, t0, off, len, fl);
 }
 
 static int io_cmd_discard(LbIoCmds *io, const IoCmd *cmd, int argc,
@@ -310,15 +320,7 @@ static int io_cmd_discard(LbIoCmds *io, const IoCmd *cmd, int argc,
     }
     gint64 t0 = g_get_monotonic_time();
     int ret = lb_node_pdiscard(io->node, off, len);
-    gint64 t = g_get_monotonic_time() - t0;
-    if (ret < 0) {
-        g_string_append_printf(out, "discard failed: %s\n", g_strerror(-ret));
-        return ret;
-    }
-    if (!fl->qflag) {
-        lb_iocmds_report(out, "discard", t, off, len, fl->cflag);
-    }
-    return 0;
+    return io_done(out, "discard", "discard", ret, t0, off, len, fl);
 }
 
 static int io_cmd_flush(LbIoCmds *io, const IoCmd *cmd, int argc,

@@ -58,6 +58,17 @@ void lb_qmp_foreach_command(void (*fn)(const LbQmpCommand *cmd, void *opaque),
     }
 }
 
+/* Close a reply object being built in @b, with the command's "id" if any. */
+static JsonNode *end_reply(JsonBuilder *b, JsonNode *id)
+{
+    if (id) {
+        json_builder_set_member_name(b, "id");
+        json_builder_add_value(b, json_node_copy(id));
+    }
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
 JsonNode *lb_qmp_error_reply(const GError *err, JsonNode *id)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
@@ -70,12 +81,7 @@ JsonNode *lb_qmp_error_reply(const GError *err, JsonNode *id)
     json_builder_set_member_name(b, "desc");
     json_builder_add_string_value(b, err->message);
     json_builder_end_object(b);
-    if (id) {
-        json_builder_set_member_name(b, "id");
-        json_builder_add_value(b, json_node_copy(id));
-    }
-    json_builder_end_object(b);
-    return json_builder_get_root(b);
+    return end_reply(b, id);
 }
 
 static JsonNode *return_reply(JsonNode *ret, JsonNode *id)
@@ -90,12 +96,7 @@ static JsonNode *return_reply(JsonNode *ret, JsonNode *id)
         json_builder_begin_object(b);
         json_builder_end_object(b);
     }
-    if (id) {
-        json_builder_set_member_name(b, "id");
-        json_builder_add_value(b, json_node_copy(id));
-    }
-    json_builder_end_object(b);
-    return json_builder_get_root(b);
+    return end_reply(b, id);
 }
 
 /* Check the request object's members; returns the command name. */

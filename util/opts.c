@@ -328,8 +328,18 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
-bool lb_opts_get_uint(LbOpts *o, const char *key, uint64_t def, uint64_t *out,
-                      GError **errp)
+static bool parse_size(const char *s, uint64_t *out)
+{
+    return lb_parse_size(s, out, NULL);
+}
+
+/*
+ * The unsigned getters: a JSON integer that is not negative, or a string
+ * @parse accepts; otherwise "Parameter 'KEY' expects @what".
+ */
+static bool get_unsigned(LbOpts *o, const char *key, uint64_t def,
+                         uint64_t *out, bool (*parse)(const char *, uint64_t *),
+                         const char *what, GError **errp)
 {
     LbOptsEntry *e = lookup(o, key);
 
@@ -340,7 +350,7 @@ bool lb_opts_get_uint(LbOpts *o, const char *key, uint64_t def, uint64_t *out,
     e->used = true;
     if (e->val->type == LB_OPTS_V_INT) {
         if (e->val->i < 0) {
-            return value_error(o, key, "uint64", errp);
+            return value_error(o, key, what, errp);
         }
         *out = (uint64_t)e->val->i;
         return true;
@@ -348,11 +358,17 @@ bool lb_opts_get_uint(LbOpts *o, const char *key, uint64_t def, uint64_t *out,
     if (e->val->type != LB_OPTS_V_STR) {
         return type_error(o, key, "integer", errp);
     }
-    if (!parse_u64(e->val->str, out)) {
+    if (!parse(e->val->str, out)) {
         *out = def;
-        return value_error(o, key, "uint64", errp);
+        return value_error(o, key, what, errp);
     }
     return true;
+}
+
+bool lb_opts_get_uint(LbOpts *o, const char *key, uint64_t def, uint64_t *out,
+                      GError **errp)
+{
+    return get_unsigned(o, key, def, out, parse_u64, "uint64", errp);
 }
 
 bool lb_opts_get_int(LbOpts *o, const char *key, int64_t def, int64_t *out,
@@ -385,28 +401,7 @@ bool lb_opts_get_int(LbOpts *o, const char *key, int64_t def, int64_t *out,
 bool lb_opts_get_size(LbOpts *o, const char *key, uint64_t def, uint64_t *out,
                       GError **errp)
 {
-    LbOptsEntry *e = lookup(o, key);
-
-    *out = def;
-    if (!e) {
-        return true;
-    }
-    e->used = true;
-    if (e->val->type == LB_OPTS_V_INT) {
-        if (e->val->i < 0) {
-            return value_error(o, key, "a size value", errp);
-        }
-        *out = (uint64_t)e->val->i;
-        return true;
-    }
-    if (e->val->type != LB_OPTS_V_STR) {
-        return type_error(o, key, "integer", errp);
-    }
-    if (!lb_parse_size(e->val->str, out, NULL)) {
-        *out = def;
-        return value_error(o, key, "a size value", errp);
-    }
-    return true;
+    return get_unsigned(o, key, def, out, parse_size, "a size value", errp);
 }
 
 LbOpts *lb_opts_get_child(LbOpts *o, const char *key)
