@@ -291,8 +291,9 @@ static bool amend_erase(LbLuks *luks, const char *old_secret, int64_t keyslot,
     }
     if (!old_secret) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
-                    "'keyslot' or 'old-secret' is required to erase a "
-                    "keyslot");
+                    "To erase keyslot(s), either explicit keyslot index or "
+                    "the password currently contained in them must be "
+                    "given");
         return false;
     }
     g_autoptr(LbSecret) pass = lb_secret_lookup(old_secret, errp);
@@ -322,8 +323,8 @@ static bool amend_erase(LbLuks *luks, const char *old_secret, int64_t keyslot,
     }
     if (erased == 0) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
-                    "Didn't erase a keyslot, because no keyslots match the "
-                    "given password");
+                    "No keyslots match given (old) password for erase "
+                    "operation");
         return false;
     }
     return true;
@@ -347,14 +348,22 @@ bool lb_luks_drv_amend(LbNode *bs, LbOpts *opts, bool force, GError **errp)
     }
     if (!state ||
         (!g_str_equal(state, "active") && !g_str_equal(state, "inactive"))) {
-        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
-                    "Parameter 'state' must be 'active' or 'inactive'");
+        if (state) {
+            g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                        "Parameter 'state' does not accept value '%s'", state);
+        } else {
+            g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                        "Parameter 'state' is missing");
+        }
         return false;
     }
-    /* Out of int range would wrap to another slot number below. */
-    if (lb_opts_has(opts, "keyslot") && (keyslot < 0 || keyslot > G_MAXINT)) {
+    /* QEMU's check and wording; LUKS2 has keyslot ids 0-31. */
+    int nslots = lb_luks_version(luks) >= 2 ? 32 : 8;
+    if (lb_opts_has(opts, "keyslot") && (keyslot < 0 || keyslot >= nslots)) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
-                    "Invalid keyslot %" G_GINT64_FORMAT " specified", keyslot);
+                    "Invalid keyslot %" G_GINT64_FORMAT
+                    " specified, must be between 0 and %d",
+                    keyslot, nslots - 1);
         return false;
     }
     return g_str_equal(state, "active")

@@ -241,8 +241,13 @@ int img_convert(int argc, char **argv)
         }
         g_autoptr(LbOpts) create_opts = lb_opts_dup(opts);
         if (!lb_img_create(out_fmt, out, size, create_opts, &err)) {
-            img_error("%s: error while converting %s: %s", out, out_fmt,
-                      err->message);
+            /* qemu-img names the file once; the block layer did already. */
+            g_autofree char *prefix = g_strdup_printf("%s: ", out);
+            const char *msg = err->message;
+            if (g_str_has_prefix(msg, prefix)) {
+                msg += strlen(prefix);
+            }
+            img_error("%s: error while converting %s: %s", out, out_fmt, msg);
             return 1;
         }
         dst = convert_open_created(out, out_fmt, opts, dst_flags);

@@ -92,7 +92,7 @@ int img_amend(int argc, char **argv)
         return 1;
     }
     if (!lb_node_amend(bs, opts, force, &err)) {
-        img_error("Error while amending options: %s", err->message);
+        img_error("%s", err->message); /* qemu-img: no prefix */
         return 1;
     }
     return 0;

@@ -77,7 +77,7 @@ for NAME in luks1-detached luks1-attached luks2-detached luks2-attached; do
     agree "add keyslot=5" "0 1 5" "k0 k1 k2" "kbad"
 
     # Bad requests: nothing changes.
-    refused 'no keyslots match' s1 -o state=inactive,old-secret=bad
+    refused 'No keyslots match given \(old\) password' s1 -o state=inactive,old-secret=bad
     refused ': Invalid password, cannot unlock any keyslot$' bad -o state=active,new-secret=s2,iter-time=10
     refused "keyslot $MAXSLOT" s0 -o state=active,new-secret=s2,keyslot=$MAXSLOT,iter-time=10
     refused "Invalid keyslot $MAXSLOT" s0 -o state=inactive,keyslot=$MAXSLOT
@@ -92,6 +92,22 @@ for NAME in luks1-detached luks1-attached luks2-detached luks2-attached; do
     refused "state" s0 -o state=maybe,keyslot=1
     refused 'no-such' s0 -o state=active,new-secret=no-such,iter-time=10
     agree "refusals" "0 1 5" "k0 k1 k2" "kbad"
+    # LUKS1: the same refusals word for word as qemu-img amend (not -1,
+    # which qemu-img prints as 4294967295).
+    if [ -z "$V" ] && command -v qemu-img >/dev/null; then
+        for o in state=inactive,old-secret=bad state=inactive,keyslot=9 \
+                 state=active,new-secret=s2,keyslot=8 state=active,new-secret=s2,keyslot=1 \
+                 state=inactive,keyslot=3 state=active state=inactive state=maybe \
+                 keyslot=1 state=active,new-secret=no-such foo=bar; do
+            sum=$(sha256sum < "$HDR")
+            qerr=$(qemu-img amend $OBJS --image-opts "$OPTS,key-secret=s1" -o "$o" 2>&1)
+            run amend s1 -o "$o"
+            [ "$rc" = 1 ] && [ "${err#luksblk-img: }" = "${qerr#qemu-img: }" ] ||
+                fail "$NAME amend -o $o: '$err', qemu-img says '$qerr'"
+            [ "$(sha256sum < "$HDR")" = "$sum" ] || fail "$NAME: amend -o $o changed the header"
+            ok
+        done
+    fi
 
     # Remove by passphrase, then by slot number.
     expect_ok amend s1 -o state=inactive,old-secret=s0
