@@ -172,6 +172,22 @@ check(r.get("return") == [
     {"type": "nbd", "id": "e7", "node-name": "v", "shutting-down": False},
     {"type": "nbd", "id": "e0", "node-name": "v", "shutting-down": False}],
     "query-block-exports, newest first as in QEMU")
+# QEMU's legacy nbd-server-add/-remove (still in QEMU 10).
+r = q.cmd("nbd-server-add", {"device": "nope"})
+check(is_error(r, "Cannot find device='nope' nor node-name='nope'"),
+      "nbd-server-add unknown device")
+r = q.cmd("nbd-server-add", {"device": "v", "name": "legacy",
+                             "description": "old style"})
+check(r == {"return": {}}, "nbd-server-add")
+legacy = nbd_go(nbd_path, "legacy")
+check(legacy is not None, "client on the nbd-server-add export")
+legacy.close()
+r = q.cmd("query-block-exports")
+check({"type": "nbd", "id": "legacy", "node-name": "v",
+       "shutting-down": False} in r.get("return", []),
+      "nbd-server-add export listed under id = name")
+r = q.cmd("nbd-server-remove", {"name": "legacy", "mode": "hard"})
+check(r == {"return": {}}, "nbd-server-remove")
 q.events.clear()
 r = q.cmd("block-export-del", {"id": "e7"})
 check(r == {"return": {}} and
