@@ -519,6 +519,9 @@ static void add_luks2_info(JsonBuilder *b, const LbLuksInfo *info)
         MEMBER_INT(b, "area-offset", k->key_offset);
         MEMBER_INT(b, "area-size", k->area_size);
         add_kdf_info(b, k, true);
+        if (k->af_hash) {
+            MEMBER_STR(b, "af-hash", k->af_hash);
+        }
         json_builder_end_object(b);
     }
     json_builder_end_array(b);

@@ -291,6 +291,7 @@ void lb_luks_info_free(LbLuksInfo *info)
     for (unsigned i = 0; i < info->n_slots; i++) {
         g_free(info->slots[i].kdf);
         g_free(info->slots[i].kdf_hash);
+        g_free(info->slots[i].af_hash);
         g_free(info->slots[i].encryption);
     }
     for (unsigned i = 0; i < info->n_segments; i++) {

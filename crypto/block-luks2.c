@@ -286,6 +286,7 @@ static void fill_slot(const LbLuks2Keyslot *ks, int id, LbLuksSlotInfo *si)
     si->key_offset = ks->area_offset;
     si->area_size = ks->area_size;
     si->stripes = LB_LUKS2_AF_STRIPES;
+    si->af_hash = g_strdup(lb_hash_name(ks->af_hash));
     si->kdf = g_strdup(kdf_name(ks->kdf));
     if (ks->kdf == LB_LUKS2_KDF_PBKDF2) {
         si->kdf_hash = g_strdup(lb_hash_name(ks->kdf_hash));

@@ -157,6 +157,7 @@ typedef struct LbLuksSlotInfo {
     int priority;            /* LUKS2: 0 ignore, 1 normal, 2 prefer */
     char *encryption;        /* LUKS2 area cipher spec */
     uint32_t key_bytes;      /* LUKS2 keyslot key_size */
+    char *af_hash;           /* LUKS2 af.hash (NULL for LUKS1) */
 } LbLuksSlotInfo;
 
 typedef struct LbLuksSegmentInfo {

@@ -73,6 +73,9 @@ json_is format-specific.data.slots.2.iters 1234
 json_is format-specific.data.keyslots.2.id 3
 json_is format-specific.data.keyslots.2.iterations 1234
 json_is format-specific.data.keyslots.0.time-cost "$(dumped 0 'Time cost')"
+json_is format-specific.data.keyslots.0.af-hash "\"$(dumped 0 'AF hash')\""
+json_is format-specific.data.keyslots.2.af-hash "\"$(dumped 3 'AF hash')\""
+json_is format-specific.data.keyslots.2.af-hash '"sha512"'
 expect_ok $IMG info h2.img
 has "            kdf: argon2id"
 has "            time cost: $(dumped 0 'Time cost')"
