@@ -1,26 +1,33 @@
 /*
- * crypto/cipher-aesni.c: AES-XTS on x86-64 with the AES-NI instructions,
- * eight blocks in flight.
+ * crypto/cipher-aesni.c: the AES-NI back end of LbBlockCipher for AES in
+ * ECB, CBC and XTS, used when the CPU has the AES instructions (and
+ * SSE4.1); every other cipher, chain and CPU stays on cipher-nettle.c.
+ * XTS runs sixteen blocks at a time with VAES when the CPU has it
+ * (cipher-vaes.c).  LB_CIPHER_IMPL in the environment when a cipher is
+ * created picks a path for tests and measurements: "nettle" keeps nettle,
+ * "aesni" AES-NI without VAES; unset, the fastest the CPU allows.
  *
- * XTS blocks are independent, but nettle's AES runs at most two blocks at
- * a time, so the AES unit's pipeline (several cycles of latency per round,
- * one or two rounds issued per cycle) stays mostly idle.  Here eight
- * blocks go through each round together (sixteen with VAES, two per
- * 256-bit register), the tweaks are computed in SSE registers as eight
- * independent chains, and the first tweaks of up to eight sectors are
- * encrypted in one batch too.  One 4 KiB request on this project's
- * 2-CPU test machine (AMD EPYC, VAES): nettle 1050 ns, AES-NI 760 ns,
- * VAES 570 ns.  The result is exactly the sector loop's (IEEE 1619 XTS,
- * whole 16-byte blocks: sectors never need ciphertext stealing).
+ * Key schedules (FIPS-197 key expansion, SubWord by aeskeygenassist; the
+ * decryption round keys are the Equivalent Inverse Cipher's, through
+ * aesimc) are our own, inside the LbBlockCipher, that is inside its
+ * locked, no-dump LbSecret.  The data path loads round keys from there
+ * into registers and never copies the schedule; whatever the compiler
+ * spills (tweaks, data blocks, at -O0 round keys too) is cleared by
+ * lb_stack_wipe() after every call.  Setup also checks the result
+ * against nettle on a test run and stays on nettle if it ever differs.
  *
- * Key material: the round keys are nettle's own schedules in c->data and
- * c->tweak, which live in the LbBlockCipher's locked memory; nothing is
- * expanded here.  nettle keeps them in the byte order the instructions
- * use, encryption keys first round first and decryption keys already in
- * the "equivalent inverse cipher" form AESDEC wants (reversed, with
- * InvMixColumns applied).  lb_cipher_aesni_setup() checks that against
- * nettle on real blocks and leaves the cipher on the nettle path if it
- * ever differs, or if the CPU has no AES-NI.
+ * Throughput comes from keeping eight independent blocks in flight:
+ *  - XTS (IEEE 1619): the first tweaks of up to eight sectors are
+ *    encrypted together with the tweak key (plain64 IVs without a call),
+ *    then each sector runs eight blocks per iteration; the eight tweaks
+ *    advance as eight independent chains, each multiplied by x^8 in
+ *    GF(2^128) (x^128 = x^7 + x^2 + x + 1) per iteration;
+ *  - CBC decryption: eight blocks of a sector at a time;
+ *  - CBC encryption is serial inside a sector, so up to eight sectors
+ *    are chained side by side, one block of each per round sequence;
+ *  - ECB: eight blocks at a time.
+ * Functions using the instructions carry a target attribute, so the build
+ * needs no global -maes; cpuid decides at run time.
  */
 #include "config.h"
 #include "crypto/cipher-priv.h"
@@ -29,351 +36,503 @@
 
 #include <glib.h>
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#include "lb/secret.h"
 
+#if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #include <immintrin.h>
 
-#define LB_AESNI __attribute__((target("aes,sse2")))
-#define LANES 8
+#define LB_AESNI __attribute__((target("aes,sse4.1")))
+/* Bytes of stack below the entry point cleared after each call: the
+ * deepest frame (-O0 keeps every __m128i local there) is under 1 KiB. */
+#define LB_AESNI_WIPE 2048
+/* Blocks in flight. */
+#define LB_LANES 8
 
-/* T * x in GF(2^128) as IEEE 1619 defines it (little-endian bytes). */
-LB_AESNI static inline __m128i lb_xts_mulx(__m128i t)
+static bool lb_aesni_cpu(void)
 {
-    const __m128i poly = _mm_set_epi64x(1, 0x87);
-    /* Each 64-bit half's top bit, moved to the other half: the high half's
-     * carry becomes the reduction 0x87 in the low half, the low half's
-     * carry becomes bit 64. */
-    __m128i carry = _mm_shuffle_epi32(_mm_srli_epi64(t, 63), 0x4e);
+    static int cached = -1;
+    unsigned a, b, c, d;
 
-    return _mm_xor_si128(_mm_slli_epi64(t, 1), _mm_mul_epu32(carry, poly));
+    if (cached < 0) {
+        cached = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_AES) &&
+                 (c & bit_SSE4_1);
+    }
+    return cached;
 }
 
-/* T * x^8: a byte shift, the byte shifted out folded back in as in
- * lb_xts_mulx16() below. */
-LB_AESNI static inline __m128i lb_xts_mulx8(__m128i t)
+/* ---- key schedule ------------------------------------------------------ */
+
+/* SubWord of one little-endian word: aeskeygenassist's dword 0 is
+ * SubWord(dword 1) (no rotation, rcon 0). */
+static LB_AESNI guint32 lb_aes_subword(guint32 w)
+{
+    __m128i x = _mm_set1_epi32((int)w);
+
+    return (guint32)_mm_cvtsi128_si32(_mm_aeskeygenassist_si128(x, 0));
+}
+
+static LB_AESNI void lb_aesni_expand(LbAesniKey *k, const guint8 *key,
+                                     size_t keylen)
+{
+    unsigned nk = keylen / 4;
+    unsigned nr = nk + 6;
+    unsigned total = 4 * (nr + 1);
+    guint32 rcon = 1;
+    const __m128i *enc = (const __m128i *)k->enc;
+    __m128i *dec = (__m128i *)k->dec;
+
+    /* Words are the key bytes in order, read as little-endian (x86). */
+    memcpy(k->enc, key, keylen);
+    for (unsigned i = nk; i < total; i++) {
+        guint32 t = k->enc[i - 1];
+
+        if (i % nk == 0) {
+            /* RotWord moves byte 0 to the top: rotate right by 8. */
+            t = lb_aes_subword((t >> 8) | (t << 24)) ^ rcon;
+            rcon = ((rcon << 1) ^ ((rcon >> 7) * 0x1b)) & 0xff;
+        } else if (nk > 6 && i % nk == 4) {
+            t = lb_aes_subword(t);
+        }
+        k->enc[i] = k->enc[i - nk] ^ t;
+    }
+    /* Equivalent Inverse Cipher: reversed, InvMixColumns on the middle. */
+    _mm_store_si128(dec, _mm_load_si128(enc + nr));
+    for (unsigned r = 1; r < nr; r++) {
+        _mm_store_si128(dec + r, _mm_aesimc_si128(_mm_load_si128(enc + nr - r)));
+    }
+    _mm_store_si128(dec + nr, _mm_load_si128(enc));
+    k->rounds = nr;
+}
+
+/* ---- block functions: 1 and LB_LANES blocks ---------------------------- */
+
+static inline LB_AESNI __m128i lb_aes_enc1(const LbAesniKey *k, __m128i b)
+{
+    const __m128i *rk = (const __m128i *)k->enc;
+
+    b = _mm_xor_si128(b, _mm_load_si128(rk));
+    for (unsigned r = 1; r < k->rounds; r++) {
+        b = _mm_aesenc_si128(b, _mm_load_si128(rk + r));
+    }
+    return _mm_aesenclast_si128(b, _mm_load_si128(rk + k->rounds));
+}
+
+static inline LB_AESNI __m128i lb_aes_dec1(const LbAesniKey *k, __m128i b)
+{
+    const __m128i *rk = (const __m128i *)k->dec;
+
+    b = _mm_xor_si128(b, _mm_load_si128(rk));
+    for (unsigned r = 1; r < k->rounds; r++) {
+        b = _mm_aesdec_si128(b, _mm_load_si128(rk + r));
+    }
+    return _mm_aesdeclast_si128(b, _mm_load_si128(rk + k->rounds));
+}
+
+static inline LB_AESNI void lb_aes_enc8(const LbAesniKey *k, __m128i *b)
+{
+    const __m128i *rk = (const __m128i *)k->enc;
+    __m128i key = _mm_load_si128(rk);
+
+#pragma GCC unroll 8
+    for (int i = 0; i < LB_LANES; i++) {
+        b[i] = _mm_xor_si128(b[i], key);
+    }
+    for (unsigned r = 1; r < k->rounds; r++) {
+        key = _mm_load_si128(rk + r);
+#pragma GCC unroll 8
+        for (int i = 0; i < LB_LANES; i++) {
+            b[i] = _mm_aesenc_si128(b[i], key);
+        }
+    }
+    key = _mm_load_si128(rk + k->rounds);
+#pragma GCC unroll 8
+    for (int i = 0; i < LB_LANES; i++) {
+        b[i] = _mm_aesenclast_si128(b[i], key);
+    }
+}
+
+static inline LB_AESNI void lb_aes_dec8(const LbAesniKey *k, __m128i *b)
+{
+    const __m128i *rk = (const __m128i *)k->dec;
+    __m128i key = _mm_load_si128(rk);
+
+#pragma GCC unroll 8
+    for (int i = 0; i < LB_LANES; i++) {
+        b[i] = _mm_xor_si128(b[i], key);
+    }
+    for (unsigned r = 1; r < k->rounds; r++) {
+        key = _mm_load_si128(rk + r);
+#pragma GCC unroll 8
+        for (int i = 0; i < LB_LANES; i++) {
+            b[i] = _mm_aesdec_si128(b[i], key);
+        }
+    }
+    key = _mm_load_si128(rk + k->rounds);
+#pragma GCC unroll 8
+    for (int i = 0; i < LB_LANES; i++) {
+        b[i] = _mm_aesdeclast_si128(b[i], key);
+    }
+}
+
+static inline LB_AESNI __m128i lb_load(const guint8 *p)
+{
+    return _mm_loadu_si128((const __m128i *)p);
+}
+
+static inline LB_AESNI void lb_store(guint8 *p, __m128i v)
+{
+    _mm_storeu_si128((__m128i *)p, v);
+}
+
+/* ---- ECB --------------------------------------------------------------- */
+
+static LB_AESNI void lb_aesni_ecb(const LbAesniKey *k, bool enc,
+                                  const guint8 *in, guint8 *out, size_t len)
+{
+    size_t off = 0;
+
+    for (; off + 16 * LB_LANES <= len; off += 16 * LB_LANES) {
+        __m128i b[LB_LANES];
+
+#pragma GCC unroll 8
+        for (int i = 0; i < LB_LANES; i++) {
+            b[i] = lb_load(in + off + 16 * i);
+        }
+        if (enc) {
+            lb_aes_enc8(k, b);
+        } else {
+            lb_aes_dec8(k, b);
+        }
+#pragma GCC unroll 8
+        for (int i = 0; i < LB_LANES; i++) {
+            lb_store(out + off + 16 * i, b[i]);
+        }
+    }
+    for (; off < len; off += 16) {
+        __m128i b = lb_load(in + off);
+
+        lb_store(out + off, enc ? lb_aes_enc1(k, b) : lb_aes_dec1(k, b));
+    }
+}
+
+/* ---- XTS --------------------------------------------------------------- */
+
+/* T * x in GF(2^128), little-endian bit order (IEEE 1619 section 5.2):
+ * each 64-bit half shifts left by one; the bit leaving the low half enters
+ * the high one, the bit leaving the high half folds back as 0x87. */
+static inline LB_AESNI __m128i lb_xts_mulx(__m128i t)
+{
+    const __m128i poly = _mm_set_epi32(0, 1, 0, 0x87);
+    /* Sign of dwords 3 and 1 (the halves' top bits) to dwords 0 and 2. */
+    __m128i top = _mm_shuffle_epi32(_mm_srai_epi32(t, 31), 0x13);
+
+    return _mm_xor_si128(_mm_add_epi64(t, t), _mm_and_si128(top, poly));
+}
+
+/* T * x^8: the value shifted left by one byte; the byte c shifted out is
+ * c * x^128 = c * (x^7 + x^2 + x + 1), folded back into the low bits. */
+static inline LB_AESNI __m128i lb_xts_mulx8(__m128i t)
 {
     __m128i c = _mm_srli_si128(t, 15);
-    __m128i r = _mm_xor_si128(_mm_xor_si128(c, _mm_slli_epi64(c, 1)),
-                              _mm_xor_si128(_mm_slli_epi64(c, 2),
-                                            _mm_slli_epi64(c, 7)));
+    __m128i fold = _mm_xor_si128(_mm_xor_si128(c, _mm_slli_epi64(c, 1)),
+                                 _mm_xor_si128(_mm_slli_epi64(c, 2),
+                                               _mm_slli_epi64(c, 7)));
 
-    return _mm_xor_si128(_mm_slli_si128(t, 1), r);
+    return _mm_xor_si128(_mm_slli_si128(t, 1), fold);
 }
 
-/* Eight blocks through every round of the schedule @ks (@rounds rounds). */
-LB_AESNI static inline void lb_aes_enc8(__m128i *x, const guint8 *ks,
-                                        unsigned rounds)
+/* One data unit (a multiple of 16 bytes) with first tweak @t: lane i of
+ * iteration j uses T * x^(8j + i), each lane stepping by x^8 on its own. */
+static LB_AESNI void lb_xts_unit(const LbAesniKey *k, bool enc, __m128i t,
+                                 const guint8 *in, guint8 *out, size_t len)
 {
-    __m128i k = _mm_loadu_si128((const __m128i *)ks);
+    __m128i tw[LB_LANES];
+    size_t off = 0;
 
 #pragma GCC unroll 8
-    for (int i = 0; i < LANES; i++) {
-        x[i] = _mm_xor_si128(x[i], k);
-    }
-    for (unsigned r = 1; r < rounds; r++) {
-        k = _mm_loadu_si128((const __m128i *)(ks + 16 * r));
-#pragma GCC unroll 8
-        for (int i = 0; i < LANES; i++) {
-            x[i] = _mm_aesenc_si128(x[i], k);
-        }
-    }
-    k = _mm_loadu_si128((const __m128i *)(ks + 16 * rounds));
-#pragma GCC unroll 8
-    for (int i = 0; i < LANES; i++) {
-        x[i] = _mm_aesenclast_si128(x[i], k);
-    }
-}
-
-LB_AESNI static inline void lb_aes_dec8(__m128i *x, const guint8 *ks,
-                                        unsigned rounds)
-{
-    __m128i k = _mm_loadu_si128((const __m128i *)ks);
-
-#pragma GCC unroll 8
-    for (int i = 0; i < LANES; i++) {
-        x[i] = _mm_xor_si128(x[i], k);
-    }
-    for (unsigned r = 1; r < rounds; r++) {
-        k = _mm_loadu_si128((const __m128i *)(ks + 16 * r));
-#pragma GCC unroll 8
-        for (int i = 0; i < LANES; i++) {
-            x[i] = _mm_aesdec_si128(x[i], k);
-        }
-    }
-    k = _mm_loadu_si128((const __m128i *)(ks + 16 * rounds));
-#pragma GCC unroll 8
-    for (int i = 0; i < LANES; i++) {
-        x[i] = _mm_aesdeclast_si128(x[i], k);
-    }
-}
-
-/* One sector (a multiple of 128 bytes) from its first tweak @t. */
-LB_AESNI static void lb_xts_sector(const LbBlockCipher *c, bool enc, __m128i t,
-                                   const guint8 *in, guint8 *out, size_t len)
-{
-    const guint8 *ks = enc ? (const guint8 *)&c->data.enc
-                           : (const guint8 *)&c->data.dec;
-
-    __m128i tw[LANES];
-
-#pragma GCC unroll 8
-    for (int i = 0; i < LANES; i++) {
+    for (int i = 0; i < LB_LANES; i++) {
         tw[i] = t;
         t = lb_xts_mulx(t);
     }
-    for (size_t off = 0; off < len; off += 16 * LANES) {
-        __m128i x[LANES];
+    for (; off + 16 * LB_LANES <= len; off += 16 * LB_LANES) {
+        __m128i b[LB_LANES];
 
 #pragma GCC unroll 8
-        for (int i = 0; i < LANES; i++) {
+        for (int i = 0; i < LB_LANES; i++) {
             if (off) {
                 tw[i] = lb_xts_mulx8(tw[i]);
             }
-            x[i] = _mm_xor_si128(
-                _mm_loadu_si128((const __m128i *)(in + off + 16 * i)), tw[i]);
+            b[i] = _mm_xor_si128(lb_load(in + off + 16 * i), tw[i]);
         }
         if (enc) {
-            lb_aes_enc8(x, ks, c->aesni_rounds);
+            lb_aes_enc8(k, b);
         } else {
-            lb_aes_dec8(x, ks, c->aesni_rounds);
+            lb_aes_dec8(k, b);
         }
 #pragma GCC unroll 8
-        for (int i = 0; i < LANES; i++) {
-            _mm_storeu_si128((__m128i *)(out + off + 16 * i),
-                             _mm_xor_si128(x[i], tw[i]));
+        for (int i = 0; i < LB_LANES; i++) {
+            lb_store(out + off + 16 * i, _mm_xor_si128(b[i], tw[i]));
         }
+    }
+    /* A tail of fewer than eight blocks (never for whole sectors). */
+    t = off ? lb_xts_mulx8(tw[0]) : tw[0];
+    for (; off < len; off += 16) {
+        __m128i b = _mm_xor_si128(lb_load(in + off), t);
+
+        b = enc ? lb_aes_enc1(k, b) : lb_aes_dec1(k, b);
+        lb_store(out + off, _mm_xor_si128(b, t));
+        t = lb_xts_mulx(t);
     }
 }
 
-/*
- * The same with VAES: each instruction takes two blocks in a 256-bit
- * register, so sixteen blocks are in flight (CPUs with VAES issue as many
- * 256-bit AES rounds per cycle as 128-bit ones).
- */
-#define LB_VAES __attribute__((target("vaes,avx2,aes")))
-
-LB_VAES static inline __m256i lb_xts_mulx2(__m256i t)
+static LB_AESNI void lb_aesni_xts(LbBlockCipher *c, bool enc,
+                                  uint64_t iv_sector, unsigned sector_size,
+                                  const guint8 *in, guint8 *out, size_t len)
 {
-    const __m256i poly = _mm256_set_epi64x(1, 0x87, 1, 0x87);
-    __m256i carry = _mm256_shuffle_epi32(_mm256_srli_epi64(t, 63), 0x4e);
-
-    return _mm256_xor_si256(_mm256_slli_epi64(t, 1),
-                            _mm256_mul_epu32(carry, poly));
-}
-
-/*
- * Each 128-bit lane times x^16: the tweak sixteen blocks on.  A two-byte
- * shift, and the sixteen bits shifted out, c, folded back in as
- * c * (x^7 + x^2 + x + 1).  Eight registers step independently, with no
- * chain from one tweak to the next.
- */
-LB_VAES static inline __m256i lb_xts_mulx16(__m256i t)
-{
-    __m256i c = _mm256_bsrli_epi128(t, 14);
-    __m256i r = _mm256_xor_si256(
-        _mm256_xor_si256(c, _mm256_slli_epi64(c, 1)),
-        _mm256_xor_si256(_mm256_slli_epi64(c, 2), _mm256_slli_epi64(c, 7)));
-
-    return _mm256_xor_si256(_mm256_bslli_epi128(t, 2), r);
-}
-
-LB_VAES static void lb_xts_sector_vaes(const LbBlockCipher *c, bool enc,
-                                       __m128i t, const guint8 *in,
-                                       guint8 *out, size_t len)
-{
-    const guint8 *ks = enc ? (const guint8 *)&c->data.enc
-                           : (const guint8 *)&c->data.dec;
-    unsigned rounds = c->aesni_rounds;
-    /* tw[i] = (T_2i, T_2i+1); each round of 16 blocks steps by x^16. */
-    __m256i tw[LANES];
-    __m256i tp = _mm256_set_m128i(lb_xts_mulx(t), t);
-
-#pragma GCC unroll 8
-    for (int i = 0; i < LANES; i++) {
-        tw[i] = tp;
-        tp = lb_xts_mulx2(lb_xts_mulx2(tp));
-    }
-    for (size_t off = 0; off < len; off += 32 * LANES) {
-        __m256i x[LANES];
-        __m256i k;
-
-        if (off) {
-#pragma GCC unroll 8
-            for (int i = 0; i < LANES; i++) {
-                tw[i] = lb_xts_mulx16(tw[i]);
-            }
-        }
-#pragma GCC unroll 8
-        for (int i = 0; i < LANES; i++) {
-            x[i] = _mm256_xor_si256(
-                _mm256_loadu_si256((const __m256i *)(in + off + 32 * i)),
-                tw[i]);
-        }
-        k = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ks));
-#pragma GCC unroll 8
-        for (int i = 0; i < LANES; i++) {
-            x[i] = _mm256_xor_si256(x[i], k);
-        }
-        for (unsigned r = 1; r < rounds; r++) {
-            k = _mm256_broadcastsi128_si256(
-                _mm_loadu_si128((const __m128i *)(ks + 16 * r)));
-            if (enc) {
-#pragma GCC unroll 8
-                for (int i = 0; i < LANES; i++) {
-                    x[i] = _mm256_aesenc_epi128(x[i], k);
-                }
-            } else {
-#pragma GCC unroll 8
-                for (int i = 0; i < LANES; i++) {
-                    x[i] = _mm256_aesdec_epi128(x[i], k);
-                }
-            }
-        }
-        k = _mm256_broadcastsi128_si256(
-            _mm_loadu_si128((const __m128i *)(ks + 16 * rounds)));
-#pragma GCC unroll 8
-        for (int i = 0; i < LANES; i++) {
-            x[i] = enc ? _mm256_aesenclast_epi128(x[i], k)
-                       : _mm256_aesdeclast_epi128(x[i], k);
-            _mm256_storeu_si256((__m256i *)(out + off + 32 * i),
-                                _mm256_xor_si256(x[i], tw[i]));
-        }
-    }
-    _mm256_zeroupper();
-}
-
-LB_AESNI int lb_cipher_aesni_xts(LbBlockCipher *c, bool enc, uint64_t iv_sector,
-                                 unsigned sector_size, const guint8 *in,
-                                 guint8 *out, size_t len)
-{
-    const guint8 *tks = (const guint8 *)&c->tweak.enc;
     uint64_t step = sector_size / 512;
     size_t units = len / sector_size;
+    guint8 ivs[LB_LANES][16];
 
-    g_assert(c->aesni_rounds && sector_size % (32 * LANES) == 0 &&
-             len % sector_size == 0);
-    for (size_t u = 0; u < units;) {
-        size_t n = MIN(units - u, LANES);
-        guint8 iv[LANES][16] = {{0}};
-        __m128i t[LANES];
+    for (size_t u = 0; u < units; u += LB_LANES) {
+        unsigned n = MIN(LB_LANES, units - u);
+        __m128i t[LB_LANES];
 
-        if (c->ivgen.alg == LB_IVGEN_PLAIN64) {
-            /* The common case, without a call per sector. */
-#pragma GCC unroll 8
-            for (int g = 0; g < LANES; g++) {
-                t[g] = _mm_cvtsi64_si128(
-                    (long long)(iv_sector + (u + g) * step));
-            }
-        } else {
-            for (size_t g = 0; g < n; g++) {
-                lb_ivgen_compute(&c->ivgen, iv_sector + (u + g) * step,
-                                 sector_size, iv[g]);
-            }
-#pragma GCC unroll 8
-            for (int g = 0; g < LANES; g++) {
-                t[g] = _mm_loadu_si128((const __m128i *)iv[g]);
-            }
-        }
-        lb_aes_enc8(t, tks, c->aesni_rounds);
-        for (size_t g = 0; g < n; g++) {
-            size_t off = (u + g) * sector_size;
-            if (c->vaes) {
-                lb_xts_sector_vaes(c, enc, t[g], in + off, out + off,
-                                   sector_size);
+        /* First tweaks E_K2(IV) of up to eight sectors together. */
+        for (unsigned g = 0; g < LB_LANES; g++) {
+            uint64_t sector = iv_sector + (u + g) * step;
+
+            if (c->ivgen.alg == LB_IVGEN_PLAIN64) {
+                /* The common case without a call: little-endian sector. */
+                t[g] = _mm_cvtsi64_si128((long long)sector);
+            } else if (g < n) {
+                lb_ivgen_compute(&c->ivgen, sector, sector_size, ivs[g]);
+                t[g] = lb_load(ivs[g]);
             } else {
-                lb_xts_sector(c, enc, t[g], in + off, out + off, sector_size);
+                t[g] = _mm_setzero_si128();
             }
         }
-        u += n;
+        lb_aes_enc8(&c->ni_tweak, t);
+        for (unsigned g = 0; g < n; g++) {
+            size_t off = (u + g) * sector_size;
+
+            if (c->vaes) {
+                lb_store(ivs[g], t[g]);
+                lb_cipher_vaes_xts_unit(&c->ni_data, enc, ivs[g], in + off,
+                                        out + off, sector_size);
+            } else {
+                lb_xts_unit(&c->ni_data, enc, t[g], in + off, out + off,
+                            sector_size);
+            }
+        }
     }
+}
+
+/* ---- CBC --------------------------------------------------------------- */
+
+/* Decryption: blocks are independent given the ciphertext. */
+static LB_AESNI void lb_cbc_dec_unit(const LbAesniKey *k, const guint8 *iv,
+                                     const guint8 *in, guint8 *out, size_t len)
+{
+    __m128i prev = lb_load(iv);
+    size_t off = 0;
+
+    for (; off + 16 * LB_LANES <= len; off += 16 * LB_LANES) {
+        __m128i ct[LB_LANES];
+        __m128i b[LB_LANES];
+
+#pragma GCC unroll 8
+        for (int i = 0; i < LB_LANES; i++) {
+            ct[i] = lb_load(in + off + 16 * i);
+            b[i] = ct[i];
+        }
+        lb_aes_dec8(k, b);
+        lb_store(out + off, _mm_xor_si128(b[0], prev));
+#pragma GCC unroll 8
+        for (int i = 1; i < LB_LANES; i++) {
+            lb_store(out + off + 16 * i, _mm_xor_si128(b[i], ct[i - 1]));
+        }
+        prev = ct[LB_LANES - 1];
+    }
+    for (; off < len; off += 16) {
+        __m128i ct = lb_load(in + off);
+
+        lb_store(out + off, _mm_xor_si128(lb_aes_dec1(k, ct), prev));
+        prev = ct;
+    }
+}
+
+static LB_AESNI void lb_aesni_cbc_dec(LbBlockCipher *c, uint64_t iv_sector,
+                                      unsigned sector_size, const guint8 *in,
+                                      guint8 *out, size_t len)
+{
+    uint64_t step = sector_size / 512;
+    guint8 iv[16];
+
+    for (size_t off = 0; off < len; off += sector_size, iv_sector += step) {
+        lb_ivgen_compute(&c->ivgen, iv_sector, sector_size, iv);
+        lb_cbc_dec_unit(&c->ni_data, iv, in + off, out + off, sector_size);
+    }
+}
+
+/* Encryption: up to eight sectors side by side, each its own chain; the
+ * unused lanes of a short group encrypt zeros that are dropped. */
+static LB_AESNI void lb_aesni_cbc_enc(LbBlockCipher *c, uint64_t iv_sector,
+                                      unsigned sector_size, const guint8 *in,
+                                      guint8 *out, size_t len)
+{
+    uint64_t step = sector_size / 512;
+    size_t units = len / sector_size;
+    guint8 ivs[LB_LANES][16];
+
+    for (size_t u = 0; u < units; u += LB_LANES) {
+        unsigned n = MIN(LB_LANES, units - u);
+        const guint8 *src = in + u * sector_size;
+        guint8 *dst = out + u * sector_size;
+        __m128i b[LB_LANES];
+
+        for (unsigned g = 0; g < LB_LANES; g++) {
+            if (g < n) {
+                lb_ivgen_compute(&c->ivgen, iv_sector + (u + g) * step,
+                                 sector_size, ivs[g]);
+            }
+            b[g] = g < n ? lb_load(ivs[g]) : _mm_setzero_si128();
+        }
+        if (n == 1) {
+            for (size_t off = 0; off < sector_size; off += 16) {
+                b[0] = lb_aes_enc1(&c->ni_data,
+                                   _mm_xor_si128(b[0], lb_load(src + off)));
+                lb_store(dst + off, b[0]);
+            }
+            continue;
+        }
+        for (size_t off = 0; off < sector_size; off += 16) {
+            for (unsigned g = 0; g < n; g++) {
+                const guint8 *p = src + g * sector_size + off;
+
+                b[g] = _mm_xor_si128(b[g], lb_load(p));
+            }
+            lb_aes_enc8(&c->ni_data, b);
+            for (unsigned g = 0; g < n; g++) {
+                lb_store(dst + g * sector_size + off, b[g]);
+            }
+        }
+    }
+}
+
+/* ---- entry points ------------------------------------------------------ */
+
+bool lb_cipher_aesni_available(void)
+{
+    return lb_aesni_cpu();
+}
+
+int lb_cipher_aesni_run(LbBlockCipher *c, bool enc, uint64_t iv_sector,
+                        unsigned sector_size, const guint8 *in, guint8 *out,
+                        size_t len)
+{
+    g_assert(c->aesni && len % sector_size == 0);
+    switch (c->chain) {
+    case LB_CHAIN_ECB:
+        lb_aesni_ecb(&c->ni_data, enc, in, out, len);
+        break;
+    case LB_CHAIN_XTS:
+        lb_aesni_xts(c, enc, iv_sector, sector_size, in, out, len);
+        break;
+    case LB_CHAIN_CBC:
+        if (enc) {
+            lb_aesni_cbc_enc(c, iv_sector, sector_size, in, out, len);
+        } else {
+            lb_aesni_cbc_dec(c, iv_sector, sector_size, in, out, len);
+        }
+        break;
+    default:
+        g_assert_not_reached();
+    }
+    lb_stack_wipe(LB_AESNI_WIPE);
     return 0;
 }
 
-static bool lb_cpu_has_aesni(void)
-{
-    unsigned a, b, c, d;
-
-    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_AES) && (d & bit_SSE2);
-}
-
-static bool lb_cpu_has_vaes(void)
-{
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("vaes");
-}
-
-/* Whether this code and nettle's sector loop agree on @c's keys. */
+/* Whether this back end and nettle's sector loop agree on @c's keys, over
+ * nine 512-byte sectors (a full group of eight and one more). */
 static bool lb_aesni_self_check(LbBlockCipher *c)
 {
-    const uint64_t sector = 0x0123456789abcdefull;
-    guint8 in[2 * 512];
-    guint8 ref[sizeof(in)];
-    guint8 got[sizeof(in)];
-    guint8 iv[16];
+    enum { UNITS = LB_LANES + 1 };
+    const uint64_t sector = 0x0123456789abcdefULL;
+    g_autofree guint8 *in = g_malloc(3 * UNITS * 512);
+    guint8 *ref = in + UNITS * 512;
+    guint8 *got = ref + UNITS * 512;
+    guint8 iv[LB_CIPHER_MAX_BLOCK];
+    bool ok = true;
 
-    for (size_t i = 0; i < sizeof(in); i++) {
+    for (size_t i = 0; i < UNITS * 512; i++) {
         in[i] = (guint8)(i * 7 + 1);
     }
-    for (int enc = 0; enc < 2; enc++) {
+    for (int enc = 0; enc < 2 && ok; enc++) {
         LbCipherUnitFunc fn = enc ? c->encrypt : c->decrypt;
 
-        for (unsigned u = 0; u < 2; u++) {
+        for (unsigned u = 0; u < UNITS; u++) {
             lb_ivgen_compute(&c->ivgen, sector + u, 512, iv);
             if (fn(c, iv, in + u * 512, ref + u * 512, 512) < 0) {
                 return false;
             }
         }
-        lb_cipher_aesni_xts(c, enc, sector, 512, in, got, sizeof(in));
-        if (memcmp(ref, got, sizeof(ref)) != 0) {
-            return false;
-        }
+        lb_cipher_aesni_run(c, enc, sector, 512, in, got, UNITS * 512);
+        ok = !memcmp(ref, got, UNITS * 512);
     }
-    return true;
+    return ok;
 }
 
-void lb_cipher_aesni_setup(LbBlockCipher *c, const char *cipher,
-                           size_t keylen)
+bool lb_cipher_aesni_setup(LbBlockCipher *c, const char *cipher,
+                           const guint8 *key, size_t keylen)
 {
-    c->aesni_rounds = 0;
-    c->vaes = false;
-    if (c->chain != LB_CHAIN_XTS || g_ascii_strcasecmp(cipher, "aes") != 0 ||
-        !c->data.alg || !lb_cpu_has_aesni()) {
-        return;
+    size_t single = c->chain == LB_CHAIN_XTS ? keylen / 2 : keylen;
+    const char *impl = g_getenv("LB_CIPHER_IMPL");
+
+    c->aesni = c->vaes = false;
+    if (g_ascii_strcasecmp(cipher, "aes") ||
+        (c->chain != LB_CHAIN_ECB && c->chain != LB_CHAIN_CBC &&
+         c->chain != LB_CHAIN_XTS) ||
+        (single != 16 && single != 24 && single != 32) ||
+        (c->chain == LB_CHAIN_XTS && keylen != 2 * single) ||
+        !g_strcmp0(impl, "nettle") || !lb_aesni_cpu()) {
+        return false;
     }
-    switch (keylen / 2) {
-    case 16:
-        c->aesni_rounds = 10;
-        break;
-    case 24:
-        c->aesni_rounds = 12;
-        break;
-    case 32:
-        c->aesni_rounds = 14;
-        break;
-    default:
-        return;
+    lb_aesni_expand(&c->ni_data, key, single);
+    if (c->chain == LB_CHAIN_XTS) {
+        lb_aesni_expand(&c->ni_tweak, key + single, single);
+        c->vaes = g_strcmp0(impl, "aesni") && lb_cipher_vaes_available();
     }
-    c->vaes = lb_cpu_has_vaes();
-    if (c->vaes && !lb_aesni_self_check(c)) {
+    c->aesni = true;
+    if (c->vaes && lb_aesni_self_check(c)) {
+        return true;
+    }
+    if (c->vaes) {
         g_debug("VAES XTS disagrees with nettle; trying AES-NI alone");
         c->vaes = false;
     }
-    if (!c->vaes && !lb_aesni_self_check(c)) {
-        g_debug("AES-NI XTS disagrees with nettle; using nettle");
-        c->aesni_rounds = 0;
+    if (!lb_aesni_self_check(c)) {
+        g_debug("AES-NI disagrees with nettle; using nettle");
+        c->aesni = c->vaes = false;
     }
+    return c->aesni;
 }
 
-#else /* no AES-NI code for this target */
+#else /* not x86 */
 
-void lb_cipher_aesni_setup(LbBlockCipher *c, const char *cipher,
-                           size_t keylen)
+bool lb_cipher_aesni_available(void)
 {
-    c->aesni_rounds = 0;
+    return false;
 }
 
-int lb_cipher_aesni_xts(LbBlockCipher *c, bool enc, uint64_t iv_sector,
+bool lb_cipher_aesni_setup(LbBlockCipher *c, const char *cipher,
+                           const guint8 *key, size_t keylen)
+{
+    c->aesni = c->vaes = false;
+    return false;
+}
+
+int lb_cipher_aesni_run(LbBlockCipher *c, bool enc, uint64_t iv_sector,
                         unsigned sector_size, const guint8 *in, guint8 *out,
                         size_t len)
 {

@@ -49,6 +49,15 @@ const struct nettle_cipher *lb_cipher_nettle_alg(const char *cipher,
 void lb_nettle_block_setkey(LbNettleBlock *b, const struct nettle_cipher *alg,
                             const guint8 *key);
 
+/* An AES key schedule for the AES-NI back end (cipher-aesni.c): round keys
+ * 0..rounds as little-endian words, encryption and Equivalent Inverse
+ * Cipher decryption.  Key material: lives inside the LbBlockCipher. */
+typedef struct LbAesniKey {
+    guint32 enc[4 * 15] __attribute__((aligned(16)));
+    guint32 dec[4 * 15] __attribute__((aligned(16)));
+    unsigned rounds; /* 10, 12 or 14 */
+} LbAesniKey;
+
 /* One sector/unit: @iv is the ivgen output (unused for ECB), len > 0. */
 typedef int (*LbCipherUnitFunc)(LbBlockCipher *c, const guint8 *iv,
                                 const guint8 *in, guint8 *out, size_t len);
@@ -63,8 +72,10 @@ struct LbBlockCipher {
     LbCipherUnitFunc decrypt;
     LbNettleBlock data;  /* nettle: data key (also for CBC lanes) */
     LbNettleBlock tweak; /* nettle XTS: tweak key */
-    unsigned aesni_rounds; /* AES-XTS through cipher-aesni.c, 0 = off */
-    bool vaes;             /* ... with 256-bit VAES instructions */
+    bool aesni;          /* AES ECB/CBC/XTS runs on cipher-aesni.c */
+    bool vaes;           /* ... its XTS with 256-bit VAES (cipher-vaes.c) */
+    LbAesniKey ni_data;  /* AES-NI: data key */
+    LbAesniKey ni_tweak; /* AES-NI XTS: tweak key */
 };
 
 /**
@@ -95,20 +106,40 @@ int lb_cipher_xts_multi(LbBlockCipher *c, bool enc, uint64_t iv_sector,
                         size_t len);
 
 /**
- * lb_cipher_aesni_setup: turn on the AES-NI XTS path (c->aesni_rounds) for
- * an AES-XTS cipher whose nettle keys and IV generator are set up, when
- * the CPU has AES-NI and the path agrees with nettle on a test sector.
+ * lb_cipher_aesni_setup: switch @c (nettle keys and IV generator set up)
+ * to the AES-NI back end when @cipher is aes, the chain ECB, CBC or XTS,
+ * the CPU has AES-NI and SSE4.1, and the back end agrees with nettle on a
+ * test run; expands the key schedules of @key into @c.  XTS also uses
+ * VAES when the CPU has it.  LB_CIPHER_IMPL=nettle in the environment
+ * keeps nettle, LB_CIPHER_IMPL=aesni AES-NI without VAES.
+ * Returns: whether @c->aesni is now set.
  */
-void lb_cipher_aesni_setup(LbBlockCipher *c, const char *cipher,
-                           size_t keylen);
+bool lb_cipher_aesni_setup(LbBlockCipher *c, const char *cipher,
+                           const guint8 *key, size_t keylen);
+
+/** lb_cipher_aesni_available: whether this CPU has AES-NI and SSE4.1. */
+bool lb_cipher_aesni_available(void);
 
 /**
- * lb_cipher_aesni_xts: what lb_cipher_xts_multi does, with AES-NI; only
- * when c->aesni_rounds is set.  @sector_size is a multiple of 128.
- * Returns: 0.
+ * lb_cipher_aesni_run: encrypt (@enc) or decrypt @len bytes (whole
+ * @sector_size sectors, the first with IV sector @iv_sector) of @in to
+ * @out (same buffer or disjoint) with AES-NI; @c->aesni must be set.
+ * Wipes the stack it used.  Returns: 0.
  */
-int lb_cipher_aesni_xts(LbBlockCipher *c, bool enc, uint64_t iv_sector,
+int lb_cipher_aesni_run(LbBlockCipher *c, bool enc, uint64_t iv_sector,
                         unsigned sector_size, const guint8 *in, guint8 *out,
                         size_t len);
+
+/** lb_cipher_vaes_available: whether this CPU has VAES and AVX2. */
+bool lb_cipher_vaes_available(void);
+
+/**
+ * lb_cipher_vaes_xts_unit: XTS-encrypt (@enc) or decrypt one data unit of
+ * @len bytes (a multiple of 256) with round keys @k, first tweak @t0,
+ * sixteen blocks at a time with VAES (cipher-vaes.c).  Only when
+ * lb_cipher_vaes_available(); the caller wipes the stack.
+ */
+void lb_cipher_vaes_xts_unit(const LbAesniKey *k, bool enc, const guint8 *t0,
+                             const guint8 *in, guint8 *out, size_t len);
 
 #endif /* LB_CRYPTO_CIPHER_PRIV_H */

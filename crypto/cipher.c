@@ -3,7 +3,8 @@
  *
  * Parses the dm-crypt spec (LUKS-FORMAT.md section 2.1)
  *     <cipher> + <chain>[-<ivgen>[:<ivopts>]]
- * sets up the nettle back end (cipher-nettle.c), and runs the per-sector
+ * sets up the nettle back end (cipher-nettle.c) and, for AES in ECB, CBC
+ * and XTS on a CPU with AES-NI, cipher-aesni.c, and runs the per-sector
  * loop: unit i of @sector_size bytes is
  * encrypted as one XTS data unit / CBC chain / CTR stream with the IV of
  * 512-byte sector @iv_sector + i * (@sector_size / 512).
@@ -13,7 +14,8 @@
  * wiped on free.  That is why there is no gnutls back end although
  * gnutls' AES-NI XTS is faster: a gnutls cipher handle keeps its key
  * schedule (which starts with the raw key halves) in plain heap memory
- * we can neither lock nor exclude from a core dump.
+ * we can neither lock nor exclude from a core dump; cipher-aesni.c gives
+ * AES the speed back with its round keys in here.
  */
 #include "config.h"
 #include "lb/crypto.h"
@@ -153,7 +155,7 @@ static LbBlockCipher *block_cipher_new(const char *cipher, const char *mode,
         return NULL;
     }
     if (!c->null_cipher) {
-        lb_cipher_aesni_setup(c, cipher, keylen);
+        lb_cipher_aesni_setup(c, cipher, key, keylen);
     }
     return g_steal_pointer(&c);
 }
@@ -199,13 +201,13 @@ static int lb_block_cipher_run(LbBlockCipher *c, bool enc, uint64_t iv_sector,
         }
         return 0;
     }
+    if (c->aesni) {
+        return lb_cipher_aesni_run(c, enc, iv_sector, sector_size, in, out,
+                                   len);
+    }
     if (c->chain == LB_CHAIN_ECB) {
         /* No IV: the whole request is one run of independent blocks. */
         return fn(c, NULL, in, out, len);
-    }
-    if (c->aesni_rounds) {
-        return lb_cipher_aesni_xts(c, enc, iv_sector, sector_size, in, out,
-                                   len);
     }
     if (c->chain == LB_CHAIN_XTS && c->data.alg) {
         return lb_cipher_xts_multi(c, enc, iv_sector, sector_size, in, out,

@@ -7,8 +7,9 @@
  *    line by gen-cipher-vectors.py (first 32 bytes + sha256 of the whole);
  *  - round trips for every cipher x key size x chain x ivgen x sector size,
  *    in place and out of place, and IV stepping across units;
- *  - spec, key size and length validation;
- *  - the AES-NI XTS path against the nettle path on the same keys.
+ *  - spec, key size and length validation.
+ * The AES-NI and VAES paths are compared with nettle in
+ * test-crypto-cipher-aesni.c.
  */
 #include "config.h"
 
@@ -18,7 +19,6 @@
 #include <glib.h>
 
 #include "lb/crypto.h"
-#include "crypto/cipher-priv.h"
 
 typedef struct {
     const char *name;
@@ -564,73 +564,6 @@ static void test_multi_sector(void)
     }
 }
 
-/*
- * AES-XTS runs through cipher-aesni.c when the CPU has AES-NI; the same
- * cipher with the path turned off must give the same bytes for every key
- * size, IV generator, sector size and run length, both directions, in
- * place and out of place.
- */
-static void test_aesni_vs_nettle(void)
-{
-    static const struct {
-        const char *mode;
-        size_t keylen;
-    } cases[] = {
-        {"xts-plain64", 32},        {"xts-plain64", 48},
-        {"xts-plain64", 64},        {"xts-essiv:sha256", 64},
-        {"xts-plain64be", 32},      {"xts-benbi", 64},
-    };
-    const size_t max = 17 * 4096;
-    g_autofree guint8 *pt = g_malloc(max);
-    g_autofree guint8 *fast = g_malloc(max);
-    g_autofree guint8 *ref = g_malloc(max);
-    bool any = false;
-
-    g_assert_true(lb_random_bytes(pt, max, NULL));
-    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
-        guint8 key[64];
-        g_autoptr(LbBlockCipher) c = NULL;
-
-        g_assert_true(lb_random_bytes(key, sizeof(key), NULL));
-        c = lb_block_cipher_new("aes", cases[i].mode, key, cases[i].keylen,
-                                NULL);
-        g_assert_nonnull(c);
-        unsigned rounds = c->aesni_rounds;
-        bool vaes = c->vaes;
-        if (!rounds) {
-            continue;
-        }
-        any = true;
-        /* With VAES, the 128-bit AES-NI path as well. */
-        for (int v = vaes; v >= 0; v--)
-        for (unsigned ss = 512; ss <= 4096; ss *= 2) {
-            for (size_t n = 1; n <= 17; n += 4) {
-                size_t len = n * ss;
-                uint64_t sector = g_test_rand_int() * (uint64_t)8;
-
-                for (int enc = 0; enc < 2; enc++) {
-                    int (*fn)(LbBlockCipher *, uint64_t, unsigned,
-                              const guint8 *, guint8 *, size_t) =
-                        enc ? lb_block_cipher_encrypt : lb_block_cipher_decrypt;
-
-                    c->aesni_rounds = 0;
-                    g_assert_cmpint(fn(c, sector, ss, pt, ref, len), ==, 0);
-                    c->aesni_rounds = rounds;
-                    c->vaes = v;
-                    g_assert_cmpint(fn(c, sector, ss, pt, fast, len), ==, 0);
-                    g_assert_cmpmem(fast, len, ref, len);
-                    memcpy(fast, pt, len);
-                    g_assert_cmpint(fn(c, sector, ss, fast, fast, len), ==, 0);
-                    g_assert_cmpmem(fast, len, ref, len);
-                }
-            }
-        }
-    }
-    if (!any) {
-        g_test_skip("no AES-NI on this CPU");
-    }
-}
-
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -651,6 +584,5 @@ int main(int argc, char **argv)
     g_test_add_func("/crypto/cipher/null", test_null_cipher);
     g_test_add_func("/crypto/cipher/multi-sector", test_multi_sector);
     g_test_add_func("/crypto/cipher/xts-equal-halves", test_xts_equal_halves);
-    g_test_add_func("/crypto/cipher/aesni-vs-nettle", test_aesni_vs_nettle);
     return g_test_run();
 }
