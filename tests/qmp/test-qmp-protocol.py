@@ -4,7 +4,8 @@
 Greeting, capabilities negotiation, request framing (whitespace, split
 and batched writes, malformed, oversized and deeply nested input),
 command errors with QEMU's exact messages, id echo, several monitors at
-once, event broadcast, and clean shutdown by quit and SIGTERM.  Every
+once, event broadcast, file locks as QEMU's, and clean shutdown by quit,
+SIGTERM and SIGINT.  Every
 daemon runs in a temporary directory and is killed in tearDown.
 """
 
@@ -379,6 +380,43 @@ class ProtocolTest(unittest.TestCase):
         self.client()
         self.d.proc.send_signal(signal.SIGTERM)
         self.assertEqual(self.d.wait(), 0)
+
+    def test_locks_and_sigint(self):
+        """A node locks its file as QEMU does (qemu-io cannot write it),
+        blockdev-del unlocks it with the daemon still running, and SIGINT
+        exits cleanly with the data written through the node in the file."""
+        import shutil
+        import subprocess
+        if not shutil.which('qemu-io'):
+            self.skipTest('qemu-io not installed')
+        c = self.client()
+        path = os.path.join(self.d.tmp, 'lock.img')
+        with open(path, 'wb') as f:
+            f.truncate(1 << 20)
+
+        def qemu_write():
+            return subprocess.run(['qemu-io', '-f', 'raw', '-c',
+                                   'write -P 0x11 0 512', path],
+                                  capture_output=True, text=True, timeout=60)
+        c.command('blockdev-add', {'driver': 'file', 'node-name': 'f',
+                                   'filename': path})
+        r = qemu_write()
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('Failed to get "write" lock', r.stderr)
+        c.command('blockdev-del', {'node-name': 'f'})
+        r = qemu_write()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        c.command('blockdev-add', {'driver': 'file', 'node-name': 'f',
+                                   'filename': path})
+        out = c.hmp('qemu-io f "write -P 0x7c 4096 4096"')
+        self.assertIn('wrote 4096/4096 bytes at offset 4096', out)
+        self.d.proc.send_signal(signal.SIGINT)
+        self.assertEqual(self.d.wait(), 0)
+        with open(path, 'rb') as f:
+            data = f.read(8192)
+        self.assertEqual(data[:512], b'\x11' * 512)
+        self.assertEqual(data[4096:], b'\x7c' * 4096)
+        self.assertEqual(qemu_write().returncode, 0)
 
 
 class CommandLineTest(unittest.TestCase):
