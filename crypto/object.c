@@ -70,6 +70,7 @@ static const LbObjectClass *find_class(const char *type)
         &lb_secret_class,
         &lb_tls_creds_x509_class,
         &lb_tls_creds_psk_class,
+        &lb_tls_creds_anon_class,
         &lb_authz_simple_class,
         &lb_authz_list_class,
         &iothread_class,

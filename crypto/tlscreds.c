@@ -1,5 +1,6 @@
 /*
- * crypto/tlscreds.c: the "tls-creds-x509" and "tls-creds-psk" objects.
+ * crypto/tlscreds.c: the "tls-creds-x509", "tls-creds-psk" and
+ * "tls-creds-anon" objects.
  *
  * Properties follow QEMU's objects of the same names:
  *   common: dir (required), endpoint server|client (default client),
@@ -12,6 +13,8 @@
  *   psk:    dir holds keys.psk with "username:hexkey" lines; a server
  *           looks the client's username up there, a client sends
  *           @username (default "qemu") with its key from that file
+ *   anon:   encryption without authentication (anonymous Diffie-Hellman,
+ *           TLS 1.2); dir is optional and may hold dh-params.pem
  *
  * The gnutls credentials are built once at creation; lb_tls_creds_backend
  * hands them to the TLS user (the NBD server) with the kind (x509/psk).
@@ -35,11 +38,14 @@ struct LbTlsCreds {
     bool server;
     bool verify_peer;
     bool is_psk;
+    bool is_anon;
     char *dir;
     char *username;                   /* psk client */
     gnutls_certificate_credentials_t x509;
     gnutls_psk_server_credentials_t psk_server;
     gnutls_psk_client_credentials_t psk_client;
+    gnutls_anon_server_credentials_t anon_server;
+    gnutls_anon_client_credentials_t anon_client;
     gnutls_dh_params_t dh;
 };
 
@@ -56,6 +62,12 @@ static void tls_creds_free(LbTlsCreds *c)
     }
     if (c->psk_client) {
         gnutls_psk_free_client_credentials(c->psk_client);
+    }
+    if (c->anon_server) {
+        gnutls_anon_free_server_credentials(c->anon_server);
+    }
+    if (c->anon_client) {
+        gnutls_anon_free_client_credentials(c->anon_client);
     }
     if (c->dh) {
         gnutls_dh_params_deinit(c->dh);
@@ -74,8 +86,12 @@ static bool tls_fail(GError **errp, const char *what, const char *path,
     return false;
 }
 
-/* Common properties; fills @c->dir, endpoint and verify-peer. */
-static LbTlsCreds *tls_creds_common(LbOpts *props, GError **errp)
+/*
+ * Common properties; fills @c->dir, endpoint and verify-peer.  @need_dir:
+ * whether "dir" is required (not for anon credentials).
+ */
+static LbTlsCreds *tls_creds_common(LbOpts *props, bool need_dir,
+                                    GError **errp)
 {
     const char *dir = NULL, *endpoint = NULL, *priority = NULL;
     bool verify, loaded, sanity;
@@ -88,7 +104,7 @@ static LbTlsCreds *tls_creds_common(LbOpts *props, GError **errp)
         !lb_opts_get_bool(props, "sanity-check", true, &sanity, errp)) {
         return NULL;
     }
-    if (!dir) {
+    if (!dir && need_dir) {
         g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_INVALID,
                     "Parameter 'dir' is missing");
         return NULL;
@@ -114,7 +130,7 @@ static LbTlsCreds *tls_creds_common(LbOpts *props, GError **errp)
 
 static char *tls_path(LbTlsCreds *c, const char *name)
 {
-    return g_build_filename(c->dir, name, NULL);
+    return c->dir ? g_build_filename(c->dir, name, NULL) : NULL;
 }
 
 /* Optional Diffie-Hellman parameters (modern gnutls does without). */
@@ -124,7 +140,12 @@ static bool tls_load_dh(LbTlsCreds *c, GError **errp)
     g_autofree char *pem = NULL;
     gsize len = 0;
 
-    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+    if (!path || !g_file_test(path, G_FILE_TEST_EXISTS)) {
+        if (c->anon_server) {
+            /* Anonymous DH needs parameters: gnutls' well-known ones. */
+            gnutls_anon_set_server_known_dh_params(c->anon_server,
+                                                   GNUTLS_SEC_PARAM_MEDIUM);
+        }
         return true;
     }
     if (!g_file_get_contents(path, &pem, &len, errp)) {
@@ -142,6 +163,8 @@ static bool tls_load_dh(LbTlsCreds *c, GError **errp)
         gnutls_certificate_set_dh_params(c->x509, c->dh);
     } else if (c->psk_server) {
         gnutls_psk_set_server_dh_params(c->psk_server, c->dh);
+    } else if (c->anon_server) {
+        gnutls_anon_set_server_dh_params(c->anon_server, c->dh);
     }
     return true;
 }
@@ -154,7 +177,7 @@ static void *tls_x509_create(const char *id, LbOpts *props, GError **errp)
                     "Parameter 'passwordid' is not supported");
         return NULL;
     }
-    g_autoptr(LbTlsCreds) c = tls_creds_common(props, errp);
+    g_autoptr(LbTlsCreds) c = tls_creds_common(props, true, errp);
     if (!c) {
         return NULL;
     }
@@ -253,7 +276,7 @@ static void *tls_psk_create(const char *id, LbOpts *props, GError **errp)
     if (!lb_opts_get_string(props, "username", &user, errp)) {
         return NULL;
     }
-    g_autoptr(LbTlsCreds) c = tls_creds_common(props, errp);
+    g_autoptr(LbTlsCreds) c = tls_creds_common(props, true, errp);
     if (!c) {
         return NULL;
     }
@@ -298,6 +321,28 @@ static void *tls_psk_create(const char *id, LbOpts *props, GError **errp)
     return g_steal_pointer(&c);
 }
 
+static void *tls_anon_create(const char *id, LbOpts *props, GError **errp)
+{
+    g_autoptr(LbTlsCreds) c = tls_creds_common(props, false, errp);
+    if (!c) {
+        return NULL;
+    }
+    c->is_anon = true;
+    int r = c->server
+                ? gnutls_anon_allocate_server_credentials(&c->anon_server)
+                : gnutls_anon_allocate_client_credentials(&c->anon_client);
+    if (r < 0) {
+        g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_INVALID,
+                    "Cannot allocate anonymous credentials: %s",
+                    gnutls_strerror(r));
+        return NULL;
+    }
+    if (!tls_load_dh(c, errp)) {
+        return NULL;
+    }
+    return g_steal_pointer(&c);
+}
+
 static void tls_destroy(void *obj)
 {
     tls_creds_free(obj);
@@ -315,11 +360,20 @@ const LbObjectClass lb_tls_creds_psk_class = {
     .destroy = tls_destroy,
 };
 
+const LbObjectClass lb_tls_creds_anon_class = {
+    .type = "tls-creds-anon",
+    .create = tls_anon_create,
+    .destroy = tls_destroy,
+};
+
 LbTlsCreds *lb_tls_creds_lookup(const char *id, GError **errp)
 {
     LbTlsCreds *c = lb_object_get(id, &lb_tls_creds_x509_class, NULL);
     if (!c) {
         c = lb_object_get(id, &lb_tls_creds_psk_class, NULL);
+    }
+    if (!c) {
+        c = lb_object_get(id, &lb_tls_creds_anon_class, NULL);
     }
     if (!c) {
         if (lb_object_exists(id)) {
@@ -343,9 +397,18 @@ bool lb_tls_creds_verify_peer(LbTlsCreds *creds)
     return creds->verify_peer;
 }
 
+bool lb_tls_creds_is_anon(LbTlsCreds *creds)
+{
+    return creds->is_anon;
+}
+
 void *lb_tls_creds_backend(LbTlsCreds *creds, bool *is_psk)
 {
     *is_psk = creds->is_psk;
+    if (creds->is_anon) {
+        return creds->server ? (void *)creds->anon_server
+                             : (void *)creds->anon_client;
+    }
     if (creds->is_psk) {
         return creds->server ? (void *)creds->psk_server
                              : (void *)creds->psk_client;

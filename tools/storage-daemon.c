@@ -184,7 +184,8 @@ static bool add_object(const char *arg, GError **errp)
     if (o && lb_opts_has(o, "qom-type") &&
         g_strcmp0(lb_opts_get_str(o, "qom-type"), "help") == 0) {
         printf("List of user creatable objects:\n  authz-list\n"
-               "  authz-simple\n  iothread\n  secret\n  tls-creds-psk\n"
+               "  authz-simple\n  iothread\n  secret\n  tls-creds-anon\n"
+               "  tls-creds-psk\n"
                "  tls-creds-x509\n");
         exit(0);
     }

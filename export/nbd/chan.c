@@ -194,9 +194,21 @@ int nbd_chan_write(NbdChan *ch, const void *buf, size_t len)
     return nbd_chan_writev(ch, &iov, 1);
 }
 
-bool nbd_chan_start_tls(NbdChan *ch, void *creds_backend, bool is_psk,
+bool nbd_chan_start_tls(NbdChan *ch, void *creds_backend, NbdTlsKind kind,
                         bool verify_peer, GError **errp)
 {
+    /* The priority strings QEMU uses for each kind of credentials. */
+    static const char *const priority[] = {
+        [NBD_TLS_X509] = "NORMAL",
+        [NBD_TLS_PSK] = "NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK",
+        [NBD_TLS_ANON] = "NORMAL:+ANON-ECDH:+ANON-DH",
+    };
+    static const gnutls_credentials_type_t type[] = {
+        [NBD_TLS_X509] = GNUTLS_CRD_CERTIFICATE,
+        [NBD_TLS_PSK] = GNUTLS_CRD_PSK,
+        [NBD_TLS_ANON] = GNUTLS_CRD_ANON,
+    };
+    bool check_cert = kind == NBD_TLS_X509 && verify_peer;
     gnutls_session_t s = NULL;
 
     /*
@@ -213,19 +225,15 @@ bool nbd_chan_start_tls(NbdChan *ch, void *creds_backend, bool is_psk,
     if (r < 0) {
         goto fail;
     }
-    /* The same priority strings QEMU uses for its TLS credentials. */
-    r = gnutls_priority_set_direct(
-        s, is_psk ? "NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK" : "NORMAL", NULL);
+    r = gnutls_priority_set_direct(s, priority[kind], NULL);
     if (r < 0) {
         goto fail;
     }
-    r = gnutls_credentials_set(s, is_psk ? GNUTLS_CRD_PSK
-                                         : GNUTLS_CRD_CERTIFICATE,
-                               creds_backend);
+    r = gnutls_credentials_set(s, type[kind], creds_backend);
     if (r < 0) {
         goto fail;
     }
-    if (!is_psk && verify_peer) {
+    if (check_cert) {
         gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUIRE);
     }
     gnutls_transport_set_int(s, ch->fd);
@@ -236,7 +244,7 @@ bool nbd_chan_start_tls(NbdChan *ch, void *creds_backend, bool is_psk,
     if (r < 0) {
         goto fail;
     }
-    if (!is_psk && verify_peer) {
+    if (check_cert) {
         unsigned status = 0;
         r = gnutls_certificate_verify_peers2(s, &status);
         if (r < 0 || status != 0) {

@@ -205,7 +205,14 @@ int nbd_chan_write(NbdChan *ch, const void *buf, size_t len);
 /* Discard @len incoming bytes. */
 int nbd_chan_skip(NbdChan *ch, uint64_t len);
 /* Run the server side TLS handshake on the socket; false + errp. */
-bool nbd_chan_start_tls(NbdChan *ch, void *creds_backend, bool is_psk,
+/* The kind of TLS credentials (which gnutls credentials type). */
+typedef enum NbdTlsKind {
+    NBD_TLS_X509,
+    NBD_TLS_PSK,
+    NBD_TLS_ANON,                     /* anonymous DH: no peer identity */
+} NbdTlsKind;
+
+bool nbd_chan_start_tls(NbdChan *ch, void *creds_backend, NbdTlsKind kind,
                         bool verify_peer, GError **errp);
 /*
  * (transfer full) who the TLS client is: the distinguished name of its
@@ -258,7 +265,7 @@ GPtrArray *nbd_server_export_names(NbdServer *srv, GPtrArray **descs);
 /* Whether clients must STARTTLS (the server has tls-creds). */
 bool nbd_server_tls_required(NbdServer *srv);
 /* The TLS credentials' gnutls handle, or NULL (none, or object gone). */
-void *nbd_server_tls(NbdServer *srv, bool *is_psk, bool *verify_peer);
+void *nbd_server_tls(NbdServer *srv, NbdTlsKind *kind, bool *verify_peer);
 /*
  * tls-authz: whether the client of @ch, just through the TLS handshake, is
  * allowed (always, without tls-authz); false + errp when refused.

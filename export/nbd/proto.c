@@ -363,8 +363,9 @@ static int opt_meta_context(NbdConn *conn, uint32_t opt, const uint8_t *data,
 
 static int opt_starttls(NbdConn *conn, uint32_t opt, uint32_t len)
 {
-    bool is_psk = false, verify = true;
-    void *creds = nbd_server_tls(conn->srv, &is_psk, &verify);
+    NbdTlsKind kind = NBD_TLS_X509;
+    bool verify = true;
+    void *creds = nbd_server_tls(conn->srv, &kind, &verify);
 
     if (len != 0) {
         return opt_err_length(conn, opt);
@@ -380,7 +381,7 @@ static int opt_starttls(NbdConn *conn, uint32_t opt, uint32_t len)
         return r;
     }
     g_autoptr(GError) err = NULL;
-    if (!nbd_chan_start_tls(&conn->ch, creds, is_psk, verify, &err)) {
+    if (!nbd_chan_start_tls(&conn->ch, creds, kind, verify, &err)) {
         g_debug("nbd: %s", err->message);
         return -EPROTO;
     }

@@ -108,9 +108,11 @@ bool nbd_server_tls_required(NbdServer *srv)
     return srv->tls_creds != NULL;
 }
 
-void *nbd_server_tls(NbdServer *srv, bool *is_psk, bool *verify_peer)
+void *nbd_server_tls(NbdServer *srv, NbdTlsKind *kind, bool *verify_peer)
 {
-    *is_psk = false;
+    bool is_psk = false;
+
+    *kind = NBD_TLS_X509;
     *verify_peer = true;
     if (!srv->tls_creds) {
         return NULL;
@@ -126,7 +128,11 @@ void *nbd_server_tls(NbdServer *srv, bool *is_psk, bool *verify_peer)
         return NULL;
     }
     *verify_peer = lb_tls_creds_verify_peer(creds);
-    return lb_tls_creds_backend(creds, is_psk);
+    void *backend = lb_tls_creds_backend(creds, &is_psk);
+    *kind = lb_tls_creds_is_anon(creds) ? NBD_TLS_ANON
+            : is_psk                    ? NBD_TLS_PSK
+                                        : NBD_TLS_X509;
+    return backend;
 }
 
 bool nbd_server_tls_authorize(NbdServer *srv, NbdChan *ch, GError **errp)
@@ -515,7 +521,7 @@ static bool server_check_tls(const char *id, GError **errp)
     }
     if (!lb_tls_creds_is_server(creds)) {
         g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
-                    "Expecting TLS credentials with a server endpoint");
+                    "Expected TLS credentials for a server endpoint");
         return false;
     }
     return true;

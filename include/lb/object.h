@@ -62,6 +62,12 @@ bool lb_tls_creds_is_server(LbTlsCreds *creds);
 /** Opaque backend handle (gnutls_certificate_credentials_t or psk). */
 void *lb_tls_creds_backend(LbTlsCreds *creds, bool *is_psk);
 bool lb_tls_creds_verify_peer(LbTlsCreds *creds);
+/**
+ * lb_tls_creds_is_anon: whether these are "tls-creds-anon" credentials
+ * (then lb_tls_creds_backend returns gnutls anon credentials, *is_psk
+ * false).
+ */
+bool lb_tls_creds_is_anon(LbTlsCreds *creds);
 
 /*
  * Authorization objects (crypto/authz.c): "authz-simple" (identity) and
@@ -84,6 +90,7 @@ typedef struct LbObjectClass {
 extern const LbObjectClass lb_secret_class;
 extern const LbObjectClass lb_tls_creds_x509_class;
 extern const LbObjectClass lb_tls_creds_psk_class;
+extern const LbObjectClass lb_tls_creds_anon_class;
 extern const LbObjectClass lb_authz_simple_class;
 extern const LbObjectClass lb_authz_list_class;
 /** The private data of object @id if it has class @cls (transfer none). */

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test-nbd-tls.sh: NBD over TCP with TLS: x509 certificates made by
 # certtool (qemu-io and nbdinfo as clients, client certificates verified)
-# and PSK (psktool); plaintext clients and clients without a certificate
-# are refused.
+# and PSK (psktool) and anonymous TLS; plaintext clients and clients
+# without a certificate are refused.
 . "$(dirname "$0")/nbd-lib.sh"
 need cryptsetup qemu-io nbdinfo certtool psktool python3
 
@@ -63,6 +63,22 @@ if qemu-io --image-opts "$NBDOPTS" -c 'read 0 4k' 2>&1 | grep -q "^read"; then
 fi
 ok "TLS-PSK: qemu-io and nbdinfo served, plaintext refused"
 stop_server "$T/pid2"
+
+# Anonymous TLS (tls-creds-anon): encrypted, nobody authenticated.
+PORT=$(free_port)
+start_server "$T/pid3" --object "$SECRET" $(blockdev_args v) \
+    --object "tls-creds-anon,id=tls0,endpoint=server" \
+    --nbd-server "addr.type=inet,addr.host=127.0.0.1,addr.port=$PORT,tls-creds=tls0" \
+    --export "type=nbd,id=e0,node-name=v,name=disk0,writable=on"
+NBDOPTS="driver=nbd,server.type=inet,server.host=127.0.0.1,server.port=$PORT,export=disk0"
+qio --object "tls-creds-anon,id=tls0,endpoint=client" \
+    --image-opts "$NBDOPTS,tls-creds=tls0" -c 'read -P 0x42 0 1M' \
+    || fail "qemu-io over anonymous TLS"
+out=$(qemu-io --image-opts "$NBDOPTS" -c 'read 0 4k' 2>&1)
+echo "$out" | grep -q "Option 0x7 not permitted before TLS" \
+    || fail "plaintext client not refused with QEMU's message: $out"
+ok "tls-creds-anon: qemu-io served, plaintext refused (QEMU's message)"
+stop_server "$T/pid3"
 
 qio --object "$QSECRET" --image-opts "$(qemu_opts v)" -c 'read -P 0x42 0 1M' \
     -c 'read -P 0x24 1M 1M' || fail "data written over TLS not in the files"
