@@ -24,6 +24,8 @@ struct LbIoCmds {
     unsigned inflight;
     GString *done;            /* output of completed aio requests */
     bool aio_failed;
+    char *err_prefix;         /* before qemu-io's error_report() lines */
+    GString *err;             /* the running command's error stream */
 };
 
 /* Parsed per-command flags (the union of what the commands accept). */
@@ -32,6 +34,7 @@ typedef struct IoFlags {
     bool pflag;
     int pattern;
     const char *pat_off, *pat_len;    /* read -s / -l */
+    const char *prealloc;             /* truncate -m */
     int optind;
 } IoFlags;
 
@@ -43,7 +46,11 @@ struct IoCmd {
     const char *alias;
     IoCmdFunc func;
     const char *opts;             /* getopt-style option letters */
-    int min_args, max_args;       /* positional; -1 = unbounded */
+    /* qemu-io's argmin/argmax: words after the name, options included,
+     * checked first ("bad argument count"); -1 = unbounded. */
+    int min_args, max_args;
+    /* The words left after the options; else the usage line. */
+    int pos_min, pos_max;
     bool writes;
     const char *args;
     const char *oneline;

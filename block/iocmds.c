@@ -64,8 +64,8 @@ static bool io_parse_pattern(const char *s, int *out, GString *err)
 
 static void io_usage(const IoCmd *cmd, GString *out)
 {
-    g_string_append_printf(out, "%s %s -- %s\n", cmd->name, cmd->args,
-                           cmd->oneline);
+    g_string_append_printf(out, "%s %s%s-- %s\n", cmd->name, cmd->args,
+                           *cmd->args ? " " : "", cmd->oneline);
 }
 
 /*
@@ -131,6 +131,7 @@ static bool io_getopt(const IoCmd *cmd, int argc, char **argv, IoFlags *fl,
                 break;
             case 's': fl->pat_off = val; break;
             case 'l': fl->pat_len = val; break;
+            case 'm': fl->prealloc = val; break;
             default:
                 g_assert_not_reached();
             }
@@ -168,29 +169,12 @@ bool lb_iocmds_parse_range(char **argv, int argc, uint64_t *off,
 
 /* ---- synchronous commands ---------------------------------------------- */
 
-/*
- * read and write are declared with "at least 2 arguments" (that is what
- * qemu-io reports for too few) but take exactly two: more is a usage error.
- */
-static int io_fixed_args(const IoCmd *cmd, int argc, GString *out)
-{
-    if ((!strcmp(cmd->name, "read") || !strcmp(cmd->name, "write")) &&
-        argc != 2) {
-        io_usage(cmd, out);
-        return -EINVAL;
-    }
-    return 0;
-}
-
 static int io_cmd_read(LbIoCmds *io, const IoCmd *cmd, int argc, char **argv,
                        IoFlags *fl, GString *out)
 {
     uint64_t off, len, poff = 0, plen;
     int ret;
 
-    if (io_fixed_args(cmd, argc, out) < 0) {
-        return -EINVAL;
-    }
     if (!lb_iocmds_parse_range(argv, argc, &off, &len, out)) {
         return -EINVAL;
     }
@@ -271,9 +255,6 @@ static int io_cmd_write(LbIoCmds *io, const IoCmd *cmd, int argc,
     if (fl->zflag + fl->pflag + !!src > 1) {
         g_string_append(out, "Only one of -z, -P, and -s can be specified at "
                         "the same time\n");
-        return -EINVAL;
-    }
-    if (io_fixed_args(cmd, argc, out) < 0) {
         return -EINVAL;
     }
     if (src) {
@@ -368,13 +349,20 @@ static int io_cmd_truncate(LbIoCmds *io, const IoCmd *cmd, int argc,
                            char **argv, IoFlags *fl, GString *out)
 {
     g_autoptr(GError) err = NULL;
+    LbPrealloc prealloc = LB_PREALLOC_OFF;
     uint64_t size;
 
+    if (fl->prealloc && !lb_parse_prealloc(fl->prealloc, &prealloc, NULL)) {
+        g_string_append_printf(io->err, "%sInvalid preallocation mode "
+                               "'%s'\n", io->err_prefix, fl->prealloc);
+        return -EINVAL;
+    }
     if (!io_parse_num(argv[0], &size, out)) {
         return -EINVAL;
     }
-    if (!lb_node_truncate(io->node, size, LB_PREALLOC_OFF, &err)) {
-        g_string_append_printf(out, "truncate: %s\n", err->message);
+    if (!lb_node_truncate(io->node, size, prealloc, &err)) {
+        g_string_append_printf(io->err, "%s%s\n", io->err_prefix,
+                               err->message);
         return -EIO;
     }
     return 0;
@@ -383,9 +371,11 @@ static int io_cmd_truncate(LbIoCmds *io, const IoCmd *cmd, int argc,
 static int io_cmd_sleep(LbIoCmds *io, const IoCmd *cmd, int argc,
                         char **argv, IoFlags *fl, GString *out)
 {
-    uint64_t ms;
+    char *end;
+    gint64 ms = g_ascii_strtoll(argv[0], &end, 0);
 
-    if (!io_parse_num(argv[0], &ms, out)) {
+    if (ms < 0 || *end || end == argv[0]) {
+        g_string_append_printf(out, "%s is not a valid number\n", argv[0]);
         return -EINVAL;
     }
     g_usleep(ms * 1000);
@@ -395,39 +385,42 @@ static int io_cmd_sleep(LbIoCmds *io, const IoCmd *cmd, int argc,
 static int io_cmd_help(LbIoCmds *io, const IoCmd *cmd, int argc,
                        char **argv, IoFlags *fl, GString *out);
 
+/* name, alias, func, options, argmin, argmax, positional min/max, ... */
 static const IoCmd io_cmds[] = {
-    { "aio_flush", "af", lb_iocmds_cmd_aio_flush, "", 0, 0, false, "",
+    { "aio_flush", "af", lb_iocmds_cmd_aio_flush, "", 0, 0, 0, 0, false, "",
       "completes all outstanding aio requests" },
-    { "aio_read", NULL, lb_iocmds_cmd_aio, "CiqrvP:", 2, -1, false,
+    { "aio_read", NULL, lb_iocmds_cmd_aio, "CiqrvP:", 2, -1, 2, -1, false,
       "[-Ciqrv] [-P pattern] off len [len..]",
       "asynchronously reads a number of bytes" },
-    { "aio_write", NULL, lb_iocmds_cmd_aio, "CfiqruzP:", 2, -1, true,
+    { "aio_write", NULL, lb_iocmds_cmd_aio, "CfiqruzP:", 2, -1, 2, -1, true,
       "[-Cfiqruz] [-P pattern] off len [len..]",
       "asynchronously writes a number of bytes" },
-    { "discard", "d", io_cmd_discard, "Cq", 2, 2, true, "[-Cq] off len",
-      "discards a number of bytes at a specified offset" },
-    { "flush", "f", io_cmd_flush, "", 0, 0, false, "",
+    { "discard", "d", io_cmd_discard, "Cq", 2, -1, 2, 2, true,
+      "[-Cq] off len", "discards a number of bytes at a specified offset" },
+    { "flush", "f", io_cmd_flush, "", 0, 0, 0, 0, false, "",
       "flush all in-core file state to disk" },
-    { "help", "?", io_cmd_help, "", 0, 1, false, "[command]",
+    { "help", "?", io_cmd_help, "", 0, 1, 0, 1, false, "[command]",
       "help for one or all commands" },
-    { "info", "i", io_cmd_info, "", 0, 0, false, "",
+    { "info", "i", io_cmd_info, "", 0, 0, 0, 0, false, "",
       "prints information about the current file" },
-    { "length", "l", io_cmd_length, "", 0, 0, false, "",
+    { "length", "l", io_cmd_length, "", 0, 0, 0, 0, false, "",
       "gets the length of the current file" },
-    { "read", "r", io_cmd_read, "abCpqrvP:s:l:", 2, -1, false,
+    { "read", "r", io_cmd_read, "abCpqrvP:s:l:", 2, -1, 2, 2, false,
       "[-abCqrv] [-P pattern [-s off] [-l len]] off len",
       "reads a number of bytes at a specified offset" },
-    { "readv", NULL, io_cmd_read, "CqrvP:", 2, -1, false,
+    { "readv", NULL, io_cmd_read, "CqrvP:", 2, -1, 2, -1, false,
       "[-Cqrv] [-P pattern] off len [len..]",
       "reads a number of bytes at a specified offset" },
-    { "sleep", NULL, io_cmd_sleep, "", 1, 1, false, "ms",
+    { "sleep", NULL, io_cmd_sleep, "", 1, 1, 1, 1, false, "ms",
       "waits for the given value in milliseconds" },
-    { "truncate", "t", io_cmd_truncate, "", 1, 1, true, "off",
+    /* qemu-io truncates to the first word and ignores the rest. */
+    { "truncate", "t", io_cmd_truncate, "m:", 1, 3, 1, -1, true,
+      "[-m prealloc_mode] off",
       "truncates the current file at the given offset" },
-    { "write", "w", io_cmd_write, "bCfnpqruzP:s:", 2, -1, true,
+    { "write", "w", io_cmd_write, "bCfnpqruzP:s:", 2, -1, 2, 2, true,
       "[-bcCfnqruz] [-P pattern | -s source_file] off len",
       "writes a number of bytes at a specified offset" },
-    { "writev", NULL, io_cmd_write, "CfqrP:", 2, -1, true,
+    { "writev", NULL, io_cmd_write, "CfqrP:", 2, -1, 2, -1, true,
       "[-Cfqr] [-P pattern] off len [len..]",
       "writes a number of bytes at a specified offset" },
 };
@@ -469,6 +462,7 @@ LbIoCmds *lb_iocmds_new(LbNode *node)
     LbIoCmds *io = g_new0(LbIoCmds, 1);
 
     io->node = lb_node_ref(node);
+    io->err_prefix = g_strdup("");
     g_mutex_init(&io->lock);
     g_cond_init(&io->idle);
     io->done = g_string_new(NULL);
@@ -524,11 +518,8 @@ int lb_iocmds_run_err(LbIoCmds *io, const char *cmdline, bool quiet,
         g_string_append_printf(err, "command \"%s\" not found\n", argv[0]);
         return 1;
     }
-    if (!io_getopt(cmd, argc, argv, &fl, out, err)) {
-        return 1;
-    }
-    fl.qflag |= quiet;
-    nargs = argc - fl.optind;
+    /* qemu-io's order: the word count, permissions, then the options. */
+    nargs = argc - 1;
     if (nargs < cmd->min_args ||
         (cmd->max_args >= 0 && nargs > cmd->max_args)) {
         g_string_append_printf(err, "bad argument count %d to %s, expected ",
@@ -545,10 +536,24 @@ int lb_iocmds_run_err(LbIoCmds *io, const char *cmdline, bool quiet,
         return 1;
     }
     if (cmd->writes && !lb_node_is_writable(io->node)) {
-        g_string_append(err, "Block node is read-only\n");
+        g_string_append_printf(err, "%sBlock node is read-only\n",
+                               io->err_prefix);
         return 1;
     }
+    /* Commands without options take every word as it is ("sleep -5"). */
+    fl.optind = 1;
+    if (*cmd->opts && !io_getopt(cmd, argc, argv, &fl, out, err)) {
+        return 1;
+    }
+    fl.qflag |= quiet;
+    nargs = argc - fl.optind;
+    if (nargs < cmd->pos_min || (cmd->pos_max >= 0 && nargs > cmd->pos_max)) {
+        io_usage(cmd, out);
+        return 1;
+    }
+    io->err = err;
     ret = cmd->func(io, cmd, nargs, argv + fl.optind, &fl, out);
+    io->err = NULL;
     lb_iocmds_collect(io, false, out);
     return ret < 0 ? 1 : 0;
 }
@@ -569,5 +574,12 @@ void lb_iocmds_free(LbIoCmds *io)
     g_cond_clear(&io->idle);
     g_mutex_clear(&io->lock);
     lb_node_unref(io->node);
+    g_free(io->err_prefix);
     g_free(io);
+}
+
+void lb_iocmds_set_error_prefix(LbIoCmds *io, const char *prefix)
+{
+    g_free(io->err_prefix);
+    io->err_prefix = g_strdup(prefix);
 }

@@ -61,9 +61,10 @@ static bool io_run_one(LbIoCmds *io, const char *cmd)
     g_autoptr(GString) err = g_string_new(NULL);
     int ret = lb_iocmds_run_err(io, cmd, false, out, err);
 
+    /* qemu-io's stderr lines (an invalid option) come before its usage. */
+    fputs(err->str, stderr);
     fputs(out->str, stdout);
     fflush(stdout);
-    fputs(err->str, stderr);
     return ret == 0;
 }
 
@@ -172,6 +173,7 @@ int main(int argc, char **argv)
     }
     LbIoCmds *io = lb_iocmds_new(bs);
     lb_node_unref(bs);
+    lb_iocmds_set_error_prefix(io, "luksblk-io: ");
 
     if (cmds->len == 0) {
         ok = io_interactive(io);

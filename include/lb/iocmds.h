@@ -32,6 +32,12 @@ int lb_iocmds_run(LbIoCmds *io, const char *cmdline, bool quiet, GString *out);
  */
 int lb_iocmds_run_err(LbIoCmds *io, const char *cmdline, bool quiet,
                       GString *out, GString *err);
+/**
+ * lb_iocmds_set_error_prefix: put @prefix ("luksblk-io: ") before the
+ * lines qemu-io prints with error_report() ("Block node is read-only",
+ * truncate errors); none by default, as in the monitor.
+ */
+void lb_iocmds_set_error_prefix(LbIoCmds *io, const char *prefix);
 /** Wait for outstanding aio_* requests, appending their output. */
 int lb_iocmds_drain(LbIoCmds *io, GString *out);
 void lb_iocmds_free(LbIoCmds *io);

@@ -91,7 +91,7 @@ run $L -c 'bogus'
 has_err 'command "bogus" not found'
 run $IO -r $SEC --image-opts $IOPTS -c 'write 0 512'
 [ "$rc" = 1 ] || fail "write on -r rc=$rc"
-has_err "Block node is read-only"
+has_err "luksblk-io: Block node is read-only"
 
 # Words are split at spaces only, as qemu-io's breakline() does: quotes
 # and backslashes are plain characters, an unmatched quote is no syntax.
@@ -109,6 +109,34 @@ expect_err "^luksblk-io: can't open: .*key-secret" $IO --image-opts \
     driver=luks,file.filename=p.img,header.filename=h.img -c 'read 0 1'
 expect_err "^luksblk-io: can't open device nothere.img: Could not open 'nothere.img': No such file or directory$" \
     $IO nothere.img -c 'read 0 1'
+
+# Command errors: the same output and status as qemu-io's, which checks
+# the word count (options included) first, then the options, then how many
+# words are left.
+if command -v qemu-io >/dev/null; then
+    for c in "truncate 1M 2" "truncate -m off 1M" "truncate -m" \
+             "truncate -m bogus 1M" "truncate -q 1M" "discard 0 512 9" \
+             "discard -q 0" "read -P" "read -P 1" "read -q 0" \
+             "write -P 0x1 0" "read 0 512 9" "aio_read -P 1 0" \
+             "readv -P 1 0" "sleep x" "sleep -5" "read -Z 0 1" \
+             "write -z -P 1 0 1" "help truncate" "help flush" "help -x" \
+             "flush -x" "length 1"; do
+        expect_ok $IMG create -q -f raw r.raw 1M
+        run $IO -f raw r.raw -c "$c"
+        mine="$(printf '%s\n%s' "$out" "$err" | sed 's/luksblk-io/qemu-io/g') rc=$rc"
+        expect_ok $IMG create -q -f raw r.raw 1M
+        run qemu-io -f raw r.raw -c "$c"
+        [ "$mine" = "$(printf '%s\n%s' "$out" "$err") rc=$rc" ] ||
+            fail "'$c': luksblk-io: '$mine', qemu-io: '$out' '$err' rc=$rc"
+        ok
+    done
+    run $IO -r -f raw r.raw -c 'write -Z 0 512'
+    mine="$err rc=$rc"
+    run qemu-io -r -f raw r.raw -c 'write -Z 0 512'
+    [ "$mine" = "$(printf '%s' "$err" | sed 's/qemu-io/luksblk-io/') rc=$rc" ] ||
+        fail "read-only write: '$mine', qemu-io: '$err' rc=$rc"
+    ok
+fi
 
 # Interactive prompt.
 run $L < <(printf 'write -P 7 0 512\nread -P 7 0 512\nquit\n')
