@@ -56,6 +56,7 @@ struct LbNode {
     /* io.c: serialisation of read-modify-write on unaligned writes */
     GMutex track_lock;
     GCond track_cond;
+    unsigned track_waiters; /* threads in g_cond_wait(track_cond) */
     LbTrackedReq *tracked;
 };
 

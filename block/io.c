@@ -66,7 +66,9 @@ static void track_begin(LbNode *bs, LbTrackedReq *req)
         if (!wait) {
             break;
         }
+        bs->track_waiters++;
         g_cond_wait(&bs->track_cond, &bs->track_lock);
+        bs->track_waiters--;
     }
     req->next = bs->tracked;
     bs->tracked = req;
@@ -82,7 +84,10 @@ static void track_end(LbNode *bs, LbTrackedReq *req)
             break;
         }
     }
-    g_cond_broadcast(&bs->track_cond);
+    /* A broadcast costs a futex syscall even when nobody waits. */
+    if (bs->track_waiters) {
+        g_cond_broadcast(&bs->track_cond);
+    }
     g_mutex_unlock(&bs->track_lock);
 }
 

@@ -261,7 +261,11 @@ static void req_done(NbdConn *conn, NbdReq *req, bool counted)
     if (counted) {
         conn->inflight--;
         conn->inflight_bytes -= req->acct;
-        g_cond_broadcast(&conn->cond);
+        /* GLib's broadcast is a futex syscall even with nobody waiting:
+         * one per request, so only when the reader or the drain waits. */
+        if (conn->waiters) {
+            g_cond_broadcast(&conn->cond);
+        }
     }
     g_mutex_unlock(&conn->lock);
     if (!keep) {
@@ -407,7 +411,9 @@ static void conn_throttle(NbdConn *conn, uint32_t len)
     while (conn->inflight >= NBD_MAX_INFLIGHT ||
            (conn->inflight > 0 &&
             conn->inflight_bytes + len > NBD_MAX_INFLIGHT_BYTES)) {
+        conn->waiters++;
         g_cond_wait(&conn->cond, &conn->lock);
+        conn->waiters--;
     }
     conn->inflight++;
     conn->inflight_bytes += len;
@@ -519,7 +525,9 @@ void nbd_conn_run(NbdConn *conn)
     g_mutex_lock(&conn->lock);
     conn->dead = true;
     while (conn->inflight > 0) {
+        conn->waiters++;
         g_cond_wait(&conn->cond, &conn->lock);
+        conn->waiters--;
     }
     g_mutex_unlock(&conn->lock);
     if (conn->nexp) {

@@ -297,6 +297,7 @@ struct NbdConn {
     size_t olen;
     GMutex lock;                      /* in-flight accounting below */
     GCond cond;
+    unsigned waiters;                 /* threads in g_cond_wait(cond) */
     unsigned inflight;
     size_t inflight_bytes;
     bool dead;                        /* stop replying, drain */
