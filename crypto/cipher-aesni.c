@@ -107,31 +107,27 @@ static LB_AESNI void lb_aesni_expand(LbAesniKey *k, const guint8 *key,
 
 /* ---- block functions: 1 and LB_LANES blocks ---------------------------- */
 
-static inline LB_AESNI __m128i lb_aes_enc1(const LbAesniKey *k, __m128i b)
+/* Encrypt (@enc) or decrypt one block. */
+static inline LB_AESNI __m128i lb_aes_crypt1(const LbAesniKey *k, bool enc,
+                                             __m128i b)
 {
-    const __m128i *rk = (const __m128i *)k->enc;
+    const __m128i *rk = (const __m128i *)(enc ? k->enc : k->dec);
 
     b = _mm_xor_si128(b, _mm_load_si128(rk));
     for (unsigned r = 1; r < k->rounds; r++) {
-        b = _mm_aesenc_si128(b, _mm_load_si128(rk + r));
+        __m128i key = _mm_load_si128(rk + r);
+
+        b = enc ? _mm_aesenc_si128(b, key) : _mm_aesdec_si128(b, key);
     }
-    return _mm_aesenclast_si128(b, _mm_load_si128(rk + k->rounds));
+    return enc ? _mm_aesenclast_si128(b, _mm_load_si128(rk + k->rounds))
+               : _mm_aesdeclast_si128(b, _mm_load_si128(rk + k->rounds));
 }
 
-static inline LB_AESNI __m128i lb_aes_dec1(const LbAesniKey *k, __m128i b)
+/* Encrypt (@enc) or decrypt LB_LANES blocks, one round of each in turn. */
+static inline LB_AESNI void lb_aes_crypt8(const LbAesniKey *k, bool enc,
+                                          __m128i *b)
 {
-    const __m128i *rk = (const __m128i *)k->dec;
-
-    b = _mm_xor_si128(b, _mm_load_si128(rk));
-    for (unsigned r = 1; r < k->rounds; r++) {
-        b = _mm_aesdec_si128(b, _mm_load_si128(rk + r));
-    }
-    return _mm_aesdeclast_si128(b, _mm_load_si128(rk + k->rounds));
-}
-
-static inline LB_AESNI void lb_aes_enc8(const LbAesniKey *k, __m128i *b)
-{
-    const __m128i *rk = (const __m128i *)k->enc;
+    const __m128i *rk = (const __m128i *)(enc ? k->enc : k->dec);
     __m128i key = _mm_load_si128(rk);
 
 #pragma GCC unroll 8
@@ -140,38 +136,23 @@ static inline LB_AESNI void lb_aes_enc8(const LbAesniKey *k, __m128i *b)
     }
     for (unsigned r = 1; r < k->rounds; r++) {
         key = _mm_load_si128(rk + r);
+        if (enc) {
 #pragma GCC unroll 8
-        for (int i = 0; i < LB_LANES; i++) {
-            b[i] = _mm_aesenc_si128(b[i], key);
+            for (int i = 0; i < LB_LANES; i++) {
+                b[i] = _mm_aesenc_si128(b[i], key);
+            }
+        } else {
+#pragma GCC unroll 8
+            for (int i = 0; i < LB_LANES; i++) {
+                b[i] = _mm_aesdec_si128(b[i], key);
+            }
         }
     }
     key = _mm_load_si128(rk + k->rounds);
 #pragma GCC unroll 8
     for (int i = 0; i < LB_LANES; i++) {
-        b[i] = _mm_aesenclast_si128(b[i], key);
-    }
-}
-
-static inline LB_AESNI void lb_aes_dec8(const LbAesniKey *k, __m128i *b)
-{
-    const __m128i *rk = (const __m128i *)k->dec;
-    __m128i key = _mm_load_si128(rk);
-
-#pragma GCC unroll 8
-    for (int i = 0; i < LB_LANES; i++) {
-        b[i] = _mm_xor_si128(b[i], key);
-    }
-    for (unsigned r = 1; r < k->rounds; r++) {
-        key = _mm_load_si128(rk + r);
-#pragma GCC unroll 8
-        for (int i = 0; i < LB_LANES; i++) {
-            b[i] = _mm_aesdec_si128(b[i], key);
-        }
-    }
-    key = _mm_load_si128(rk + k->rounds);
-#pragma GCC unroll 8
-    for (int i = 0; i < LB_LANES; i++) {
-        b[i] = _mm_aesdeclast_si128(b[i], key);
+        b[i] = enc ? _mm_aesenclast_si128(b[i], key)
+                   : _mm_aesdeclast_si128(b[i], key);
     }
 }
 
@@ -199,11 +180,7 @@ static LB_AESNI void lb_aesni_ecb(const LbAesniKey *k, bool enc,
         for (int i = 0; i < LB_LANES; i++) {
             b[i] = lb_load(in + off + 16 * i);
         }
-        if (enc) {
-            lb_aes_enc8(k, b);
-        } else {
-            lb_aes_dec8(k, b);
-        }
+        lb_aes_crypt8(k, enc, b);
 #pragma GCC unroll 8
         for (int i = 0; i < LB_LANES; i++) {
             lb_store(out + off + 16 * i, b[i]);
@@ -212,7 +189,7 @@ static LB_AESNI void lb_aesni_ecb(const LbAesniKey *k, bool enc,
     for (; off < len; off += 16) {
         __m128i b = lb_load(in + off);
 
-        lb_store(out + off, enc ? lb_aes_enc1(k, b) : lb_aes_dec1(k, b));
+        lb_store(out + off, lb_aes_crypt1(k, enc, b));
     }
 }
 
@@ -265,11 +242,7 @@ static LB_AESNI void lb_xts_unit(const LbAesniKey *k, bool enc, __m128i t,
             }
             b[i] = _mm_xor_si128(lb_load(in + off + 16 * i), tw[i]);
         }
-        if (enc) {
-            lb_aes_enc8(k, b);
-        } else {
-            lb_aes_dec8(k, b);
-        }
+        lb_aes_crypt8(k, enc, b);
 #pragma GCC unroll 8
         for (int i = 0; i < LB_LANES; i++) {
             lb_store(out + off + 16 * i, _mm_xor_si128(b[i], tw[i]));
@@ -280,7 +253,7 @@ static LB_AESNI void lb_xts_unit(const LbAesniKey *k, bool enc, __m128i t,
     for (; off < len; off += 16) {
         __m128i b = _mm_xor_si128(lb_load(in + off), t);
 
-        b = enc ? lb_aes_enc1(k, b) : lb_aes_dec1(k, b);
+        b = lb_aes_crypt1(k, enc, b);
         lb_store(out + off, _mm_xor_si128(b, t));
         t = lb_xts_mulx(t);
     }
@@ -312,7 +285,7 @@ static LB_AESNI void lb_aesni_xts(LbBlockCipher *c, bool enc,
                 t[g] = _mm_setzero_si128();
             }
         }
-        lb_aes_enc8(&c->ni_tweak, t);
+        lb_aes_crypt8(&c->ni_tweak, true, t);
         for (unsigned g = 0; g < n; g++) {
             size_t off = (u + g) * sector_size;
 
@@ -346,7 +319,7 @@ static LB_AESNI void lb_cbc_dec_unit(const LbAesniKey *k, const guint8 *iv,
             ct[i] = lb_load(in + off + 16 * i);
             b[i] = ct[i];
         }
-        lb_aes_dec8(k, b);
+        lb_aes_crypt8(k, false, b);
         lb_store(out + off, _mm_xor_si128(b[0], prev));
 #pragma GCC unroll 8
         for (int i = 1; i < LB_LANES; i++) {
@@ -357,7 +330,7 @@ static LB_AESNI void lb_cbc_dec_unit(const LbAesniKey *k, const guint8 *iv,
     for (; off < len; off += 16) {
         __m128i ct = lb_load(in + off);
 
-        lb_store(out + off, _mm_xor_si128(lb_aes_dec1(k, ct), prev));
+        lb_store(out + off, _mm_xor_si128(lb_aes_crypt1(k, false, ct), prev));
         prev = ct;
     }
 }
@@ -400,7 +373,7 @@ static LB_AESNI void lb_aesni_cbc_enc(LbBlockCipher *c, uint64_t iv_sector,
         }
         if (n == 1) {
             for (size_t off = 0; off < sector_size; off += 16) {
-                b[0] = lb_aes_enc1(&c->ni_data,
+                b[0] = lb_aes_crypt1(&c->ni_data, true,
                                    _mm_xor_si128(b[0], lb_load(src + off)));
                 lb_store(dst + off, b[0]);
             }
@@ -412,7 +385,7 @@ static LB_AESNI void lb_aesni_cbc_enc(LbBlockCipher *c, uint64_t iv_sector,
 
                 b[g] = _mm_xor_si128(b[g], lb_load(p));
             }
-            lb_aes_enc8(&c->ni_data, b);
+            lb_aes_crypt8(&c->ni_data, true, b);
             for (unsigned g = 0; g < n; g++) {
                 lb_store(dst + g * sector_size + off, b[g]);
             }
