@@ -2,10 +2,11 @@
  * crypto/cipher-aesni.c: the AES-NI back end of LbBlockCipher for AES in
  * ECB, CBC and XTS, used when the CPU has the AES instructions (and
  * SSE4.1); every other cipher, chain and CPU stays on cipher-nettle.c.
- * XTS runs sixteen blocks at a time with VAES when the CPU has it
- * (cipher-vaes.c).  LB_CIPHER_IMPL in the environment when a cipher is
- * created picks a path for tests and measurements: "nettle" keeps nettle,
- * "aesni" AES-NI without VAES; unset, the fastest the CPU allows.
+ * XTS runs sixteen blocks at a time with VAES when the CPU has it, 32
+ * with AVX-512 (cipher-vaes.c).  LB_CIPHER_IMPL in the environment when a
+ * cipher is created picks a path for tests and measurements: "nettle"
+ * keeps nettle, "aesni" AES-NI without VAES, "vaes256" VAES without
+ * AVX-512; unset, the fastest the CPU allows.
  *
  * Key schedules (FIPS-197 key expansion, SubWord by aeskeygenassist; the
  * decryption round keys are the Equivalent Inverse Cipher's, through
@@ -289,7 +290,11 @@ static LB_AESNI void lb_aesni_xts(LbBlockCipher *c, bool enc,
         for (unsigned g = 0; g < n; g++) {
             size_t off = (u + g) * sector_size;
 
-            if (c->vaes) {
+            if (c->vaes512) {
+                lb_store(ivs[g], t[g]);
+                lb_cipher_vaes512_xts_unit(&c->ni_data, enc, ivs[g],
+                                           in + off, out + off, sector_size);
+            } else if (c->vaes) {
                 lb_store(ivs[g], t[g]);
                 lb_cipher_vaes_xts_unit(&c->ni_data, enc, ivs[g], in + off,
                                         out + off, sector_size);
@@ -462,7 +467,7 @@ bool lb_cipher_aesni_setup(LbBlockCipher *c, const char *cipher,
     size_t single = c->chain == LB_CHAIN_XTS ? keylen / 2 : keylen;
     const char *impl = g_getenv("LB_CIPHER_IMPL");
 
-    c->aesni = c->vaes = false;
+    c->aesni = c->vaes = c->vaes512 = false;
     if (g_ascii_strcasecmp(cipher, "aes") ||
         (c->chain != LB_CHAIN_ECB && c->chain != LB_CHAIN_CBC &&
          c->chain != LB_CHAIN_XTS) ||
@@ -475,18 +480,22 @@ bool lb_cipher_aesni_setup(LbBlockCipher *c, const char *cipher,
     if (c->chain == LB_CHAIN_XTS) {
         lb_aesni_expand(&c->ni_tweak, key + single, single);
         c->vaes = g_strcmp0(impl, "aesni") && lb_cipher_vaes_available();
+        c->vaes512 = c->vaes && g_strcmp0(impl, "vaes256") &&
+                     lb_cipher_vaes512_available();
     }
     c->aesni = true;
-    if (c->vaes && lb_aesni_self_check(c)) {
-        return true;
+    /* The widest path that agrees with nettle. */
+    if (c->vaes512 && !lb_aesni_self_check(c)) {
+        g_debug("512-bit VAES XTS disagrees with nettle");
+        c->vaes512 = false;
     }
-    if (c->vaes) {
-        g_debug("VAES XTS disagrees with nettle; trying AES-NI alone");
+    if (c->vaes && !c->vaes512 && !lb_aesni_self_check(c)) {
+        g_debug("VAES XTS disagrees with nettle");
         c->vaes = false;
     }
-    if (!lb_aesni_self_check(c)) {
+    if (!c->vaes && !lb_aesni_self_check(c)) {
         g_debug("AES-NI disagrees with nettle; using nettle");
-        c->aesni = c->vaes = false;
+        c->aesni = false;
     }
     return c->aesni;
 }
@@ -501,7 +510,7 @@ bool lb_cipher_aesni_available(void)
 bool lb_cipher_aesni_setup(LbBlockCipher *c, const char *cipher,
                            const guint8 *key, size_t keylen)
 {
-    c->aesni = c->vaes = false;
+    c->aesni = c->vaes = c->vaes512 = false;
     return false;
 }
 

@@ -74,6 +74,7 @@ struct LbBlockCipher {
     LbNettleBlock tweak; /* nettle XTS: tweak key */
     bool aesni;          /* AES ECB/CBC/XTS runs on cipher-aesni.c */
     bool vaes;           /* ... its XTS with 256-bit VAES (cipher-vaes.c) */
+    bool vaes512;        /* ... with 512-bit VAES (AVX-512) */
     LbAesniKey ni_data;  /* AES-NI: data key */
     LbAesniKey ni_tweak; /* AES-NI XTS: tweak key */
 };
@@ -110,8 +111,9 @@ int lb_cipher_xts_multi(LbBlockCipher *c, bool enc, uint64_t iv_sector,
  * to the AES-NI back end when @cipher is aes, the chain ECB, CBC or XTS,
  * the CPU has AES-NI and SSE4.1, and the back end agrees with nettle on a
  * test run; expands the key schedules of @key into @c.  XTS also uses
- * VAES when the CPU has it.  LB_CIPHER_IMPL=nettle in the environment
- * keeps nettle, LB_CIPHER_IMPL=aesni AES-NI without VAES.
+ * VAES (512-bit with AVX-512) when the CPU has it.  LB_CIPHER_IMPL in
+ * the environment: "nettle" keeps nettle, "aesni" AES-NI without VAES,
+ * "vaes256" VAES without AVX-512.
  * Returns: whether @c->aesni is now set.
  */
 bool lb_cipher_aesni_setup(LbBlockCipher *c, const char *cipher,
@@ -141,5 +143,17 @@ bool lb_cipher_vaes_available(void);
  */
 void lb_cipher_vaes_xts_unit(const LbAesniKey *k, bool enc, const guint8 *t0,
                              const guint8 *in, guint8 *out, size_t len);
+
+/** lb_cipher_vaes512_available: whether this CPU also has AVX-512F/BW. */
+bool lb_cipher_vaes512_available(void);
+
+/**
+ * lb_cipher_vaes512_xts_unit: lb_cipher_vaes_xts_unit() on 512-bit
+ * registers, 32 blocks at a time: @len is a multiple of 512.  Only when
+ * lb_cipher_vaes512_available().
+ */
+void lb_cipher_vaes512_xts_unit(const LbAesniKey *k, bool enc,
+                                const guint8 *t0, const guint8 *in,
+                                guint8 *out, size_t len);
 
 #endif /* LB_CRYPTO_CIPHER_PRIV_H */

@@ -5,8 +5,9 @@
  *
  * LB_CIPHER_IMPL in the environment when a cipher is created picks its
  * path: "nettle" keeps nettle even on an AES-NI CPU, "aesni" uses AES-NI
- * without VAES, unset the fastest (VAES XTS when the CPU has it); which
- * one a cipher got is asserted through cipher-priv.h.  For every AES key
+ * without VAES, "vaes256" VAES without AVX-512, unset the fastest (for
+ * XTS 512-bit VAES when the CPU has it); which one a cipher got is
+ * asserted through cipher-priv.h.  For every AES key
  * size in ECB, CBC (several IV generators) and XTS (256-, 384- and
  * 512-bit keys, also with equal halves): random keys and data, every
  * sector size 512..4096, runs of 1..17 sectors, zero, random and
@@ -62,12 +63,13 @@ static uint64_t pick_sector(unsigned round)
 }
 
 /* The paths compared with nettle. */
-static const char *const fast_impls[] = {NULL, "aesni"};
+static const char *const fast_impls[] = {NULL, "vaes256", "aesni"};
 
 static LbBlockCipher *new_cipher(const char *mode, const guint8 *key,
                                  size_t keylen, const char *impl)
 {
     bool ni = g_strcmp0(impl, "nettle") && lb_cipher_aesni_available();
+    bool xts;
     LbBlockCipher *c;
 
     if (impl) {
@@ -77,8 +79,11 @@ static LbBlockCipher *new_cipher(const char *mode, const guint8 *key,
     g_unsetenv("LB_CIPHER_IMPL");
     g_assert_nonnull(c);
     g_assert_true(c->aesni == ni);
-    g_assert_true(c->vaes == (ni && !impl && g_str_has_prefix(mode, "xts") &&
+    xts = ni && g_str_has_prefix(mode, "xts");
+    g_assert_true(c->vaes == (xts && g_strcmp0(impl, "aesni") &&
                               lb_cipher_vaes_available()));
+    g_assert_true(c->vaes512 == (c->vaes && !impl &&
+                                 lb_cipher_vaes512_available()));
     return c;
 }
 
@@ -164,6 +169,7 @@ static void test_aesni_selection(void)
     g_autoptr(LbBlockCipher) serpent = NULL;
 
     g_autoptr(LbBlockCipher) best = new_cipher("xts-plain64", key, 64, NULL);
+    g_autoptr(LbBlockCipher) v256 = new_cipher("xts-plain64", key, 64, "vaes256");
     g_autoptr(LbBlockCipher) ni = new_cipher("xts-plain64", key, 64, "aesni");
     g_autoptr(LbBlockCipher) ne = new_cipher("xts-plain64", key, 64, "nettle");
     g_autoptr(LbBlockCipher) cbc = new_cipher("cbc-plain64", key, 32, NULL);
