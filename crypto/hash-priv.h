@@ -14,6 +14,7 @@
 #include <nettle/sm3.h>
 
 #include "lb/crypto.h"
+#include "crypto/blake2-priv.h"
 #include "crypto/whirlpool-priv.h"
 
 /* Large enough for the state of any hash in the table (asserted). */
@@ -29,6 +30,8 @@ typedef union LbHashCtx {
     struct sha3_512_ctx sha3_512;
     struct sm3_ctx sm3;
     LbWhirlpoolCtx whirlpool;
+    LbBlake2bCtx blake2b;
+    LbBlake2sCtx blake2s;
     guint64 align;
 } LbHashCtx;
 

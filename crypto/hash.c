@@ -6,7 +6,8 @@
  * splitter's diffusion (crypto/afsplit.c).  nettle picks SHA-NI / assembly
  * at run time, so this is as fast as going through gnutls.  Whirlpool is a
  * valid cryptsetup hash-spec that neither gnutls nor nettle implements; it
- * comes from crypto/whirlpool.c in the same nettle_hash form.
+ * comes from crypto/whirlpool.c in the same nettle_hash form, as BLAKE2b-512
+ * and BLAKE2s-256 (nettle 3.8 has no BLAKE2) from crypto/blake2.c.
  *
  * This file also defines the crypto error domain.
  */
@@ -46,6 +47,8 @@ static const LbHashInfo lb_hash_table[LB_HASH__MAX] = {
     [LB_HASH_SM3] = {"sm3", NULL, 32, &nettle_sm3},
     [LB_HASH_SHA3_224] = {"sha3-224", "sha3_224", 28, &nettle_sha3_224},
     [LB_HASH_SHA3_384] = {"sha3-384", "sha3_384", 48, &nettle_sha3_384},
+    [LB_HASH_BLAKE2B_512] = {"blake2b-512", NULL, 64, &lb_nettle_blake2b_512},
+    [LB_HASH_BLAKE2S_256] = {"blake2s-256", NULL, 32, &lb_nettle_blake2s_256},
 };
 
 bool lb_hash_from_name(const char *name, LbHashAlg *out, GError **errp)

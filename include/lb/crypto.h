@@ -42,6 +42,8 @@ typedef enum {
     LB_HASH_SM3,
     LB_HASH_SHA3_224,
     LB_HASH_SHA3_384,
+    LB_HASH_BLAKE2B_512,
+    LB_HASH_BLAKE2S_256,
     LB_HASH__MAX,
 } LbHashAlg;
 

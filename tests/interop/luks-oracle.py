@@ -59,7 +59,10 @@ def iv_bytes(ivgen, sector, key):
 def ivs(ivgen, key, first, n):
     """IVs for n sectors starting at sector first."""
     if ivgen.startswith("essiv:"):
-        salt = hashlib.new(ivgen[6:].replace("-", "_"), key).digest()
+        h = ivgen[6:]
+        h = {"blake2b-512": "blake2b", "blake2s-256": "blake2s"}.get(
+            h, h.replace("-", "_"))
+        salt = hashlib.new(h, key).digest()
         plain = b"".join(iv_bytes("plain64", first + i, key)
                          for i in range(n))
         enc = ecb(salt, plain, False)

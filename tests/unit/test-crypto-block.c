@@ -70,7 +70,7 @@ static void build_spec_cases(void)
     static const char *hashes[] = {
         "sha1",      "sha224",    "sha256",   "sha384",   "sha512",
         "ripemd160", "whirlpool", "sha3-224", "sha3-256", "sha3-384",
-        "sha3-512",  "sm3",
+        "sha3-512",  "sm3",       "blake2b-512", "blake2s-256",
     };
     static const char *others[] = {
         "serpent-128", "serpent-256", "twofish-128", "twofish-256", "cast5-128",

@@ -50,6 +50,16 @@ static const HashCase hash_cases[] = {
      "6543aaa70d0ef99fbf8d2769639981ee1fd0b0276f4756b9d504d0b7de19b700"},
     {"sm3", "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0",
      "f4bedca973227d45c5b822551d2e762d4cfb0e9af70b241452545727b5fb046f"},
+    /* BLAKE2 (crypto/blake2.c): "abc" from RFC 7693 appendices A/B, 1000 x
+     * 'a' from Python hashlib. */
+    {"blake2b-512",
+     "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1"
+     "7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923",
+     "d6a69459fe93fc6b9537ed4336e5099e0dcca3e97290a412500ed7a0daffb03d"
+     "80cf3650a20e0591f748e10c3c534945ee83d5f2c9722f1a68d98b8c01af23fd"},
+    {"blake2s-256",
+     "508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982",
+     "a4691c2bf852334ece63c024234338fc6c150bdf04fa3f6e0e4c5209b326438d"},
     /* SHA3-224/384 (cryptsetup takes them as LUKS hashes): Python hashlib. */
     {"sha3-224", "e642824c3f8cf24ad09234ee7d3c766fc9a3a5168d0c94ad73b46fdf",
      "2461344b84416db8fe01c2a4966fea019590c231dd5724c1bfc26745"},
@@ -189,6 +199,37 @@ static void test_random(void)
     g_assert_true(memcmp(a, zero, sizeof(a)) != 0);
 }
 
+/* BLAKE2 at the block boundaries: empty input, exactly one block (the
+ * last block is compressed only at digest time). */
+static void test_blake2_edges(void)
+{
+    static const struct {
+        LbHashAlg alg;
+        size_t len;
+        const char *hex;
+    } cases[] = {
+        {LB_HASH_BLAKE2B_512, 0,
+         "786a02f742015903c6c6fd852552d272912f4740e15847618a86e217f71f5419"
+         "d25e1031afee585313896444934eb04b903a685b1448b755d56f701afe9be2ce"},
+        {LB_HASH_BLAKE2B_512, 128,
+         "fc6c71f688f43ea7d60817478808f3cac753e61571865c95adbc2d9122c943a7"
+         "6b92c2cb1047ef3fe7bf6e436ec1d0a99a9e5b216780bf7fed9d7ca91d3a8f3b"},
+        {LB_HASH_BLAKE2S_256, 0,
+         "69217a3079908094e11121d042354a7c1f55b6482ca1a51e1b250dfd1ed0eef9"},
+        {LB_HASH_BLAKE2S_256, 64,
+         "651d2f5f20952eacaea2fba2f2af2bcd633e511ea2d2e4c9ae2ac0d9ffb7b252"},
+    };
+    char a[128];
+    guint8 out[LB_HASH_MAX_DIGEST];
+
+    memset(a, 'a', sizeof(a));
+    for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_assert_true(lb_hash_bytes(cases[i].alg, a, cases[i].len, out, NULL));
+        g_autofree char *hex = to_hex(out, lb_hash_digest_len(cases[i].alg));
+        g_assert_cmpstr(hex, ==, cases[i].hex);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -200,6 +241,7 @@ int main(int argc, char **argv)
     g_test_add_func("/crypto/hash/names", test_hash_names);
     g_test_add_func("/crypto/hash/unsupported", test_hash_unsupported);
     g_test_add_func("/crypto/hash/whirlpool-splits", test_whirlpool_splits);
+    g_test_add_func("/crypto/hash/blake2-edges", test_blake2_edges);
     g_test_add_func("/crypto/random/bytes", test_random);
     return g_test_run();
 }
