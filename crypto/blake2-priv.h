@@ -15,9 +15,9 @@
 
 typedef struct LbBlake2bCtx {
     guint64 h[8];
-    guint64 t[2];       /* bytes compressed so far */
-    guint8 block[128];  /* pending message bytes */
-    size_t index;       /* bytes used in block */
+    guint64 t[2];      /* bytes compressed so far */
+    guint8 block[128]; /* pending message bytes */
+    size_t index;      /* bytes used in block */
 } LbBlake2bCtx;
 
 typedef struct LbBlake2sCtx {

@@ -45,118 +45,118 @@ static const guint32 lb_blake2s_iv[8] = {
  */
 #define ROTR(W, x, n) ((W)((x) >> (n)) | (W)((x) << (8 * sizeof(W) - (n))))
 
-#define BLAKE2_DEFINE(NAME, Ctx, W, BLOCK, ROUNDS, R1, R2, R3, R4, OUTLEN)    \
-    static void NAME##_g(W *v, int a, int b, int c, int d, W x, W y)          \
-    {                                                                        \
-        v[a] = v[a] + v[b] + x;                                              \
-        v[d] = ROTR(W, v[d] ^ v[a], R1);                                     \
-        v[c] = v[c] + v[d];                                                  \
-        v[b] = ROTR(W, v[b] ^ v[c], R2);                                     \
-        v[a] = v[a] + v[b] + y;                                              \
-        v[d] = ROTR(W, v[d] ^ v[a], R3);                                     \
-        v[c] = v[c] + v[d];                                                  \
-        v[b] = ROTR(W, v[b] ^ v[c], R4);                                     \
-    }                                                                        \
-                                                                             \
-    static void NAME##_compress(Ctx *ctx, bool last)                         \
-    {                                                                        \
-        W v[16], m[16];                                                      \
-                                                                             \
-        for (int i = 0; i < 16; i++) {                                       \
-            W w = 0;                                                         \
-            for (int j = sizeof(W) - 1; j >= 0; j--) {                       \
-                w = (w << 8) | ctx->block[i * sizeof(W) + j];                \
-            }                                                                \
-            m[i] = w;                                                        \
-        }                                                                    \
-        for (int i = 0; i < 8; i++) {                                        \
-            v[i] = ctx->h[i];                                                \
-            v[i + 8] = NAME##_iv[i];                                         \
-        }                                                                    \
-        v[12] ^= ctx->t[0];                                                  \
-        v[13] ^= ctx->t[1];                                                  \
-        if (last) {                                                          \
-            v[14] = ~v[14];                                                  \
-        }                                                                    \
-        for (int r = 0; r < ROUNDS; r++) {                                   \
-            const guint8 *s = lb_blake2_sigma[r % 10];                       \
-            NAME##_g(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);                      \
-            NAME##_g(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);                      \
-            NAME##_g(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);                     \
-            NAME##_g(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);                     \
-            NAME##_g(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);                     \
-            NAME##_g(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);                   \
-            NAME##_g(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);                    \
-            NAME##_g(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);                    \
-        }                                                                    \
-        for (int i = 0; i < 8; i++) {                                        \
-            ctx->h[i] ^= v[i] ^ v[i + 8];                                    \
-        }                                                                    \
-        /* The message is often key material. */                             \
-        lb_memzero(v, sizeof(v));                                            \
-        lb_memzero(m, sizeof(m));                                            \
-    }                                                                        \
-                                                                             \
-    static void NAME##_init(void *p)                                         \
-    {                                                                        \
-        Ctx *ctx = p;                                                        \
-                                                                             \
-        memset(ctx, 0, sizeof(*ctx));                                        \
-        memcpy(ctx->h, NAME##_iv, sizeof(ctx->h));                           \
-        ctx->h[0] ^= 0x01010000u ^ (OUTLEN); /* no key, fanout/depth 1 */    \
-    }                                                                        \
-                                                                             \
-    static void NAME##_add_count(Ctx *ctx, size_t n)                         \
-    {                                                                        \
-        ctx->t[0] += (W)n;                                                   \
-        if (ctx->t[0] < (W)n) {                                              \
-            ctx->t[1]++;                                                     \
-        }                                                                    \
-    }                                                                        \
-                                                                             \
-    static void NAME##_update(void *p, size_t len, const uint8_t *data)      \
-    {                                                                        \
-        Ctx *ctx = p;                                                        \
-                                                                             \
-        while (len > 0) {                                                    \
-            if (ctx->index == (BLOCK)) {                                     \
-                NAME##_add_count(ctx, (BLOCK));                              \
-                NAME##_compress(ctx, false);                                 \
-                ctx->index = 0;                                              \
-            }                                                                \
-            size_t n = MIN(len, (size_t)(BLOCK) - ctx->index);               \
-            memcpy(ctx->block + ctx->index, data, n);                        \
-            ctx->index += n;                                                 \
-            data += n;                                                       \
-            len -= n;                                                        \
-        }                                                                    \
-    }                                                                        \
-                                                                             \
-    static void NAME##_digest(void *p, size_t len, uint8_t *out)             \
-    {                                                                        \
-        Ctx *ctx = p;                                                        \
-        guint8 full[OUTLEN];                                                 \
-                                                                             \
-        NAME##_add_count(ctx, ctx->index);                                   \
-        memset(ctx->block + ctx->index, 0, (BLOCK) - ctx->index);            \
-        NAME##_compress(ctx, true);                                          \
-        for (size_t i = 0; i < (OUTLEN); i++) {                              \
-            full[i] = (guint8)(ctx->h[i / sizeof(W)] >>                      \
-                               (8 * (i % sizeof(W))));                       \
-        }                                                                    \
-        memcpy(out, full, MIN(len, (size_t)(OUTLEN)));                       \
-        lb_memzero(full, sizeof(full));                                      \
-        NAME##_init(ctx);                                                    \
-    }                                                                        \
-                                                                             \
-    const struct nettle_hash lb_nettle_##NAME = {                            \
-        .name = #NAME,                                                       \
-        .context_size = sizeof(Ctx),                                         \
-        .digest_size = (OUTLEN),                                             \
-        .block_size = (BLOCK),                                               \
-        .init = NAME##_init,                                                 \
-        .update = NAME##_update,                                             \
-        .digest = NAME##_digest,                                             \
+#define BLAKE2_DEFINE(NAME, Ctx, W, BLOCK, ROUNDS, R1, R2, R3, R4, OUTLEN)     \
+    static void NAME##_g(W *v, int a, int b, int c, int d, W x, W y)           \
+    {                                                                          \
+        v[a] = v[a] + v[b] + x;                                                \
+        v[d] = ROTR(W, v[d] ^ v[a], R1);                                       \
+        v[c] = v[c] + v[d];                                                    \
+        v[b] = ROTR(W, v[b] ^ v[c], R2);                                       \
+        v[a] = v[a] + v[b] + y;                                                \
+        v[d] = ROTR(W, v[d] ^ v[a], R3);                                       \
+        v[c] = v[c] + v[d];                                                    \
+        v[b] = ROTR(W, v[b] ^ v[c], R4);                                       \
+    }                                                                          \
+                                                                               \
+    static void NAME##_compress(Ctx *ctx, bool last)                           \
+    {                                                                          \
+        W v[16], m[16];                                                        \
+                                                                               \
+        for (int i = 0; i < 16; i++) {                                         \
+            W w = 0;                                                           \
+            for (int j = sizeof(W) - 1; j >= 0; j--) {                         \
+                w = (w << 8) | ctx->block[i * sizeof(W) + j];                  \
+            }                                                                  \
+            m[i] = w;                                                          \
+        }                                                                      \
+        for (int i = 0; i < 8; i++) {                                          \
+            v[i] = ctx->h[i];                                                  \
+            v[i + 8] = NAME##_iv[i];                                           \
+        }                                                                      \
+        v[12] ^= ctx->t[0];                                                    \
+        v[13] ^= ctx->t[1];                                                    \
+        if (last) {                                                            \
+            v[14] = ~v[14];                                                    \
+        }                                                                      \
+        for (int r = 0; r < ROUNDS; r++) {                                     \
+            const guint8 *s = lb_blake2_sigma[r % 10];                         \
+            NAME##_g(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);                        \
+            NAME##_g(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);                        \
+            NAME##_g(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);                       \
+            NAME##_g(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);                       \
+            NAME##_g(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);                       \
+            NAME##_g(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);                     \
+            NAME##_g(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);                      \
+            NAME##_g(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);                      \
+        }                                                                      \
+        for (int i = 0; i < 8; i++) {                                          \
+            ctx->h[i] ^= v[i] ^ v[i + 8];                                      \
+        }                                                                      \
+        /* The message is often key material. */                               \
+        lb_memzero(v, sizeof(v));                                              \
+        lb_memzero(m, sizeof(m));                                              \
+    }                                                                          \
+                                                                               \
+    static void NAME##_init(void *p)                                           \
+    {                                                                          \
+        Ctx *ctx = p;                                                          \
+                                                                               \
+        memset(ctx, 0, sizeof(*ctx));                                          \
+        memcpy(ctx->h, NAME##_iv, sizeof(ctx->h));                             \
+        ctx->h[0] ^= 0x01010000u ^ (OUTLEN); /* no key, fanout/depth 1 */      \
+    }                                                                          \
+                                                                               \
+    static void NAME##_add_count(Ctx *ctx, size_t n)                           \
+    {                                                                          \
+        ctx->t[0] += (W)n;                                                     \
+        if (ctx->t[0] < (W)n) {                                                \
+            ctx->t[1]++;                                                       \
+        }                                                                      \
+    }                                                                          \
+                                                                               \
+    static void NAME##_update(void *p, size_t len, const uint8_t *data)        \
+    {                                                                          \
+        Ctx *ctx = p;                                                          \
+                                                                               \
+        while (len > 0) {                                                      \
+            if (ctx->index == (BLOCK)) {                                       \
+                NAME##_add_count(ctx, (BLOCK));                                \
+                NAME##_compress(ctx, false);                                   \
+                ctx->index = 0;                                                \
+            }                                                                  \
+            size_t n = MIN(len, (size_t)(BLOCK)-ctx->index);                   \
+            memcpy(ctx->block + ctx->index, data, n);                          \
+            ctx->index += n;                                                   \
+            data += n;                                                         \
+            len -= n;                                                          \
+        }                                                                      \
+    }                                                                          \
+                                                                               \
+    static void NAME##_digest(void *p, size_t len, uint8_t *out)               \
+    {                                                                          \
+        Ctx *ctx = p;                                                          \
+        guint8 full[OUTLEN];                                                   \
+                                                                               \
+        NAME##_add_count(ctx, ctx->index);                                     \
+        memset(ctx->block + ctx->index, 0, (BLOCK)-ctx->index);                \
+        NAME##_compress(ctx, true);                                            \
+        for (size_t i = 0; i < (OUTLEN); i++) {                                \
+            full[i] =                                                          \
+                (guint8)(ctx->h[i / sizeof(W)] >> (8 * (i % sizeof(W))));      \
+        }                                                                      \
+        memcpy(out, full, MIN(len, (size_t)(OUTLEN)));                         \
+        lb_memzero(full, sizeof(full));                                        \
+        NAME##_init(ctx);                                                      \
+    }                                                                          \
+                                                                               \
+    const struct nettle_hash lb_nettle_##NAME = {                              \
+        .name = #NAME,                                                         \
+        .context_size = sizeof(Ctx),                                           \
+        .digest_size = (OUTLEN),                                               \
+        .block_size = (BLOCK),                                                 \
+        .init = NAME##_init,                                                   \
+        .update = NAME##_update,                                               \
+        .digest = NAME##_digest,                                               \
     };
 
 #define blake2b_512_iv lb_blake2b_iv

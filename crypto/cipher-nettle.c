@@ -97,26 +97,35 @@ static int lb_nettle_ecb_decrypt(LbBlockCipher *c, const guint8 *iv,
     return 0;
 }
 
+/* nettle's cbc_*, cfb_* and ctr_crypt share one signature: run one on a
+ * copy of the IV (they advance it) with the encryption or decryption key. */
+typedef void LbNettleModeFunc(const void *ctx, nettle_cipher_func *f,
+                              size_t block_size, uint8_t *iv, size_t length,
+                              uint8_t *dst, const uint8_t *src);
+
+static int lb_nettle_mode_run(LbBlockCipher *c, LbNettleModeFunc *mode,
+                              bool dec_key, const guint8 *iv, const guint8 *in,
+                              guint8 *out, size_t len)
+{
+    guint8 reg[LB_CIPHER_MAX_BLOCK];
+
+    memcpy(reg, iv, c->block_size);
+    mode(dec_key ? (const void *)&c->data.dec : &c->data.enc,
+         dec_key ? c->data.alg->decrypt : c->data.alg->encrypt, c->block_size,
+         reg, len, out, in);
+    return 0;
+}
+
 static int lb_nettle_cbc_encrypt(LbBlockCipher *c, const guint8 *iv,
                                  const guint8 *in, guint8 *out, size_t len)
 {
-    guint8 chain[LB_CIPHER_MAX_BLOCK];
-
-    memcpy(chain, iv, c->block_size);
-    cbc_encrypt(&c->data.enc, c->data.alg->encrypt, c->block_size, chain, len,
-                out, in);
-    return 0;
+    return lb_nettle_mode_run(c, cbc_encrypt, false, iv, in, out, len);
 }
 
 static int lb_nettle_cbc_decrypt(LbBlockCipher *c, const guint8 *iv,
                                  const guint8 *in, guint8 *out, size_t len)
 {
-    guint8 chain[LB_CIPHER_MAX_BLOCK];
-
-    memcpy(chain, iv, c->block_size);
-    cbc_decrypt(&c->data.dec, c->data.alg->decrypt, c->block_size, chain, len,
-                out, in);
-    return 0;
+    return lb_nettle_mode_run(c, cbc_decrypt, true, iv, in, out, len);
 }
 
 /*
@@ -195,34 +204,20 @@ static int lb_nettle_xts_decrypt(LbBlockCipher *c, const guint8 *iv,
 static int lb_nettle_ctr_crypt(LbBlockCipher *c, const guint8 *iv,
                                const guint8 *in, guint8 *out, size_t len)
 {
-    guint8 ctr[LB_CIPHER_MAX_BLOCK];
-
-    memcpy(ctr, iv, c->block_size);
-    ctr_crypt(&c->data.enc, c->data.alg->encrypt, c->block_size, ctr, len, out,
-              in);
-    return 0;
+    return lb_nettle_mode_run(c, ctr_crypt, false, iv, in, out, len);
 }
 
+/* CFB runs the block cipher forwards in both directions. */
 static int lb_nettle_cfb_encrypt(LbBlockCipher *c, const guint8 *iv,
                                  const guint8 *in, guint8 *out, size_t len)
 {
-    guint8 reg[LB_CIPHER_MAX_BLOCK];
-
-    memcpy(reg, iv, c->block_size);
-    cfb_encrypt(&c->data.enc, c->data.alg->encrypt, c->block_size, reg, len,
-                out, in);
-    return 0;
+    return lb_nettle_mode_run(c, cfb_encrypt, false, iv, in, out, len);
 }
 
 static int lb_nettle_cfb_decrypt(LbBlockCipher *c, const guint8 *iv,
                                  const guint8 *in, guint8 *out, size_t len)
 {
-    guint8 reg[LB_CIPHER_MAX_BLOCK];
-
-    memcpy(reg, iv, c->block_size);
-    cfb_decrypt(&c->data.enc, c->data.alg->encrypt, c->block_size, reg, len,
-                out, in);
-    return 0;
+    return lb_nettle_mode_run(c, cfb_decrypt, false, iv, in, out, len);
 }
 
 /* OFB: keystream block i = E^(i+1)(IV); its own inverse. */

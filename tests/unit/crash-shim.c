@@ -64,8 +64,7 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 
 ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-    ssize_t (*real)(int, const struct iovec *, int, off_t) =
-        lb_real("pwritev");
+    ssize_t (*real)(int, const struct iovec *, int, off_t) = lb_real("pwritev");
     int torn = 0;
 
     if (lb_crash_now(&torn)) {
