@@ -1,7 +1,8 @@
 /*
  * tools/img.c: luksblk-img, the qemu-img of luksblk: subcommand dispatch
- * and the helpers every subcommand shares (objects, opening the image
- * argument, error lines, human sizes).
+ * and the helpers every subcommand shares (the options they have in
+ * common, objects, opening the image argument, error and usage lines as
+ * qemu-img prints them, human sizes).
  *
  *   luksblk-img create --object secret,id=sec0,data=abc123 -f luks \
  *       -o key-secret=sec0,detached-header=true,iter-time=100 hdr.img
