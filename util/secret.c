@@ -141,12 +141,14 @@ void lb_memzero(void *p, size_t len)
 #define LB_STACK_WIPE_MAX LB_STACK_WIPE_BYTES
 
 /* Not inlined: its frame must sit below the caller's, where the callees'
- * frames were.  explicit_bzero keeps the stores. */
+ * frames were.  The stack grows down, so the @len bytes nearest the
+ * caller are the top of buf.  explicit_bzero keeps the stores. */
 G_GNUC_NO_INLINE void lb_stack_wipe(size_t len)
 {
     guint8 buf[LB_STACK_WIPE_MAX];
+    size_t n = MIN(len, sizeof(buf));
 
-    lb_memzero(buf, MIN(len, sizeof(buf)));
+    lb_memzero(buf + sizeof(buf) - n, n);
 }
 
 bool lb_memeq_consttime(const void *a, const void *b, size_t len)

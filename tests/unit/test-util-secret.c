@@ -142,6 +142,48 @@ static void test_secret_locked(void)
     g_assert_nonnull(strstr(flags, " lo"));
 }
 
+/*
+ * lb_stack_wipe(len) clears the len bytes just below the caller's frame,
+ * where a callee's locals were: a callee leaves a pattern, a wipe of a
+ * small len must remove all of it (it once cleared the far end of its
+ * 16 KiB buffer instead).  Reads dead stack on purpose, so not under ASan.
+ */
+static uintptr_t residue_at;
+
+static G_GNUC_NO_INLINE void leave_residue(void)
+{
+    volatile guint8 buf[600];
+
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        buf[i] = 0xab;
+    }
+    residue_at = (uintptr_t)buf;
+}
+
+static G_GNUC_NO_INLINE size_t count_residue(void)
+{
+    const volatile guint8 *p = (const volatile guint8 *)residue_at;
+    size_t n = 0;
+
+    for (size_t i = 0; i < 600; i++) {
+        n += p[i] == 0xab;
+    }
+    return n;
+}
+
+static void test_stack_wipe(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    g_test_skip("reads dead stack frames");
+#else
+    leave_residue();
+    g_assert_cmpuint(count_residue(), >, 0);
+    leave_residue();
+    lb_stack_wipe(2048);
+    g_assert_cmpuint(count_residue(), ==, 0);
+#endif
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -150,5 +192,6 @@ int main(int argc, char **argv)
     g_test_add_func("/util/secret/locked", test_secret_locked);
     g_test_add_func("/util/secret/memzero", test_memzero);
     g_test_add_func("/util/secret/memeq", test_memeq);
+    g_test_add_func("/util/secret/stack-wipe", test_stack_wipe);
     return g_test_run();
 }
