@@ -35,6 +35,7 @@
 #define TLS_PSK_FILE_MAX (64 * 1024)
 
 struct LbTlsCreds {
+    gint ref;                         /* the object's + each TLS user's */
     bool server;
     bool verify_peer;
     bool is_psk;
@@ -76,7 +77,6 @@ static void tls_creds_free(LbTlsCreds *c)
     g_free(c->username);
     g_free(c);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(LbTlsCreds, tls_creds_free)
 
 static bool tls_fail(GError **errp, const char *what, const char *path,
                      int gerr)
@@ -122,6 +122,7 @@ static LbTlsCreds *tls_creds_common(LbOpts *props, bool need_dir,
         return NULL;
     }
     LbTlsCreds *c = g_new0(LbTlsCreds, 1);
+    c->ref = 1;
     c->dir = g_strdup(dir);
     c->server = endpoint && strcmp(endpoint, "server") == 0;
     c->verify_peer = verify;
@@ -343,9 +344,23 @@ static void *tls_anon_create(const char *id, LbOpts *props, GError **errp)
     return g_steal_pointer(&c);
 }
 
+LbTlsCreds *lb_tls_creds_ref(LbTlsCreds *creds)
+{
+    g_atomic_int_inc(&creds->ref);
+    return creds;
+}
+
+void lb_tls_creds_unref(LbTlsCreds *creds)
+{
+    if (creds && g_atomic_int_dec_and_test(&creds->ref)) {
+        tls_creds_free(creds);
+    }
+}
+
+/* object-del drops the registry's reference; TLS sessions keep theirs. */
 static void tls_destroy(void *obj)
 {
-    tls_creds_free(obj);
+    lb_tls_creds_unref(obj);
 }
 
 const LbObjectClass lb_tls_creds_x509_class = {
@@ -383,6 +398,32 @@ LbTlsCreds *lb_tls_creds_lookup(const char *id, GError **errp)
             g_set_error(errp, LB_OBJECT_ERROR, LB_OBJECT_ERROR_NOT_FOUND,
                         "No TLS credentials with id '%s'", id);
         }
+    }
+    return c;
+}
+
+static bool tls_ref_cb(void *priv, void *data)
+{
+    *(LbTlsCreds **)data = lb_tls_creds_ref(priv);
+    return true;
+}
+
+LbTlsCreds *lb_tls_creds_get(const char *id, GError **errp)
+{
+    const LbObjectClass *classes[] = {
+        &lb_tls_creds_x509_class,
+        &lb_tls_creds_psk_class,
+        &lb_tls_creds_anon_class,
+    };
+    LbTlsCreds *c = NULL;
+
+    /* Looked up and referenced under the registry lock (no object-del
+     * can free it in between). */
+    for (guint i = 0; i < G_N_ELEMENTS(classes) && !c; i++) {
+        lb_object_call(id, classes[i], tls_ref_cb, &c);
+    }
+    if (!c) {
+        lb_tls_creds_lookup(id, errp);  /* for its error message */
     }
     return c;
 }

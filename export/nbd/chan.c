@@ -194,22 +194,23 @@ int nbd_chan_write(NbdChan *ch, const void *buf, size_t len)
     return nbd_chan_writev(ch, &iov, 1);
 }
 
-bool nbd_chan_start_tls(NbdChan *ch, void *creds_backend, NbdTlsKind kind,
-                        bool verify_peer, GError **errp)
+bool nbd_chan_start_tls(NbdChan *ch, LbTlsCreds *creds, GError **errp)
 {
+    bool is_psk = false;
+    void *backend = lb_tls_creds_backend(creds, &is_psk);
+    bool is_anon = lb_tls_creds_is_anon(creds);
     /* The priority strings QEMU uses for each kind of credentials. */
-    static const char *const priority[] = {
-        [NBD_TLS_X509] = "NORMAL",
-        [NBD_TLS_PSK] = "NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK",
-        [NBD_TLS_ANON] = "NORMAL:+ANON-ECDH:+ANON-DH",
-    };
-    static const gnutls_credentials_type_t type[] = {
-        [NBD_TLS_X509] = GNUTLS_CRD_CERTIFICATE,
-        [NBD_TLS_PSK] = GNUTLS_CRD_PSK,
-        [NBD_TLS_ANON] = GNUTLS_CRD_ANON,
-    };
-    bool check_cert = kind == NBD_TLS_X509 && verify_peer;
+    const char *priority = is_anon  ? "NORMAL:+ANON-ECDH:+ANON-DH"
+                           : is_psk ? "NORMAL:+ECDHE-PSK:+DHE-PSK:+PSK"
+                                    : "NORMAL";
+    gnutls_credentials_type_t type = is_anon  ? GNUTLS_CRD_ANON
+                                     : is_psk ? GNUTLS_CRD_PSK
+                                              : GNUTLS_CRD_CERTIFICATE;
+    bool check_cert = !is_anon && !is_psk && lb_tls_creds_verify_peer(creds);
     gnutls_session_t s = NULL;
+
+    g_assert(!ch->creds);
+    ch->creds = creds;                /* released by nbd_chan_close */
 
     /*
      * Plaintext sent after STARTTLS but before the handshake must not be
@@ -225,11 +226,11 @@ bool nbd_chan_start_tls(NbdChan *ch, void *creds_backend, NbdTlsKind kind,
     if (r < 0) {
         goto fail;
     }
-    r = gnutls_priority_set_direct(s, priority[kind], NULL);
+    r = gnutls_priority_set_direct(s, priority, NULL);
     if (r < 0) {
         goto fail;
     }
-    r = gnutls_credentials_set(s, type[kind], creds_backend);
+    r = gnutls_credentials_set(s, type, backend);
     if (r < 0) {
         goto fail;
     }
@@ -305,6 +306,7 @@ void nbd_chan_close(NbdChan *ch)
         gnutls_deinit(ch->tls);
         ch->tls = NULL;
     }
+    g_clear_pointer(&ch->creds, lb_tls_creds_unref);
     if (ch->fd >= 0) {
         close(ch->fd);
         ch->fd = -1;

@@ -30,6 +30,7 @@
 #include <gnutls/gnutls.h>
 
 #include "lb/block.h"
+#include "lb/object.h"
 #include "../export-priv.h"
 
 /* Handshake (all integers big-endian on the wire). */
@@ -189,6 +190,7 @@ static inline uint64_t get64(const uint8_t *p)
 typedef struct NbdChan {
     int fd;
     gnutls_session_t tls;             /* NULL until STARTTLS */
+    LbTlsCreds *creds;                /* what @tls uses, referenced */
     /*
      * Read buffer: many small requests arrive per recv().  Only the
      * connection thread reads, so it needs no lock.
@@ -205,15 +207,11 @@ int nbd_chan_write(NbdChan *ch, const void *buf, size_t len);
 /* Discard @len incoming bytes. */
 int nbd_chan_skip(NbdChan *ch, uint64_t len);
 /* Run the server side TLS handshake on the socket; false + errp. */
-/* The kind of TLS credentials (which gnutls credentials type). */
-typedef enum NbdTlsKind {
-    NBD_TLS_X509,
-    NBD_TLS_PSK,
-    NBD_TLS_ANON,                     /* anonymous DH: no peer identity */
-} NbdTlsKind;
-
-bool nbd_chan_start_tls(NbdChan *ch, void *creds_backend, NbdTlsKind kind,
-                        bool verify_peer, GError **errp);
+/*
+ * Run the server side TLS handshake on the socket with @creds (x509, psk
+ * or anon); the channel takes over the reference, held until close.
+ */
+bool nbd_chan_start_tls(NbdChan *ch, LbTlsCreds *creds, GError **errp);
 /*
  * (transfer full) who the TLS client is: the distinguished name of its
  * x509 certificate or its PSK username; NULL without TLS or certificate.
@@ -264,8 +262,8 @@ void nbd_server_export_put(NbdServer *srv, NbdExport *nexp);
 GPtrArray *nbd_server_export_names(NbdServer *srv, GPtrArray **descs);
 /* Whether clients must STARTTLS (the server has tls-creds). */
 bool nbd_server_tls_required(NbdServer *srv);
-/* The TLS credentials' gnutls handle, or NULL (none, or object gone). */
-void *nbd_server_tls(NbdServer *srv, NbdTlsKind *kind, bool *verify_peer);
+/* (transfer full) the server's TLS credentials, or NULL (none, or gone). */
+LbTlsCreds *nbd_server_tls(NbdServer *srv);
 /*
  * tls-authz: whether the client of @ch, just through the TLS handshake, is
  * allowed (always, without tls-authz); false + errp when refused.

@@ -363,9 +363,7 @@ static int opt_meta_context(NbdConn *conn, uint32_t opt, const uint8_t *data,
 
 static int opt_starttls(NbdConn *conn, uint32_t opt, uint32_t len)
 {
-    NbdTlsKind kind = NBD_TLS_X509;
-    bool verify = true;
-    void *creds = nbd_server_tls(conn->srv, &kind, &verify);
+    g_autoptr(LbTlsCreds) creds = nbd_server_tls(conn->srv);
 
     if (len != 0) {
         return opt_err_length(conn, opt);
@@ -381,7 +379,7 @@ static int opt_starttls(NbdConn *conn, uint32_t opt, uint32_t len)
         return r;
     }
     g_autoptr(GError) err = NULL;
-    if (!nbd_chan_start_tls(&conn->ch, creds, kind, verify, &err)) {
+    if (!nbd_chan_start_tls(&conn->ch, g_steal_pointer(&creds), &err)) {
         g_debug("nbd: %s", err->message);
         return -EPROTO;
     }

@@ -108,31 +108,18 @@ bool nbd_server_tls_required(NbdServer *srv)
     return srv->tls_creds != NULL;
 }
 
-void *nbd_server_tls(NbdServer *srv, NbdTlsKind *kind, bool *verify_peer)
+LbTlsCreds *nbd_server_tls(NbdServer *srv)
 {
-    bool is_psk = false;
-
-    *kind = NBD_TLS_X509;
-    *verify_peer = true;
     if (!srv->tls_creds) {
         return NULL;
     }
     /*
-     * Looked up per use so that a deleted object fails the handshake
-     * instead of leaving a dangling pointer; a server configured for TLS
-     * never falls back to plaintext (see nbd_server_tls_required).
+     * Looked up per use, referenced for the session's life: a deleted or
+     * replaced object fails later handshakes (a server configured for TLS
+     * never falls back to plaintext, see nbd_server_tls_required) and
+     * cannot vanish under a running one.
      */
-    g_autoptr(GError) err = NULL;
-    LbTlsCreds *creds = lb_tls_creds_lookup(srv->tls_creds, &err);
-    if (!creds) {
-        return NULL;
-    }
-    *verify_peer = lb_tls_creds_verify_peer(creds);
-    void *backend = lb_tls_creds_backend(creds, &is_psk);
-    *kind = lb_tls_creds_is_anon(creds) ? NBD_TLS_ANON
-            : is_psk                    ? NBD_TLS_PSK
-                                        : NBD_TLS_X509;
-    return backend;
+    return lb_tls_creds_get(srv->tls_creds, NULL);
 }
 
 bool nbd_server_tls_authorize(NbdServer *srv, NbdChan *ch, GError **errp)

@@ -57,6 +57,16 @@ LbSecret *lb_secret_lookup(const char *id, GError **errp);
 typedef struct LbTlsCreds LbTlsCreds;
 /** (transfer none) the credentials object @id; error if absent or not TLS. */
 LbTlsCreds *lb_tls_creds_lookup(const char *id, GError **errp);
+/**
+ * lb_tls_creds_get: like lb_tls_creds_lookup, but (transfer full): the
+ * credentials stay valid after an object-del until lb_tls_creds_unref.
+ * For TLS sessions, which use them for their whole life.
+ */
+LbTlsCreds *lb_tls_creds_get(const char *id, GError **errp);
+LbTlsCreds *lb_tls_creds_ref(LbTlsCreds *creds);
+/** lb_tls_creds_unref: accepts NULL. */
+void lb_tls_creds_unref(LbTlsCreds *creds);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LbTlsCreds, lb_tls_creds_unref)
 /** Whether the creds are for the server endpoint (default "client"). */
 bool lb_tls_creds_is_server(LbTlsCreds *creds);
 /** Opaque backend handle (gnutls_certificate_credentials_t or psk). */

@@ -106,6 +106,56 @@ echo "$r" | grep -q '"name":"handshake-max-seconds"' \
 served bob || { cat "$T/nbdinfo.out"; fail "bob not served by auth2"; }
 served alice && fail "alice served although auth2 denies her"
 ok "authz-list from keyval rules.0.match/policy; schema lists authz and handshake-max-seconds"
+
+# A TLS session outlives object-del of its credentials (QEMU keeps them
+# referenced too); later clients are refused.
+python3 - "$PORT" "$T/bob" "$QMP" <<'PY' || fail "TLS session across object-del"
+import json, socket, ssl, struct, sys
+port, certs, qmp_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+MAGIC = 0x49484156454F5054
+def recvn(s, n):
+    b = b""
+    while len(b) < n:
+        d = s.recv(n - len(b))
+        assert d, "server closed"
+        b += d
+    return b
+raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+recvn(raw, 18)
+raw.sendall(struct.pack(">I", 3) + struct.pack(">QII", MAGIC, 5, 0))
+assert struct.unpack(">QIII", recvn(raw, 20))[2] == 1, "STARTTLS refused"
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.load_verify_locations(certs + "/ca-cert.pem")
+ctx.load_cert_chain(certs + "/client-cert.pem", certs + "/client-key.pem")
+s = ctx.wrap_socket(raw)
+data = struct.pack(">I5sH", 5, b"disk0", 0)
+s.sendall(struct.pack(">QII", MAGIC, 7, len(data)) + data)
+while True:
+    _, _, rtype, ln = struct.unpack(">QIII", recvn(s, 20))
+    recvn(s, ln)
+    if rtype != 3:
+        break
+assert rtype == 1, "GO failed: %#x" % rtype
+q = socket.socket(socket.AF_UNIX)
+q.connect(qmp_path)
+f = q.makefile("r")
+f.readline()
+for cmd in ({"execute": "qmp_capabilities"},
+            {"execute": "object-del", "arguments": {"id": "tls0"}}):
+    q.sendall(json.dumps(cmd).encode() + b"\n")
+    while True:
+        r = json.loads(f.readline())
+        if "event" not in r:
+            break
+    assert r == {"return": {}}, r
+s.sendall(struct.pack(">IHHQQI", 0x25609513, 0, 0, 7, 0, 4096))
+magic, err, cookie = struct.unpack(">IIQ", recvn(s, 16))
+assert magic == 0x67446698 and err == 0 and cookie == 7, (magic, err)
+assert len(recvn(s, 4096)) == 4096
+PY
+served bob && fail "a new client was served after object-del of the credentials"
+ok "TLS session survives object-del of its credentials; new clients refused"
 stop_server "$T/pid"
 
 qio --object "$QSECRET" --image-opts "$(qemu_opts v)" -c 'read -P 0x5a 0 1M' \
