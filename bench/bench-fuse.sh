@@ -70,22 +70,26 @@ stop() {
     kill -TERM "$PID"; wait "$PID" 2>/dev/null; PID=
 }
 
-# run_jobs NAME MOUNTPOINT: one JSON result file per job.
+# run_job NAME MOUNTPOINT JOB: one JSON result file.
 JOBS="seq-write:write:1M:1:0 seq-read:read:1M:1:0 rand-write:randwrite:4k:4:0 rand-read:randread:4k:4:0 rand-read-odirect:randread:4k:4:1"
-run_jobs() {
-    for j in $JOBS; do
-        IFS=: read -r name rw bs nj direct <<< "$j"
-        fio --name="$name" --filename="$2" --rw="$rw" --bs="$bs" \
-            --numjobs="$nj" --group_reporting --ioengine=psync --direct="$direct" \
-            --size="$SIZE" --runtime="$RUNTIME" --time_based \
-            --output-format=json --output="$T/$1-$name.json" >/dev/null 2>&1 \
-            || { echo "bench-fuse: fio $name on $1 failed"; exit 1; }
-    done
+run_job() {
+    IFS=: read -r name rw bs nj direct <<< "$3"
+    fio --name="$name" --filename="$2" --rw="$rw" --bs="$bs" \
+        --numjobs="$nj" --group_reporting --ioengine=psync --direct="$direct" \
+        --size="$SIZE" --runtime="$RUNTIME" --time_based \
+        --output-format=json --output="$T/$1-$name.json" >/dev/null 2>&1 \
+        || { echo "bench-fuse: fio $name on $1 failed"; exit 1; }
 }
 
 echo "bench-fuse: $SIZE LUKS1 detached header on /dev/shm, fio psync direct=0, ${RUNTIME}s per job"
-start "$OURS" "$T/luksblk.raw"; run_jobs luksblk "$T/luksblk.raw"; stop
-start qemu-storage-daemon "$T/qemu.raw"; run_jobs qemu "$T/qemu.raw"; stop
+# Job by job, each server in turn on a fresh mount (so neither keeps a page
+# cache from an earlier job), and the two figures of a line are measured
+# seconds apart: on a shared machine a load change then skews one line,
+# not every line of one server.
+for j in $JOBS; do
+    start "$OURS" "$T/luksblk.raw"; run_job luksblk "$T/luksblk.raw" "$j"; stop
+    start qemu-storage-daemon "$T/qemu.raw"; run_job qemu "$T/qemu.raw" "$j"; stop
+done
 
 python3 - "$T" $JOBS <<'EOF'
 import json, sys

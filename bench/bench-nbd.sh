@@ -67,27 +67,33 @@ stop() {
 JOBS=("seqread 1M read 8" "seqwrite 1M write 8"
       "randread 4k randread 32" "randwrite 4k randwrite 32")
 
-# run_jobs TAG: one fio run per job; results in $T/TAG-JOB.json.
-run_jobs() {
-    for j in "${JOBS[@]}"; do
-        set -- $j
-        fio --name="$1" --ioengine=nbd --uri="$URI" --rw="$3" --bs="$2" \
-            --iodepth="$4" --size="$SIZE" --time_based --runtime="$RUNTIME" \
-            --ramp_time=1 --output-format=json --output="$T/$TAG-$1.json" \
-            >/dev/null 2>&1 || echo "bench-nbd: fio $1 failed on $TAG"
-    done
+# run_job TAG JOB: one fio run; result in $T/TAG-NAME.json.
+run_job() {
+    local tag=$1
+    set -- $2
+    fio --name="$1" --ioengine=nbd --uri="$URI" --rw="$3" --bs="$2" \
+        --iodepth="$4" --size="$SIZE" --time_based --runtime="$RUNTIME" \
+        --ramp_time=1 --output-format=json --output="$T/$tag-$1.json" \
+        >/dev/null 2>&1 || echo "bench-nbd: fio $1 failed on $tag"
 }
 
 start "$OURS"
 fio --name=fill --ioengine=nbd --uri="$URI" --rw=write --bs=1M --iodepth=8 \
     --size="$SIZE" >/dev/null 2>&1
-TAG=luksblk run_jobs
 stop
-if [ -n "$QSD" ]; then
-    start "$QSD"
-    TAG=qemu run_jobs
+# Job by job, each server in turn (a fresh server per run), so that the
+# two figures of a line are measured seconds apart: on a shared machine a
+# load change then skews one line, not every line of one server.
+for j in "${JOBS[@]}"; do
+    start "$OURS"
+    run_job luksblk "$j"
     stop
-fi
+    if [ -n "$QSD" ]; then
+        start "$QSD"
+        run_job qemu "$j"
+        stop
+    fi
+done
 
 python3 - "$T" "${JOBS[@]}" <<'PY'
 import json, os, sys
