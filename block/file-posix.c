@@ -105,17 +105,18 @@ static bool file_lock(FileState *s, bool write, GError **errp)
                     write ? "write" : "consistent read", s->filename);
         return false;
     }
-    if (byte_locked_by_other(fd, LOCK_USE + PERM_WRITE)) {
-        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_PERM,
-                    "Failed to get shared \"write\" lock\nIs another process "
-                    "using the image [%s]?",
-                    s->filename);
-        return false;
-    }
     if (write && byte_locked_by_other(fd, LOCK_UNSHARE + PERM_WRITE)) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_PERM,
                     "Failed to get \"write\" lock\nIs another process using "
                     "the image [%s]?",
+                    s->filename);
+        return false;
+    }
+    /* After that one, as QEMU checks (so the same error wins). */
+    if (byte_locked_by_other(fd, LOCK_USE + PERM_WRITE)) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_PERM,
+                    "Failed to get shared \"write\" lock\nIs another process "
+                    "using the image [%s]?",
                     s->filename);
         return false;
     }

@@ -403,6 +403,14 @@ class ProtocolTest(unittest.TestCase):
         r = qemu_write()
         self.assertNotEqual(r.returncode, 0)
         self.assertIn('Failed to get "write" lock', r.stderr)
+        # luksblk-io is refused with qemu-io's words.
+        from qmp_client import tool
+        lio = subprocess.run([tool('luksblk-io'), '-f', 'raw', '-c',
+                              'write -P 0x11 0 512', path],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(lio.returncode, 1)
+        self.assertEqual(lio.stderr.replace('luksblk-io:', 'qemu-io:', 1),
+                         r.stderr)
         c.command('blockdev-del', {'node-name': 'f'})
         r = qemu_write()
         self.assertEqual(r.returncode, 0, r.stderr)
