@@ -2,8 +2,8 @@
  * crypto/cipher-aesni.c: the AES-NI back end of LbBlockCipher for AES in
  * ECB, CBC and XTS, used when the CPU has the AES instructions (and
  * SSE4.1); every other cipher, chain and CPU stays on cipher-nettle.c.
- * XTS runs sixteen blocks at a time with VAES when the CPU has it, 32
- * with AVX-512 (cipher-vaes.c).  LB_CIPHER_IMPL in the environment when a
+ * XTS runs sixteen blocks at a time with VAES when the CPU has it; with
+ * AVX-512 too, XTS, ECB and CBC decryption run 32 (cipher-vaes.c).  LB_CIPHER_IMPL in the environment when a
  * cipher is created picks a path for tests and measurements: "nettle"
  * keeps nettle, "aesni" AES-NI without VAES, "vaes256" VAES without
  * AVX-512; unset, the fastest the CPU allows.
@@ -349,7 +349,13 @@ static LB_AESNI void lb_aesni_cbc_dec(LbBlockCipher *c, uint64_t iv_sector,
 
     for (size_t off = 0; off < len; off += sector_size, iv_sector += step) {
         lb_ivgen_compute(&c->ivgen, iv_sector, sector_size, iv);
-        lb_cbc_dec_unit(&c->ni_data, iv, in + off, out + off, sector_size);
+        if (c->vaes512) {
+            lb_cipher_vaes512_cbc_dec_unit(&c->ni_data, iv, in + off,
+                                           out + off, sector_size);
+        } else {
+            lb_cbc_dec_unit(&c->ni_data, iv, in + off, out + off,
+                            sector_size);
+        }
     }
 }
 
@@ -412,6 +418,14 @@ int lb_cipher_aesni_run(LbBlockCipher *c, bool enc, uint64_t iv_sector,
     g_assert(c->aesni && len % sector_size == 0);
     switch (c->chain) {
     case LB_CHAIN_ECB:
+        if (c->vaes512) {
+            size_t wide = len - len % 512;
+
+            lb_cipher_vaes512_ecb(&c->ni_data, enc, in, out, wide);
+            in += wide;
+            out += wide;
+            len -= wide;
+        }
         lb_aesni_ecb(&c->ni_data, enc, in, out, len);
         break;
     case LB_CHAIN_XTS:
@@ -479,10 +493,10 @@ bool lb_cipher_aesni_setup(LbBlockCipher *c, const char *cipher,
     lb_aesni_expand(&c->ni_data, key, single);
     if (c->chain == LB_CHAIN_XTS) {
         lb_aesni_expand(&c->ni_tweak, key + single, single);
-        c->vaes = g_strcmp0(impl, "aesni") && lb_cipher_vaes_available();
-        c->vaes512 = c->vaes && g_strcmp0(impl, "vaes256") &&
-                     lb_cipher_vaes512_available();
     }
+    c->vaes = g_strcmp0(impl, "aesni") && lb_cipher_vaes_available();
+    c->vaes512 = c->vaes && g_strcmp0(impl, "vaes256") &&
+                 lb_cipher_vaes512_available();
     c->aesni = true;
     /* The widest path that agrees with nettle. */
     if (c->vaes512 && !lb_aesni_self_check(c)) {

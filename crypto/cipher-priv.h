@@ -73,8 +73,8 @@ struct LbBlockCipher {
     LbNettleBlock data;  /* nettle: data key (also for CBC lanes) */
     LbNettleBlock tweak; /* nettle XTS: tweak key */
     bool aesni;          /* AES ECB/CBC/XTS runs on cipher-aesni.c */
-    bool vaes;           /* ... its XTS with 256-bit VAES (cipher-vaes.c) */
-    bool vaes512;        /* ... with 512-bit VAES (AVX-512) */
+    bool vaes;           /* ... XTS with 256-bit VAES (cipher-vaes.c) */
+    bool vaes512;        /* ... XTS, ECB, CBC decryption with 512-bit VAES */
     LbAesniKey ni_data;  /* AES-NI: data key */
     LbAesniKey ni_tweak; /* AES-NI XTS: tweak key */
 };
@@ -144,7 +144,8 @@ bool lb_cipher_vaes_available(void);
 void lb_cipher_vaes_xts_unit(const LbAesniKey *k, bool enc, const guint8 *t0,
                              const guint8 *in, guint8 *out, size_t len);
 
-/** lb_cipher_vaes512_available: whether this CPU also has AVX-512F/BW. */
+/** lb_cipher_vaes512_available: whether this CPU also has AVX-512F/BW
+ * and VPCLMULQDQ. */
 bool lb_cipher_vaes512_available(void);
 
 /**
@@ -155,5 +156,21 @@ bool lb_cipher_vaes512_available(void);
 void lb_cipher_vaes512_xts_unit(const LbAesniKey *k, bool enc,
                                 const guint8 *t0, const guint8 *in,
                                 guint8 *out, size_t len);
+
+/**
+ * lb_cipher_vaes512_ecb: ECB-encrypt (@enc) or decrypt @len bytes (a
+ * multiple of 512) with 512-bit VAES.  Only when
+ * lb_cipher_vaes512_available().
+ */
+void lb_cipher_vaes512_ecb(const LbAesniKey *k, bool enc, const guint8 *in,
+                           guint8 *out, size_t len);
+
+/**
+ * lb_cipher_vaes512_cbc_dec_unit: CBC-decrypt one sector of @len bytes (a
+ * multiple of 512) with IV @iv, with 512-bit VAES (in == out allowed).
+ * Only when lb_cipher_vaes512_available().
+ */
+void lb_cipher_vaes512_cbc_dec_unit(const LbAesniKey *k, const guint8 *iv,
+                                    const guint8 *in, guint8 *out, size_t len);
 
 #endif /* LB_CRYPTO_CIPHER_PRIV_H */

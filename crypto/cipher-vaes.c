@@ -11,11 +11,14 @@
  * LbAesniKey in the cipher's locked memory and broadcast to both halves
  * of a register; the caller (lb_cipher_aesni_run) wipes the stack.
  *
- * With AVX-512 (F and BW) the same runs on zmm registers: four blocks per
+ * With AVX-512 (F and BW) and VPCLMULQDQ the same runs on zmm registers: four blocks per
  * instruction, 32 per step (one 512-byte sector), and 32 vector registers
  * so that the eight tweak registers are not spilled.  The first tweaks
  * come from T by independent multiplications by x^k (k = 0..31, one per
- * block) instead of a chain, and each step multiplies by x^32.
+ * block) instead of a chain, and each step multiplies by x^32 (a byte
+ * shift and one carry-less multiplication).  ECB and
+ * CBC decryption (whose blocks are independent too) use the same 32-block
+ * round sequence.
  */
 #include "config.h"
 #include "crypto/cipher-priv.h"
@@ -36,7 +39,8 @@ bool lb_cipher_vaes512_available(void)
         __builtin_cpu_init();
         cached = lb_cipher_vaes_available() &&
                  __builtin_cpu_supports("avx512f") &&
-                 __builtin_cpu_supports("avx512bw");
+                 __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("vpclmulqdq");
     }
     return cached;
 }
@@ -143,26 +147,34 @@ LB_VAES void lb_cipher_vaes_xts_unit(const LbAesniKey *k, bool enc,
 
 /* ---- 512-bit registers ------------------------------------------------ */
 
-#define LB_VAES512 __attribute__((target("vaes,avx512f,avx512bw,avx2,aes")))
+#define LB_VAES512                                                             \
+    __attribute__((target("vaes,vpclmulqdq,avx512f,avx512bw,avx2,aes")))
 
 /*
  * Each 128-bit tweak times x^k, k given per 64-bit word (the same in both
- * words of a tweak, 0 <= k <= 57): both words shift left by k, the top k
+ * words of a tweak, 0 <= k <= 32): both words shift left by k, the top k
  * bits of the low word move into the high word, and the top k bits c of
- * the high word fold back as c * (x^7 + x^2 + x + 1).
+ * the high word fold back as the carry-less product c * 0x87.
  */
 static inline LB_VAES512 __m512i lb_zmm_mulxk(__m512i t, __m512i k)
 {
+    const __m512i poly = _mm512_set1_epi64(0x87);
     __m512i out = _mm512_srlv_epi64(t, _mm512_sub_epi64(_mm512_set1_epi64(64), k));
-    __m512i c = _mm512_bsrli_epi128(out, 8);
-    __m512i fold =
-        _mm512_xor_si512(_mm512_xor_si512(c, _mm512_slli_epi64(c, 1)),
-                         _mm512_xor_si512(_mm512_slli_epi64(c, 2),
-                                          _mm512_slli_epi64(c, 7)));
 
     return _mm512_xor_si512(
         _mm512_xor_si512(_mm512_sllv_epi64(t, k), _mm512_bslli_epi128(out, 8)),
-        fold);
+        _mm512_clmulepi64_epi128(out, poly, 0x01));
+}
+
+/* Each tweak times x^32 (one step): a four-byte shift, the 32 bits c
+ * shifted out folded back as the carry-less product c * 0x87. */
+static inline LB_VAES512 __m512i lb_zmm_mulx32(__m512i t)
+{
+    const __m512i poly = _mm512_set1_epi64(0x87);
+    __m512i c = _mm512_bsrli_epi128(t, 12);
+
+    return _mm512_xor_si512(_mm512_bslli_epi128(t, 4),
+                            _mm512_clmulepi64_epi128(c, poly, 0x00));
 }
 
 static inline LB_VAES512 __m512i lb_zmm_key(const guint32 *rk, unsigned r)
@@ -171,16 +183,46 @@ static inline LB_VAES512 __m512i lb_zmm_key(const guint32 *rk, unsigned r)
         _mm_load_si128((const __m128i *)(rk + 4 * r)));
 }
 
+/* Encrypt (@enc) or decrypt the 32 blocks in @b, one round of all in turn. */
+static inline LB_VAES512 void lb_zmm_crypt8(const LbAesniKey *k, bool enc,
+                                            __m512i *b)
+{
+    const guint32 *rk = enc ? k->enc : k->dec;
+    __m512i key = lb_zmm_key(rk, 0);
+
+#pragma GCC unroll 8
+    for (int i = 0; i < LB_YMM_LANES; i++) {
+        b[i] = _mm512_xor_si512(b[i], key);
+    }
+    for (unsigned r = 1; r < k->rounds; r++) {
+        key = lb_zmm_key(rk, r);
+        if (enc) {
+#pragma GCC unroll 8
+            for (int i = 0; i < LB_YMM_LANES; i++) {
+                b[i] = _mm512_aesenc_epi128(b[i], key);
+            }
+        } else {
+#pragma GCC unroll 8
+            for (int i = 0; i < LB_YMM_LANES; i++) {
+                b[i] = _mm512_aesdec_epi128(b[i], key);
+            }
+        }
+    }
+    key = lb_zmm_key(rk, k->rounds);
+#pragma GCC unroll 8
+    for (int i = 0; i < LB_YMM_LANES; i++) {
+        b[i] = enc ? _mm512_aesenclast_epi128(b[i], key)
+                   : _mm512_aesdeclast_epi128(b[i], key);
+    }
+}
+
 static LB_VAES512 void lb_vaes512_xts_unit(const LbAesniKey *k, bool enc,
                                            const guint8 *t0, const guint8 *in,
                                            guint8 *out, size_t len)
 {
-    const guint32 *rk = enc ? k->enc : k->dec;
-    unsigned rounds = k->rounds;
     __m512i t = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)t0));
     /* Block j of a step (register j / 4, lane j % 4) uses T * x^j. */
     __m512i lane_k = _mm512_set_epi64(3, 3, 2, 2, 1, 1, 0, 0);
-    const __m512i step = _mm512_set1_epi64(32);
     __m512i tw[LB_YMM_LANES];
 
 #pragma GCC unroll 8
@@ -190,35 +232,18 @@ static LB_VAES512 void lb_vaes512_xts_unit(const LbAesniKey *k, bool enc,
     }
     for (size_t off = 0; off < len; off += 64 * LB_YMM_LANES) {
         __m512i b[LB_YMM_LANES];
-        __m512i key = lb_zmm_key(rk, 0);
 
 #pragma GCC unroll 8
         for (int i = 0; i < LB_YMM_LANES; i++) {
             if (off) {
-                tw[i] = lb_zmm_mulxk(tw[i], step);
+                tw[i] = lb_zmm_mulx32(tw[i]);
             }
             b[i] = _mm512_xor_si512(_mm512_loadu_si512(in + off + 64 * i),
-                                    _mm512_xor_si512(tw[i], key));
+                                    tw[i]);
         }
-        for (unsigned r = 1; r < rounds; r++) {
-            key = lb_zmm_key(rk, r);
-            if (enc) {
-#pragma GCC unroll 8
-                for (int i = 0; i < LB_YMM_LANES; i++) {
-                    b[i] = _mm512_aesenc_epi128(b[i], key);
-                }
-            } else {
-#pragma GCC unroll 8
-                for (int i = 0; i < LB_YMM_LANES; i++) {
-                    b[i] = _mm512_aesdec_epi128(b[i], key);
-                }
-            }
-        }
-        key = lb_zmm_key(rk, rounds);
+        lb_zmm_crypt8(k, enc, b);
 #pragma GCC unroll 8
         for (int i = 0; i < LB_YMM_LANES; i++) {
-            b[i] = enc ? _mm512_aesenclast_epi128(b[i], key)
-                       : _mm512_aesdeclast_epi128(b[i], key);
             _mm512_storeu_si512(out + off + 64 * i,
                                 _mm512_xor_si512(b[i], tw[i]));
         }
@@ -234,11 +259,82 @@ void lb_cipher_vaes512_xts_unit(const LbAesniKey *k, bool enc,
     lb_vaes512_xts_unit(k, enc, t0, in, out, len);
 }
 
+LB_VAES512 void lb_cipher_vaes512_ecb(const LbAesniKey *k, bool enc,
+                                      const guint8 *in, guint8 *out,
+                                      size_t len)
+{
+    g_assert(len % (64 * LB_YMM_LANES) == 0);
+    for (size_t off = 0; off < len; off += 64 * LB_YMM_LANES) {
+        __m512i b[LB_YMM_LANES];
+
+#pragma GCC unroll 8
+        for (int i = 0; i < LB_YMM_LANES; i++) {
+            b[i] = _mm512_loadu_si512(in + off + 64 * i);
+        }
+        lb_zmm_crypt8(k, enc, b);
+#pragma GCC unroll 8
+        for (int i = 0; i < LB_YMM_LANES; i++) {
+            _mm512_storeu_si512(out + off + 64 * i, b[i]);
+        }
+    }
+    _mm256_zeroupper();
+}
+
+/*
+ * CBC decryption, 32 blocks a step: plaintext j = D(C_j) ^ C_(j-1).  The
+ * previous blocks of register i are its own first three and the last one
+ * of register i - 1 (valignq); across steps the last ciphertext register
+ * is kept, so in == out works (every load of a step comes before its
+ * stores).
+ */
+LB_VAES512 void lb_cipher_vaes512_cbc_dec_unit(const LbAesniKey *k,
+                                               const guint8 *iv,
+                                               const guint8 *in, guint8 *out,
+                                               size_t len)
+{
+    /* Only the top block (lane 3) of @prev is used. */
+    __m512i prev = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)iv));
+
+    g_assert(len % (64 * LB_YMM_LANES) == 0);
+    for (size_t off = 0; off < len; off += 64 * LB_YMM_LANES) {
+        __m512i ct[LB_YMM_LANES];
+        __m512i b[LB_YMM_LANES];
+
+#pragma GCC unroll 8
+        for (int i = 0; i < LB_YMM_LANES; i++) {
+            ct[i] = _mm512_loadu_si512(in + off + 64 * i);
+            b[i] = ct[i];
+        }
+        lb_zmm_crypt8(k, false, b);
+#pragma GCC unroll 8
+        for (int i = 0; i < LB_YMM_LANES; i++) {
+            __m512i chain = _mm512_alignr_epi64(ct[i], i ? ct[i - 1] : prev, 6);
+
+            _mm512_storeu_si512(out + off + 64 * i,
+                                _mm512_xor_si512(b[i], chain));
+        }
+        prev = ct[LB_YMM_LANES - 1];
+    }
+    _mm256_zeroupper();
+}
+
 #else /* not x86 */
 
 bool lb_cipher_vaes512_available(void)
 {
     return false;
+}
+
+void lb_cipher_vaes512_ecb(const LbAesniKey *k, bool enc, const guint8 *in,
+                           guint8 *out, size_t len)
+{
+    g_assert_not_reached();
+}
+
+void lb_cipher_vaes512_cbc_dec_unit(const LbAesniKey *k, const guint8 *iv,
+                                    const guint8 *in, guint8 *out, size_t len)
+{
+    g_assert_not_reached();
 }
 
 void lb_cipher_vaes512_xts_unit(const LbAesniKey *k, bool enc,
