@@ -13,112 +13,13 @@ start_server "$T/pid" --object "$SECRET" $(blockdev_args v) \
     --chardev "socket,id=m0,path=$QMP,server=on,wait=off" --monitor chardev=m0
 
 PORT=$(free_port)
-python3 - "$QMP" "$T/nbd.sock" "$PORT" <<'PY' || fail "QMP checks"
-import json, select, socket, struct, sys, time
+SRCDIR=$SRCDIR python3 - "$QMP" "$T/nbd.sock" "$PORT" <<'PY' || fail "QMP checks"
+import os, struct, sys, time
+sys.path.insert(0, os.environ["SRCDIR"])
+import nbdqmp
+from nbdqmp import QMP, check, closed_within, greeted, nbd_connect, nbd_go
 
 qmp_path, nbd_path, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok    " if cond else "FAIL  ") + what)
-    failures += not cond
-
-
-class QMP:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.settimeout(20)
-        self.s.connect(path)
-        self.f = self.s.makefile("r")
-        self.events = []
-        json.loads(self.f.readline())
-        assert self.cmd("qmp_capabilities") == {"return": {}}
-
-    def cmd(self, name, args=None):
-        msg = {"execute": name}
-        if args is not None:
-            msg["arguments"] = args
-        self.s.sendall(json.dumps(msg).encode() + b"\n")
-        while True:
-            r = json.loads(self.f.readline())
-            if "event" in r:
-                self.events.append(r)
-            else:
-                return r
-
-    def wait_event(self, name, timeout=10):
-        end = time.time() + timeout
-        while time.time() < end:
-            for e in self.events:
-                if e["event"] == name:
-                    self.events.remove(e)
-                    return e
-            self.s.settimeout(max(0.1, end - time.time()))
-            try:
-                line = self.f.readline()
-            except OSError:
-                break
-            if line:
-                self.events.append(json.loads(line))
-        return None
-
-
-def nbd_connect(addr):
-    if isinstance(addr, tuple):
-        return socket.create_connection(addr, timeout=10)
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(10)
-    s.connect(addr)
-    return s
-
-
-def greeted(s, timeout):
-    """Whether the server's greeting arrives within TIMEOUT seconds."""
-    r, _, _ = select.select([s], [], [], timeout)
-    return bool(r)
-
-
-def closed_within(s, timeout):
-    """Whether the server hangs up on S within TIMEOUT seconds."""
-    end = time.time() + timeout
-    while time.time() < end:
-        r, _, _ = select.select([s], [], [], end - time.time())
-        if r:
-            try:
-                if s.recv(4096) == b"":
-                    return True
-            except OSError:
-                return True
-    return False
-
-
-def nbd_go(addr, name, s=None):
-    """Connect and enter transmission on export NAME; returns the socket."""
-    if s is None:
-        s = nbd_connect(addr)
-    hello = b""
-    while len(hello) < 18:
-        chunk = s.recv(18 - len(hello))
-        if not chunk:
-            return None
-        hello += chunk
-    s.sendall(struct.pack(">I", 3))
-    n = name.encode()
-    data = struct.pack(">I", len(n)) + n + struct.pack(">H", 0)
-    s.sendall(struct.pack(">QII", 0x49484156454F5054, 7, len(data)) + data)
-    while True:
-        hdr = b""
-        while len(hdr) < 20:
-            hdr += s.recv(20 - len(hdr))
-        _, _, rtype, length = struct.unpack(">QIII", hdr)
-        while length:
-            length -= len(s.recv(length))
-        if rtype == 1:
-            return s
-        if rtype & (1 << 31):
-            return None
 
 
 def is_error(r, text=None):
@@ -324,8 +225,8 @@ check(is_error(r, "expects uint32_t"), "handshake-max-seconds=-1 refused")
 check(q.cmd("nbd-server-stop") == {"return": {}}, "stop")
 r = q.cmd("blockdev-del", {"node-name": "v"})
 check(r == {"return": {}}, "blockdev-del once no export holds the node")
-print("%d failure(s)" % failures)
-sys.exit(1 if failures else 0)
+print("%d failure(s)" % nbdqmp.failures)
+sys.exit(1 if nbdqmp.failures else 0)
 PY
 stop_server "$T/pid"
 ok "QMP export lifecycle"

@@ -11,98 +11,18 @@ Exit 77 (skip) without qemu-storage-daemon.
 """
 import json
 import os
-import select
 import shutil
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nbdqmp  # noqa: E402
+from nbdqmp import QMP, check, nbd_go  # noqa: E402
 
 QSD = shutil.which("qemu-storage-daemon")
 LB = os.path.join(os.environ.get("LB_BUILD", "build"),
                   "tools", "luksblk-storage-daemon")
-failures = 0
-
-
-def check(cond, what):
-    global failures
-    print(("ok    " if cond else "FAIL  ") + what)
-    failures += not cond
-
-
-class QMP:
-    def __init__(self, path):
-        for _ in range(100):
-            try:
-                self.s = socket.socket(socket.AF_UNIX)
-                self.s.connect(path)
-                break
-            except OSError:
-                self.s.close()
-                time.sleep(0.05)
-        self.buf = b""
-        self.events = []
-        self.line()
-        self.cmd("qmp_capabilities")
-
-    def line(self, timeout=20):
-        while b"\n" not in self.buf:
-            if not select.select([self.s], [], [], timeout)[0]:
-                return None
-            data = self.s.recv(65536)
-            if not data:
-                return None
-            self.buf += data
-        text, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(text)
-
-    def cmd(self, name, args=None):
-        msg = {"execute": name}
-        if args is not None:
-            msg["arguments"] = args
-        self.s.sendall(json.dumps(msg).encode() + b"\n")
-        while True:
-            r = self.line()
-            if "event" not in r:
-                return r
-            self.events.append(r)
-
-    def take_events(self, wait=0.0):
-        end = time.time() + wait
-        while time.time() < end:
-            r = self.line(end - time.time())
-            if r is None:
-                break
-            self.events.append(r)
-        ev = [(e["event"], e.get("data")) for e in self.events]
-        self.events = []
-        return ev
-
-
-def nbd_go(path, name):
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(5)
-    s.connect(path)
-    hello = b""
-    while len(hello) < 18:
-        hello += s.recv(18 - len(hello))
-    s.sendall(struct.pack(">I", 3))
-    n = name.encode()
-    data = struct.pack(">I", len(n)) + n + struct.pack(">H", 0)
-    s.sendall(struct.pack(">QII", 0x49484156454F5054, 7, len(data)) + data)
-    while True:
-        hdr = b""
-        while len(hdr) < 20:
-            hdr += s.recv(20 - len(hdr))
-        _, _, rtype, length = struct.unpack(">QIII", hdr)
-        while length:
-            length -= len(s.recv(length))
-        if rtype == 1:
-            return s
-        if rtype & (1 << 31):
-            return None
 
 
 def run_qmp(prog, tmp, tag, steps):
@@ -305,8 +225,8 @@ def main():
             check(x == y, "cli %s => %s" % (" ".join(args)[:60], x[:70]))
             if x != y:
                 print("      qsd: %s\n      lb : %s" % (x, y))
-    print("%d failure(s)" % failures)
-    return 1 if failures else 0
+    print("%d failure(s)" % nbdqmp.failures)
+    return 1 if nbdqmp.failures else 0
 
 
 if __name__ == "__main__":
