@@ -26,36 +26,62 @@
 #include <glib.h>
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 
 #define LB_VAES __attribute__((target("vaes,avx2,aes,sse4.1")))
 #define LB_YMM_LANES 8
 
-bool lb_cipher_vaes512_available(void)
+/*
+ * Feature detection by cpuid (not __builtin_cpu_supports, whose feature
+ * names differ between compilers): leaf 1 for AES-NI and OSXSAVE, leaf 7
+ * for AVX2, AVX-512F/BW, VAES and VPCLMULQDQ, and XGETBV for the OS
+ * saving the ymm (XCR0 bits 1-2) and zmm (bits 5-7) state.
+ */
+enum {
+    LB_X86_VAES = 1,    /* VAES, AVX2, AES-NI, ymm state */
+    LB_X86_VAES512 = 2, /* ... and AVX-512F/BW, VPCLMULQDQ, zmm state */
+};
+
+static unsigned lb_x86_probe(void)
+{
+    unsigned a, b, c, d, c1, xcr0_lo, xcr0_hi;
+    unsigned out = 0;
+
+    if (!__get_cpuid(1, &a, &b, &c1, &d) || !(c1 & bit_AES) ||
+        !(c1 & bit_OSXSAVE) || __get_cpuid_max(0, NULL) < 7) {
+        return 0;
+    }
+    __cpuid_count(7, 0, a, b, c, d);
+    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+    if ((xcr0_lo & 0x6) == 0x6 && (b & bit_AVX2) && (c & bit_VAES)) {
+        out |= LB_X86_VAES;
+        if ((xcr0_lo & 0xe0) == 0xe0 && (b & bit_AVX512F) &&
+            (b & bit_AVX512BW) && (c & bit_VPCLMULQDQ)) {
+            out |= LB_X86_VAES512;
+        }
+    }
+    return out;
+}
+
+static unsigned lb_x86_features(void)
 {
     static int cached = -1;
 
     if (cached < 0) {
-        __builtin_cpu_init();
-        cached = lb_cipher_vaes_available() &&
-                 __builtin_cpu_supports("avx512f") &&
-                 __builtin_cpu_supports("avx512bw") &&
-                 __builtin_cpu_supports("vpclmulqdq");
+        cached = (int)lb_x86_probe();
     }
-    return cached;
+    return (unsigned)cached;
+}
+
+bool lb_cipher_vaes512_available(void)
+{
+    return lb_x86_features() & LB_X86_VAES512;
 }
 
 bool lb_cipher_vaes_available(void)
 {
-    static int cached = -1;
-
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") &&
-                 __builtin_cpu_supports("vaes") &&
-                 __builtin_cpu_supports("aes");
-    }
-    return cached;
+    return lb_x86_features() & LB_X86_VAES;
 }
 
 /* Both halves times x (IEEE 1619 little-endian order): each 64-bit word
