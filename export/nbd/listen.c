@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <string.h>
 #include <unistd.h>
@@ -299,7 +300,7 @@ static bool listen_inet_opts(LbOpts *a, NbdListenOpts *o, GError **errp)
  * or the flat SocketAddress of the command line (addr.type=unix,
  * addr.path=..).
  */
-bool nbd_listeners_open(NbdListeners *ls, LbOpts *addr, GError **errp)
+static bool listeners_open(NbdListeners *ls, LbOpts *addr, GError **errp)
 {
     const char *type = NULL, *s1 = NULL, *s2 = NULL;
 
@@ -340,6 +341,25 @@ bool nbd_listeners_open(NbdListeners *ls, LbOpts *addr, GError **errp)
     g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
                 "Parameter 'addr.type' does not accept value '%s'", type);
     return false;
+}
+
+bool nbd_listeners_open(NbdListeners *ls, LbOpts *addr, GError **errp)
+{
+    if (!listeners_open(ls, addr, errp)) {
+        return false;
+    }
+    /*
+     * Non-blocking: a client that resets between poll() and accept()
+     * must not leave the accept thread blocked (nbd-server-stop joins it).
+     * Accepted sockets do not inherit the flag.
+     */
+    for (unsigned i = 0; i < ls->n; i++) {
+        int fl = fcntl(ls->fds[i], F_GETFL);
+        if (fl >= 0) {
+            fcntl(ls->fds[i], F_SETFL, fl | O_NONBLOCK);
+        }
+    }
+    return true;
 }
 
 void nbd_listeners_close(NbdListeners *ls)
