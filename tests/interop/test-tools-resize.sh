@@ -9,7 +9,8 @@
 #   both can run;
 #   header-attach over non-zero data and header-detach onto an existing
 #   file are refused and change nothing.
-. "$(dirname "$0")/tools-lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/tools-lib.sh"
 md5() { md5sum < "$1"; }
 # same FILE SUM WHAT: FILE still has checksum SUM.
 same() { [ "$(md5 "$1")" = "$2" ] || fail "$1 changed by $3"; ok; }
@@ -54,6 +55,34 @@ for v in 1 2; do
     json_is check-errors 0
     same $H "$hs" "LUKS$v check"
 done
+
+# A LUKS2 segment of fixed size (as after a reencryption; made here by
+# rewriting the JSON of both copies): resizing would have to rewrite the
+# header, which luksblk does not do yet, so it is refused and nothing
+# changes.
+H=hf.img P=pf.img
+expect_ok $IMG create -q $SEC -f luks -o key-secret=sec0,iter-time=10,detached-header=on,luks-version=2,pbkdf=pbkdf2 $H
+truncate -s 8M $P
+python3 - "$H" "$HERE/corrupt-luks2.py" <<'PY' || fail "fixed-size segment"
+import importlib.util, json, struct, sys
+spec = importlib.util.spec_from_file_location("c", sys.argv[2])
+c = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(c)
+hdr = open(sys.argv[1], "rb").read()
+j = c.read_json(hdr)
+j["segments"]["0"]["size"] = str(4 << 20)
+size = struct.unpack(">Q", hdr[8:16])[0]
+out = c.write_copies(hdr[:2 * size], json.dumps(j, separators=(",", ":")).encode())
+open(sys.argv[1], "r+b").write(out)
+PY
+D="driver=luks,file.filename=$P,header.filename=$H,key-secret=sec0"
+expect_ok $IMG info $SEC --image-opts "$D"
+has "virtual size: 4 MiB (4194304 bytes)"
+hs=$(md5 $H) ps=$(md5 $P)
+expect_err 'cannot resize a LUKS2 volume with a fixed-size segment' \
+    $IMG resize $SEC --image-opts "$D" +1M
+same $H "$hs" "refused fixed-size resize"
+same $P "$ps" "refused fixed-size resize"
 
 # An attached volume refuses to shrink below its data too, file untouched.
 expect_ok $IMG create -q $SEC -f luks -o key-secret=sec0,iter-time=10 a.img 4M
