@@ -3,7 +3,8 @@
  * ECB, CBC and XTS, used when the CPU has the AES instructions (and
  * SSE4.1); every other cipher, chain and CPU stays on cipher-nettle.c.
  * XTS runs sixteen blocks at a time with VAES when the CPU has it; with
- * AVX-512 too, XTS, ECB and CBC decryption run 32 (cipher-vaes.c).  LB_CIPHER_IMPL in the environment when a
+ * AVX-512 too, XTS, ECB and CBC decryption run 32, and CBC encryption
+ * 32 sectors side by side (cipher-vaes.c).  LB_CIPHER_IMPL in the environment when a
  * cipher is created picks a path for tests and measurements: "nettle"
  * keeps nettle, "aesni" AES-NI without VAES, "vaes256" VAES without
  * AVX-512; unset, the fastest the CPU allows.
@@ -49,6 +50,9 @@
 #define LB_AESNI_WIPE 2048
 /* Blocks in flight. */
 #define LB_LANES 8
+/* Sectors CBC-encrypted side by side with 512-bit VAES, and their bytes. */
+#define LB_CBC_WIDE 32
+#define LB_CBC_SPAN (32 * 1024)
 
 static bool lb_aesni_cpu(void)
 {
@@ -359,33 +363,45 @@ static LB_AESNI void lb_aesni_cbc_dec(LbBlockCipher *c, uint64_t iv_sector,
     }
 }
 
-/* Encryption: up to eight sectors side by side, each its own chain; the
- * unused lanes of a short group encrypt zeros that are dropped. */
+/* Encryption: up to eight sectors side by side (32 with 512-bit VAES),
+ * each its own chain; the unused lanes of a short group encrypt zeros
+ * that are dropped. */
 static LB_AESNI void lb_aesni_cbc_enc(LbBlockCipher *c, uint64_t iv_sector,
                                       unsigned sector_size, const guint8 *in,
                                       guint8 *out, size_t len)
 {
     uint64_t step = sector_size / 512;
     size_t units = len / sector_size;
-    guint8 ivs[LB_LANES][16];
+    /* Block j of every sector of a group is read at once: more than about
+     * eight lines at one 4 KiB offset thrash an L1 set, so fewer sectors
+     * side by side as they grow (32 x 512, 32 x 1024, 16 x 2048 bytes). */
+    size_t wide = MIN(LB_CBC_WIDE, LB_CBC_SPAN / sector_size);
+    bool vaes = c->vaes512 && wide > LB_LANES;
+    size_t per = vaes ? wide : LB_LANES;
+    guint8 ivs[LB_CBC_WIDE][16];
 
-    for (size_t u = 0; u < units; u += LB_LANES) {
-        unsigned n = MIN(LB_LANES, units - u);
+    for (size_t u = 0; u < units; u += per) {
+        unsigned n = MIN(per, units - u);
         const guint8 *src = in + u * sector_size;
         guint8 *dst = out + u * sector_size;
         __m128i b[LB_LANES];
 
+        for (unsigned g = 0; g < n; g++) {
+            lb_ivgen_compute(&c->ivgen, iv_sector + (u + g) * step,
+                             sector_size, ivs[g]);
+        }
+        if (n > 1 && vaes) {
+            lb_cipher_vaes512_cbc_enc_group(&c->ni_data, ivs, n, src, dst,
+                                            sector_size);
+            continue;
+        }
         for (unsigned g = 0; g < LB_LANES; g++) {
-            if (g < n) {
-                lb_ivgen_compute(&c->ivgen, iv_sector + (u + g) * step,
-                                 sector_size, ivs[g]);
-            }
             b[g] = g < n ? lb_load(ivs[g]) : _mm_setzero_si128();
         }
         if (n == 1) {
             for (size_t off = 0; off < sector_size; off += 16) {
                 b[0] = lb_aes_crypt1(&c->ni_data, true,
-                                   _mm_xor_si128(b[0], lb_load(src + off)));
+                                     _mm_xor_si128(b[0], lb_load(src + off)));
                 lb_store(dst + off, b[0]);
             }
             continue;

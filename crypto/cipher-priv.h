@@ -74,7 +74,7 @@ struct LbBlockCipher {
     LbNettleBlock tweak; /* nettle XTS: tweak key */
     bool aesni;          /* AES ECB/CBC/XTS runs on cipher-aesni.c */
     bool vaes;           /* ... XTS with 256-bit VAES (cipher-vaes.c) */
-    bool vaes512;        /* ... XTS, ECB, CBC decryption with 512-bit VAES */
+    bool vaes512;        /* ... XTS, ECB, CBC with 512-bit VAES */
     LbAesniKey ni_data;  /* AES-NI: data key */
     LbAesniKey ni_tweak; /* AES-NI XTS: tweak key */
 };
@@ -172,5 +172,16 @@ void lb_cipher_vaes512_ecb(const LbAesniKey *k, bool enc, const guint8 *in,
  */
 void lb_cipher_vaes512_cbc_dec_unit(const LbAesniKey *k, const guint8 *iv,
                                     const guint8 *in, guint8 *out, size_t len);
+
+/**
+ * lb_cipher_vaes512_cbc_enc_group: CBC-encrypt @n (1..32) consecutive
+ * sectors of @unit bytes, sector g with IV @ivs[g], side by side with
+ * 512-bit VAES (in == out allowed).  Only when
+ * lb_cipher_vaes512_available().
+ */
+void lb_cipher_vaes512_cbc_enc_group(const LbAesniKey *k,
+                                     const guint8 (*ivs)[16], unsigned n,
+                                     const guint8 *in, guint8 *out,
+                                     size_t unit);
 
 #endif /* LB_CRYPTO_CIPHER_PRIV_H */

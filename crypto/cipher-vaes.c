@@ -18,7 +18,7 @@
  * block) instead of a chain, and each step multiplies by x^32 (a byte
  * shift and one carry-less multiplication).  ECB and
  * CBC decryption (whose blocks are independent too) use the same 32-block
- * round sequence.
+ * round sequence; CBC encryption runs up to 32 sectors side by side.
  */
 #include "config.h"
 #include "crypto/cipher-priv.h"
@@ -209,34 +209,35 @@ static inline LB_VAES512 __m512i lb_zmm_key(const guint32 *rk, unsigned r)
         _mm_load_si128((const __m128i *)(rk + 4 * r)));
 }
 
-/* Encrypt (@enc) or decrypt the 32 blocks in @b, one round of all in turn. */
-static inline LB_VAES512 void lb_zmm_crypt8(const LbAesniKey *k, bool enc,
-                                            __m512i *b)
+/* Encrypt (@enc) or decrypt the blocks of the @regs registers @b (at
+ * most 8; a constant where inlined), one round of all in turn. */
+static inline LB_VAES512 void lb_zmm_crypt(const LbAesniKey *k, bool enc,
+                                           __m512i *b, int regs)
 {
     const guint32 *rk = enc ? k->enc : k->dec;
     __m512i key = lb_zmm_key(rk, 0);
 
 #pragma GCC unroll 8
-    for (int i = 0; i < LB_YMM_LANES; i++) {
+    for (int i = 0; i < regs; i++) {
         b[i] = _mm512_xor_si512(b[i], key);
     }
     for (unsigned r = 1; r < k->rounds; r++) {
         key = lb_zmm_key(rk, r);
         if (enc) {
 #pragma GCC unroll 8
-            for (int i = 0; i < LB_YMM_LANES; i++) {
+            for (int i = 0; i < regs; i++) {
                 b[i] = _mm512_aesenc_epi128(b[i], key);
             }
         } else {
 #pragma GCC unroll 8
-            for (int i = 0; i < LB_YMM_LANES; i++) {
+            for (int i = 0; i < regs; i++) {
                 b[i] = _mm512_aesdec_epi128(b[i], key);
             }
         }
     }
     key = lb_zmm_key(rk, k->rounds);
 #pragma GCC unroll 8
-    for (int i = 0; i < LB_YMM_LANES; i++) {
+    for (int i = 0; i < regs; i++) {
         b[i] = enc ? _mm512_aesenclast_epi128(b[i], key)
                    : _mm512_aesdeclast_epi128(b[i], key);
     }
@@ -267,7 +268,7 @@ static LB_VAES512 void lb_vaes512_xts_unit(const LbAesniKey *k, bool enc,
             b[i] = _mm512_xor_si512(_mm512_loadu_si512(in + off + 64 * i),
                                     tw[i]);
         }
-        lb_zmm_crypt8(k, enc, b);
+        lb_zmm_crypt(k, enc, b, LB_YMM_LANES);
 #pragma GCC unroll 8
         for (int i = 0; i < LB_YMM_LANES; i++) {
             _mm512_storeu_si512(out + off + 64 * i,
@@ -297,7 +298,7 @@ LB_VAES512 void lb_cipher_vaes512_ecb(const LbAesniKey *k, bool enc,
         for (int i = 0; i < LB_YMM_LANES; i++) {
             b[i] = _mm512_loadu_si512(in + off + 64 * i);
         }
-        lb_zmm_crypt8(k, enc, b);
+        lb_zmm_crypt(k, enc, b, LB_YMM_LANES);
 #pragma GCC unroll 8
         for (int i = 0; i < LB_YMM_LANES; i++) {
             _mm512_storeu_si512(out + off + 64 * i, b[i]);
@@ -331,7 +332,7 @@ LB_VAES512 void lb_cipher_vaes512_cbc_dec_unit(const LbAesniKey *k,
             ct[i] = _mm512_loadu_si512(in + off + 64 * i);
             b[i] = ct[i];
         }
-        lb_zmm_crypt8(k, false, b);
+        lb_zmm_crypt(k, false, b, LB_YMM_LANES);
 #pragma GCC unroll 8
         for (int i = 0; i < LB_YMM_LANES; i++) {
             __m512i chain = _mm512_alignr_epi64(ct[i], i ? ct[i - 1] : prev, 6);
@@ -340,6 +341,104 @@ LB_VAES512 void lb_cipher_vaes512_cbc_dec_unit(const LbAesniKey *k,
                                 _mm512_xor_si512(b[i], chain));
         }
         prev = ct[LB_YMM_LANES - 1];
+    }
+    _mm256_zeroupper();
+}
+
+/*
+ * CBC encryption is serial inside a sector, so sectors go side by side:
+ * sector g of a group is 128-bit lane g % 4 of register g / 4, and each
+ * step encrypts block j of every sector (4 registers for up to 16
+ * sectors, 8 for up to 32: enough chains to cover the AES latency).
+ * Lanes past @n encrypt zeros that are dropped.
+ */
+static inline LB_VAES512 __m512i lb_zmm_insert(__m512i v, __m128i x,
+                                               unsigned lane)
+{
+    switch (lane) {
+    case 0:
+        return _mm512_inserti32x4(v, x, 0);
+    case 1:
+        return _mm512_inserti32x4(v, x, 1);
+    case 2:
+        return _mm512_inserti32x4(v, x, 2);
+    default:
+        return _mm512_inserti32x4(v, x, 3);
+    }
+}
+
+static inline LB_VAES512 __m128i lb_zmm_extract(__m512i v, unsigned lane)
+{
+    switch (lane) {
+    case 0:
+        return _mm512_extracti32x4_epi32(v, 0);
+    case 1:
+        return _mm512_extracti32x4_epi32(v, 1);
+    case 2:
+        return _mm512_extracti32x4_epi32(v, 2);
+    default:
+        return _mm512_extracti32x4_epi32(v, 3);
+    }
+}
+
+/* Block @off of each of the @n sectors (@unit bytes apart), as lanes. */
+static inline LB_VAES512 __m512i lb_zmm_gather(const guint8 *p, int r,
+                                               unsigned n, size_t unit)
+{
+    __m512i v = _mm512_setzero_si512();
+
+#pragma GCC unroll 4
+    for (unsigned l = 0; l < 4; l++) {
+        if (4 * r + l < n) {
+            v = lb_zmm_insert(
+                v, _mm_loadu_si128((const __m128i *)(p + (4 * r + l) * unit)),
+                l);
+        }
+    }
+    return v;
+}
+
+static inline LB_VAES512 void lb_zmm_cbc_enc(const LbAesniKey *k, __m512i *b,
+                                             int regs, unsigned n,
+                                             const guint8 *in, guint8 *out,
+                                             size_t unit)
+{
+    for (size_t off = 0; off < unit; off += 16) {
+#pragma GCC unroll 8
+        for (int r = 0; r < regs; r++) {
+            b[r] = _mm512_xor_si512(b[r], lb_zmm_gather(in + off, r, n, unit));
+        }
+        lb_zmm_crypt(k, true, b, regs);
+#pragma GCC unroll 8
+        for (int r = 0; r < regs; r++) {
+#pragma GCC unroll 4
+            for (unsigned l = 0; l < 4; l++) {
+                if (4 * r + l < n) {
+                    _mm_storeu_si128(
+                        (__m128i *)(out + (4 * r + l) * unit + off),
+                        lb_zmm_extract(b[r], l));
+                }
+            }
+        }
+    }
+}
+
+LB_VAES512 void lb_cipher_vaes512_cbc_enc_group(const LbAesniKey *k,
+                                                const guint8 (*ivs)[16],
+                                                unsigned n, const guint8 *in,
+                                                guint8 *out, size_t unit)
+{
+    __m512i b[LB_YMM_LANES];
+
+    g_assert(n >= 1 && n <= 4 * LB_YMM_LANES);
+#pragma GCC unroll 8
+    for (int r = 0; r < LB_YMM_LANES; r++) {
+        b[r] = lb_zmm_gather(ivs[0], r, n, 16);
+    }
+    if (n > 16) {
+        lb_zmm_cbc_enc(k, b, LB_YMM_LANES, n, in, out, unit);
+    } else {
+        lb_zmm_cbc_enc(k, b, LB_YMM_LANES / 2, n, in, out, unit);
     }
     _mm256_zeroupper();
 }
@@ -359,6 +458,14 @@ void lb_cipher_vaes512_ecb(const LbAesniKey *k, bool enc, const guint8 *in,
 
 void lb_cipher_vaes512_cbc_dec_unit(const LbAesniKey *k, const guint8 *iv,
                                     const guint8 *in, guint8 *out, size_t len)
+{
+    g_assert_not_reached();
+}
+
+void lb_cipher_vaes512_cbc_enc_group(const LbAesniKey *k,
+                                     const guint8 (*ivs)[16], unsigned n,
+                                     const guint8 *in, guint8 *out,
+                                     size_t unit)
 {
     g_assert_not_reached();
 }
