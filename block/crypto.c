@@ -413,15 +413,26 @@ static bool luks_truncate(LbNode *bs, uint64_t size, LbPrealloc prealloc,
 {
     LuksState *s = lb_node_opaque(bs);
 
-    if (s->payload_size) {
-        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
-                    "cannot resize a LUKS2 volume with a fixed-size segment");
-        return false;
-    }
     if (size % s->sector) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                     "The new size must be a multiple of %u", s->sector);
         return false;
+    }
+    if (s->payload_size) {
+        /* A LUKS2 segment of fixed size: the header records the size.
+         * Grow the payload file first (when it is short), then the header;
+         * a shrink only rewrites the header and leaves the file alone. */
+        int64_t flen = lb_node_length(s->file);
+        if (flen >= 0 && (uint64_t)flen < s->payload_offset + size &&
+            !lb_node_truncate(s->file, s->payload_offset + size, prealloc,
+                              errp)) {
+            return false;
+        }
+        if (!lb_luks_set_payload_size(s->luks, size, errp)) {
+            return false;
+        }
+        s->payload_size = size;
+        return true;
     }
     return lb_node_truncate(s->file, s->payload_offset + size, prealloc, errp);
 }

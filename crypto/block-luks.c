@@ -9,6 +9,7 @@
  */
 #include "config.h"
 #include "block-luks-priv.h"
+#include "block-luks2-priv.h"
 
 #include <errno.h>
 #include <string.h>
@@ -255,6 +256,16 @@ int lb_luks_add_key(LbLuks *luks, const LbSecret *passphrase, int slot,
 bool lb_luks_remove_key(LbLuks *luks, int slot, GError **errp)
 {
     return luks->ops->remove_key(luks, slot, errp);
+}
+
+bool lb_luks_set_payload_size(LbLuks *luks, uint64_t size, GError **errp)
+{
+    if (luks->version != 2 || luks->payload_size == 0) {
+        g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_INVALID,
+                    "this LUKS header records no payload size");
+        return false;
+    }
+    return lb_luks2_set_segment_size(luks, size, errp);
 }
 
 int lb_luks_find_key(LbLuks *luks, const LbSecret *passphrase, GError **errp)

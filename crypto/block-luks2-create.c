@@ -512,3 +512,35 @@ bool lb_luks2_remove_key(LbLuks *luks, int slot, GError **errp)
     }
     return true;
 }
+
+/* A fixed-size segment records the payload size: resize rewrites it. */
+bool lb_luks2_set_segment_size(LbLuks *luks, uint64_t size, GError **errp)
+{
+    LbLuks2State *st = luks->fmt;
+
+    if (!check_writable(luks, st->hdr, errp)) {
+        return false;
+    }
+    g_autoptr(LbLuks2Hdr) hdr = lb_luks2_hdr_dup(st->hdr);
+    LbLuks2Segment *seg = &hdr->meta.segments[0];
+    if (seg->dynamic) {
+        g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_INVALID,
+                    "the LUKS2 segment size is dynamic");
+        return false;
+    }
+    if (size == 0 || size % seg->sector_size) {
+        g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_INVALID,
+                    "invalid LUKS2 segment size %" G_GUINT64_FORMAT, size);
+        return false;
+    }
+    seg->size = size;
+    if (!lb_luks2_hdr_write(luks, hdr, errp)) {
+        g_prefix_error(errp, "cannot record the LUKS2 segment size: ");
+        return false;
+    }
+    lb_luks2_hdr_free(st->hdr);
+    st->hdr = g_steal_pointer(&hdr);
+    st->copy_state = 0; /* both copies were just rewritten */
+    luks->payload_size = size;
+    return true;
+}

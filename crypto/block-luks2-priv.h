@@ -211,5 +211,6 @@ bool lb_luks2_create(LbLuks *luks, const LbLuksCreateOpts *opts,
 int lb_luks2_add_key(LbLuks *luks, const LbSecret *pass, int slot,
                      uint64_t iter_time_ms, GError **errp);
 bool lb_luks2_remove_key(LbLuks *luks, int slot, GError **errp);
+bool lb_luks2_set_segment_size(LbLuks *luks, uint64_t size, GError **errp);
 
 #endif /* LB_CRYPTO_BLOCK_LUKS2_PRIV_H */

@@ -229,6 +229,13 @@ int lb_luks_add_key(LbLuks *luks, const LbSecret *passphrase, int slot,
 /** lb_luks_remove_key: disable @slot and wipe its key material. */
 bool lb_luks_remove_key(LbLuks *luks, int slot, GError **errp);
 /**
+ * lb_luks_set_payload_size: record @size bytes (a multiple of the sector
+ * size) as the size of a LUKS2 segment of fixed size, rewriting both header
+ * copies.  Headers whose payload size is dynamic (LUKS1, most LUKS2)
+ * record none: an error.
+ */
+bool lb_luks_set_payload_size(LbLuks *luks, uint64_t size, GError **errp);
+/**
  * lb_luks_find_key: the active slot that @passphrase opens, or -1 (no
  * error set when none matches; errp only for I/O errors, then -2).
  */

@@ -2,8 +2,9 @@
 # luksblk-img resize and check, and the header operations' refusals
 # (issue 6):
 #   resize of detached LUKS1/LUKS2 volumes moves only the payload's end
-#   (the header stays byte-identical, the data stays); shrinking without
-#   --shrink is refused with both files unchanged;
+#   (the header stays byte-identical, the data stays) except where a LUKS2
+#   segment of fixed size records it; shrinking without --shrink is
+#   refused with both files unchanged;
 #   check exits as qemu-img check does (0 clean, 1 not checked, 2
 #   corruption, 63 format without checks) and agrees with qemu-img where
 #   both can run;
@@ -57,12 +58,12 @@ for v in 1 2; do
 done
 
 # A LUKS2 segment of fixed size (as after a reencryption; made here by
-# rewriting the JSON of both copies): resizing would have to rewrite the
-# header, which luksblk does not do yet, so it is refused and nothing
-# changes.
+# rewriting the JSON of both copies) records the payload size: resize
+# rewrites it (growing the payload file first when it is short; a shrink
+# leaves the file alone), and cryptsetup reads the new size.
 H=hf.img P=pf.img
 expect_ok $IMG create -q $SEC -f luks -o key-secret=sec0,iter-time=10,detached-header=on,luks-version=2,pbkdf=pbkdf2 $H
-truncate -s 8M $P
+truncate -s 4M $P
 python3 - "$H" "$HERE/corrupt-luks2.py" <<'PY' || fail "fixed-size segment"
 import importlib.util, json, struct, sys
 spec = importlib.util.spec_from_file_location("c", sys.argv[2])
@@ -76,13 +77,29 @@ out = c.write_copies(hdr[:2 * size], json.dumps(j, separators=(",", ":")).encode
 open(sys.argv[1], "r+b").write(out)
 PY
 D="driver=luks,file.filename=$P,header.filename=$H,key-secret=sec0"
-expect_ok $IMG info $SEC --image-opts "$D"
-has "virtual size: 4 MiB (4194304 bytes)"
+expect_ok $IO $SEC --image-opts "$D" -c 'write -P 0x71 0 1M'
+expect_ok $IMG resize $SEC --image-opts "$D" +1M
+[ "$(stat -c %s $P)" = 5242880 ] || fail "fixed-size payload file is $(stat -c %s $P) bytes"
+expect_ok $IMG info --output=json $SEC --image-opts "$D"
+json_is virtual-size 5242880
+json_is format-specific.data.segments.0.size 5242880
 hs=$(md5 $H) ps=$(md5 $P)
-expect_err 'cannot resize a LUKS2 volume with a fixed-size segment' \
-    $IMG resize $SEC --image-opts "$D" +1M
-same $H "$hs" "refused fixed-size resize"
-same $P "$ps" "refused fixed-size resize"
+expect_err -- '--shrink' $IMG resize $SEC --image-opts "$D" 2M
+same $H "$hs" "refused fixed-size shrink"
+same $P "$ps" "refused fixed-size shrink"
+expect_ok $IMG resize --shrink $SEC --image-opts "$D" 2M
+same $P "$ps" "fixed-size shrink (the file stays)"
+expect_ok $IO $SEC --image-opts "$D" -c 'read -P 0x71 0 1M' -c length
+has "2 MiB"
+expect_ok $IMG check $H
+if command -v cryptsetup >/dev/null; then
+    cryptsetup luksDump $H | grep -q "length: 2097152 \[bytes\]" ||
+        fail "cryptsetup does not read the new segment size"
+    printf abc123 > pass
+    cryptsetup open --test-passphrase --key-file pass --header $H $P ||
+        fail "cryptsetup rejects the resized header"
+    ok
+fi
 
 # An attached volume refuses to shrink below its data too, file untouched.
 expect_ok $IMG create -q $SEC -f luks -o key-secret=sec0,iter-time=10 a.img 4M

@@ -435,6 +435,34 @@ static void test_stale_copy(void)
     g_assert_cmpint(lb_luks_unlocked_slot(o), ==, 1);
 }
 
+/* Only a fixed-size segment records a payload size (the positive case is
+ * in tests/interop/test-tools-resize.sh); dynamic ones and LUKS1 refuse
+ * and write nothing. */
+static void test_payload_size_dynamic(void)
+{
+    g_autoptr(MemDev) d = mem_new();
+    g_autoptr(LbLuks) l = make(d, "pbkdf2", "pass");
+    g_autoptr(GError) err = NULL;
+    unsigned writes = d->writes;
+
+    g_assert_cmpuint(lb_luks_payload_size(l), ==, 0);
+    g_assert_false(lb_luks_set_payload_size(l, 1 << 20, &err));
+    g_assert_error(err, LB_LUKS_ERROR, LB_LUKS_ERROR_INVALID);
+    g_clear_error(&err);
+
+    g_autoptr(MemDev) d1 = mem_new();
+    LbLuksCreateOpts o = {.version = 1, .iterations = 1000};
+    LbLuksIO io = mem_io(d1);
+    g_autoptr(LbSecret) p = pw("pass");
+    g_autoptr(LbLuks) l1 = lb_luks_create(&io, &o, p, &err);
+    g_assert_no_error(err);
+    unsigned writes1 = d1->writes;
+    g_assert_false(lb_luks_set_payload_size(l1, 1 << 20, &err));
+    g_assert_error(err, LB_LUKS_ERROR, LB_LUKS_ERROR_INVALID);
+    g_assert_cmpuint(d->writes, ==, writes);
+    g_assert_cmpuint(d1->writes, ==, writes1);
+}
+
 static void test_both_damaged(void)
 {
     g_autoptr(MemDev) d = mem_new();
@@ -781,6 +809,8 @@ int main(int argc, char **argv)
     }
     g_test_add_func("/crypto/luks2/copies/stale", test_stale_copy);
     g_test_add_func("/crypto/luks2/copies/both-damaged", test_both_damaged);
+    g_test_add_func("/crypto/luks2/payload-size-dynamic",
+                    test_payload_size_dynamic);
     g_test_add_func("/crypto/luks2/short-device", test_short_device);
     for (unsigned i = 0; i < G_N_ELEMENTS(json_cases); i++) {
         g_autofree char *path =
