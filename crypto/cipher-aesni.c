@@ -3,11 +3,11 @@
  * ECB, CBC and XTS, used when the CPU has the AES instructions (and
  * SSE4.1); every other cipher, chain and CPU stays on cipher-nettle.c.
  * XTS runs sixteen blocks at a time with VAES when the CPU has it; with
- * AVX-512 too, XTS, ECB and CBC decryption run 32, and CBC encryption
- * 32 sectors side by side (cipher-vaes.c).  LB_CIPHER_IMPL in the environment when a
- * cipher is created picks a path for tests and measurements: "nettle"
- * keeps nettle, "aesni" AES-NI without VAES, "vaes256" VAES without
- * AVX-512; unset, the fastest the CPU allows.
+ * AVX-512 too, XTS, ECB and CBC decryption run 32, and CBC encryption up
+ * to 32 sectors side by side (cipher-vaes.c).  LB_CIPHER_IMPL in the
+ * environment when a cipher is created picks a path for tests and
+ * measurements: "nettle" keeps nettle, "aesni" AES-NI without VAES,
+ * "vaes256" VAES without AVX-512; unset, the fastest the CPU allows.
  *
  * Key schedules (FIPS-197 key expansion, SubWord by aeskeygenassist; the
  * decryption round keys are the Equivalent Inverse Cipher's, through
@@ -18,7 +18,8 @@
  * lb_stack_wipe() after every call.  Setup also checks the result
  * against nettle on a test run and stays on nettle if it ever differs.
  *
- * Throughput comes from keeping eight independent blocks in flight:
+ * On the AES-NI (128-bit) path, throughput comes from keeping eight
+ * independent blocks in flight:
  *  - XTS (IEEE 1619): the first tweaks of up to eight sectors are
  *    encrypted together with the tweak key (plain64 IVs without a call),
  *    then each sector runs eight blocks per iteration; the eight tweaks
@@ -60,8 +61,8 @@ static bool lb_aesni_cpu(void)
     unsigned a, b, c, d;
 
     if (cached < 0) {
-        cached = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_AES) &&
-                 (c & bit_SSE4_1);
+        cached =
+            __get_cpuid(1, &a, &b, &c, &d) && (c & bit_AES) && (c & bit_SSE4_1);
     }
     return cached;
 }
@@ -104,7 +105,8 @@ static LB_AESNI void lb_aesni_expand(LbAesniKey *k, const guint8 *key,
     /* Equivalent Inverse Cipher: reversed, InvMixColumns on the middle. */
     _mm_store_si128(dec, _mm_load_si128(enc + nr));
     for (unsigned r = 1; r < nr; r++) {
-        _mm_store_si128(dec + r, _mm_aesimc_si128(_mm_load_si128(enc + nr - r)));
+        _mm_store_si128(dec + r,
+                        _mm_aesimc_si128(_mm_load_si128(enc + nr - r)));
     }
     _mm_store_si128(dec + nr, _mm_load_si128(enc));
     k->rounds = nr;
@@ -217,9 +219,9 @@ static inline LB_AESNI __m128i lb_xts_mulx(__m128i t)
 static inline LB_AESNI __m128i lb_xts_mulx8(__m128i t)
 {
     __m128i c = _mm_srli_si128(t, 15);
-    __m128i fold = _mm_xor_si128(_mm_xor_si128(c, _mm_slli_epi64(c, 1)),
-                                 _mm_xor_si128(_mm_slli_epi64(c, 2),
-                                               _mm_slli_epi64(c, 7)));
+    __m128i fold = _mm_xor_si128(
+        _mm_xor_si128(c, _mm_slli_epi64(c, 1)),
+        _mm_xor_si128(_mm_slli_epi64(c, 2), _mm_slli_epi64(c, 7)));
 
     return _mm_xor_si128(_mm_slli_si128(t, 1), fold);
 }
@@ -296,8 +298,8 @@ static LB_AESNI void lb_aesni_xts(LbBlockCipher *c, bool enc,
 
             if (c->vaes512) {
                 lb_store(ivs[g], t[g]);
-                lb_cipher_vaes512_xts_unit(&c->ni_data, enc, ivs[g],
-                                           in + off, out + off, sector_size);
+                lb_cipher_vaes512_xts_unit(&c->ni_data, enc, ivs[g], in + off,
+                                           out + off, sector_size);
             } else if (c->vaes) {
                 lb_store(ivs[g], t[g]);
                 lb_cipher_vaes_xts_unit(&c->ni_data, enc, ivs[g], in + off,
@@ -354,11 +356,10 @@ static LB_AESNI void lb_aesni_cbc_dec(LbBlockCipher *c, uint64_t iv_sector,
     for (size_t off = 0; off < len; off += sector_size, iv_sector += step) {
         lb_ivgen_compute(&c->ivgen, iv_sector, sector_size, iv);
         if (c->vaes512) {
-            lb_cipher_vaes512_cbc_dec_unit(&c->ni_data, iv, in + off,
-                                           out + off, sector_size);
+            lb_cipher_vaes512_cbc_dec_unit(&c->ni_data, iv, in + off, out + off,
+                                           sector_size);
         } else {
-            lb_cbc_dec_unit(&c->ni_data, iv, in + off, out + off,
-                            sector_size);
+            lb_cbc_dec_unit(&c->ni_data, iv, in + off, out + off, sector_size);
         }
     }
 }
@@ -387,8 +388,8 @@ static LB_AESNI void lb_aesni_cbc_enc(LbBlockCipher *c, uint64_t iv_sector,
         __m128i b[LB_LANES];
 
         for (unsigned g = 0; g < n; g++) {
-            lb_ivgen_compute(&c->ivgen, iv_sector + (u + g) * step,
-                             sector_size, ivs[g]);
+            lb_ivgen_compute(&c->ivgen, iv_sector + (u + g) * step, sector_size,
+                             ivs[g]);
         }
         if (n > 1 && vaes) {
             lb_cipher_vaes512_cbc_enc_group(&c->ni_data, ivs, n, src, dst,
@@ -511,8 +512,8 @@ bool lb_cipher_aesni_setup(LbBlockCipher *c, const char *cipher,
         lb_aesni_expand(&c->ni_tweak, key + single, single);
     }
     c->vaes = g_strcmp0(impl, "aesni") && lb_cipher_vaes_available();
-    c->vaes512 = c->vaes && g_strcmp0(impl, "vaes256") &&
-                 lb_cipher_vaes512_available();
+    c->vaes512 =
+        c->vaes && g_strcmp0(impl, "vaes256") && lb_cipher_vaes512_available();
     c->aesni = true;
     /* The widest path that agrees with nettle. */
     if (c->vaes512 && !lb_aesni_self_check(c)) {

@@ -11,14 +11,14 @@
  * LbAesniKey in the cipher's locked memory and broadcast to both halves
  * of a register; the caller (lb_cipher_aesni_run) wipes the stack.
  *
- * With AVX-512 (F and BW) and VPCLMULQDQ the same runs on zmm registers: four blocks per
- * instruction, 32 per step (one 512-byte sector), and 32 vector registers
- * so that the eight tweak registers are not spilled.  The first tweaks
- * come from T by independent multiplications by x^k (k = 0..31, one per
- * block) instead of a chain, and each step multiplies by x^32 (a byte
- * shift and one carry-less multiplication).  ECB and
- * CBC decryption (whose blocks are independent too) use the same 32-block
- * round sequence; CBC encryption runs up to 32 sectors side by side.
+ * With AVX-512 (F and BW) and VPCLMULQDQ the same runs on zmm registers:
+ * four blocks per instruction, 32 per step (one 512-byte sector), and 32
+ * vector registers so that the eight tweak registers are not spilled. The
+ * first tweaks come from T by independent multiplications by x^k (k =
+ * 0..31, one per block) instead of a chain, and each step multiplies by
+ * x^32 (a byte shift and one carry-less multiplication). ECB and CBC
+ * decryption (whose blocks are independent too) use the same 32-block round
+ * sequence; CBC encryption runs up to 32 sectors side by side.
  */
 #include "config.h"
 #include "crypto/cipher-priv.h"
@@ -92,7 +92,8 @@ static inline LB_VAES __m256i lb_ymm_mulx(__m256i t)
     const __m256i poly = _mm256_set_epi32(0, 1, 0, 0x87, 0, 1, 0, 0x87);
     __m256i top = _mm256_shuffle_epi32(_mm256_srai_epi32(t, 31), 0x13);
 
-    return _mm256_xor_si256(_mm256_add_epi64(t, t), _mm256_and_si256(top, poly));
+    return _mm256_xor_si256(_mm256_add_epi64(t, t),
+                            _mm256_and_si256(top, poly));
 }
 
 /* Both halves times x^16: a two-byte shift of each 128-bit half, the 16
@@ -100,10 +101,9 @@ static inline LB_VAES __m256i lb_ymm_mulx(__m256i t)
 static inline LB_VAES __m256i lb_ymm_mulx16(__m256i t)
 {
     __m256i c = _mm256_bsrli_epi128(t, 14);
-    __m256i fold =
-        _mm256_xor_si256(_mm256_xor_si256(c, _mm256_slli_epi64(c, 1)),
-                         _mm256_xor_si256(_mm256_slli_epi64(c, 2),
-                                          _mm256_slli_epi64(c, 7)));
+    __m256i fold = _mm256_xor_si256(
+        _mm256_xor_si256(c, _mm256_slli_epi64(c, 1)),
+        _mm256_xor_si256(_mm256_slli_epi64(c, 2), _mm256_slli_epi64(c, 7)));
 
     return _mm256_xor_si256(_mm256_bslli_epi128(t, 2), fold);
 }
@@ -185,7 +185,8 @@ LB_VAES void lb_cipher_vaes_xts_unit(const LbAesniKey *k, bool enc,
 static inline LB_VAES512 __m512i lb_zmm_mulxk(__m512i t, __m512i k)
 {
     const __m512i poly = _mm512_set1_epi64(0x87);
-    __m512i out = _mm512_srlv_epi64(t, _mm512_sub_epi64(_mm512_set1_epi64(64), k));
+    __m512i out =
+        _mm512_srlv_epi64(t, _mm512_sub_epi64(_mm512_set1_epi64(64), k));
 
     return _mm512_xor_si512(
         _mm512_xor_si512(_mm512_sllv_epi64(t, k), _mm512_bslli_epi128(out, 8)),
@@ -254,8 +255,8 @@ static LB_VAES512 void lb_vaes512_xts_unit(const LbAesniKey *k, bool enc,
 
 #pragma GCC unroll 8
     for (int i = 0; i < LB_YMM_LANES; i++) {
-        tw[i] = lb_zmm_mulxk(
-            t, _mm512_add_epi64(lane_k, _mm512_set1_epi64(4 * i)));
+        tw[i] =
+            lb_zmm_mulxk(t, _mm512_add_epi64(lane_k, _mm512_set1_epi64(4 * i)));
     }
     for (size_t off = 0; off < len; off += 64 * LB_YMM_LANES) {
         __m512i b[LB_YMM_LANES];
@@ -265,8 +266,8 @@ static LB_VAES512 void lb_vaes512_xts_unit(const LbAesniKey *k, bool enc,
             if (off) {
                 tw[i] = lb_zmm_mulx32(tw[i]);
             }
-            b[i] = _mm512_xor_si512(_mm512_loadu_si512(in + off + 64 * i),
-                                    tw[i]);
+            b[i] =
+                _mm512_xor_si512(_mm512_loadu_si512(in + off + 64 * i), tw[i]);
         }
         lb_zmm_crypt(k, enc, b, LB_YMM_LANES);
 #pragma GCC unroll 8
@@ -278,17 +279,15 @@ static LB_VAES512 void lb_vaes512_xts_unit(const LbAesniKey *k, bool enc,
     _mm256_zeroupper();
 }
 
-void lb_cipher_vaes512_xts_unit(const LbAesniKey *k, bool enc,
-                                const guint8 *t0, const guint8 *in,
-                                guint8 *out, size_t len)
+void lb_cipher_vaes512_xts_unit(const LbAesniKey *k, bool enc, const guint8 *t0,
+                                const guint8 *in, guint8 *out, size_t len)
 {
     g_assert(len % (64 * LB_YMM_LANES) == 0);
     lb_vaes512_xts_unit(k, enc, t0, in, out, len);
 }
 
 LB_VAES512 void lb_cipher_vaes512_ecb(const LbAesniKey *k, bool enc,
-                                      const guint8 *in, guint8 *out,
-                                      size_t len)
+                                      const guint8 *in, guint8 *out, size_t len)
 {
     g_assert(len % (64 * LB_YMM_LANES) == 0);
     for (size_t off = 0; off < len; off += 64 * LB_YMM_LANES) {
@@ -464,19 +463,16 @@ void lb_cipher_vaes512_cbc_dec_unit(const LbAesniKey *k, const guint8 *iv,
 
 void lb_cipher_vaes512_cbc_enc_group(const LbAesniKey *k,
                                      const guint8 (*ivs)[16], unsigned n,
-                                     const guint8 *in, guint8 *out,
-                                     size_t unit)
+                                     const guint8 *in, guint8 *out, size_t unit)
 {
     g_assert_not_reached();
 }
 
-void lb_cipher_vaes512_xts_unit(const LbAesniKey *k, bool enc,
-                                const guint8 *t0, const guint8 *in,
-                                guint8 *out, size_t len)
+void lb_cipher_vaes512_xts_unit(const LbAesniKey *k, bool enc, const guint8 *t0,
+                                const guint8 *in, guint8 *out, size_t len)
 {
     g_assert_not_reached();
 }
-
 
 bool lb_cipher_vaes_available(void)
 {

@@ -80,8 +80,8 @@ static LbBlockCipher *new_cipher(const char *mode, const guint8 *key,
     g_assert_true(c->aesni == ni);
     g_assert_true(c->vaes == (ni && g_strcmp0(impl, "aesni") &&
                               lb_cipher_vaes_available()));
-    g_assert_true(c->vaes512 == (c->vaes && !impl &&
-                                 lb_cipher_vaes512_available()));
+    g_assert_true(c->vaes512 ==
+                  (c->vaes && !impl && lb_cipher_vaes512_available()));
     return c;
 }
 
@@ -109,7 +109,8 @@ static void test_aesni_vs_nettle(gconstpointer data)
         g_autoptr(LbBlockCipher) ne = NULL;
 
         fill_random(key, tc->keylen);
-        if (k / G_N_ELEMENTS(fast_impls) == 2 && g_str_has_prefix(tc->mode, "xts")) {
+        if (k / G_N_ELEMENTS(fast_impls) == 2 &&
+            g_str_has_prefix(tc->mode, "xts")) {
             /* Equal halves, which the kernel and cryptsetup accept. */
             memcpy(key + tc->keylen / 2, key, tc->keylen / 2);
         }
@@ -167,7 +168,8 @@ static void test_aesni_selection(void)
     g_autoptr(LbBlockCipher) serpent = NULL;
 
     g_autoptr(LbBlockCipher) best = new_cipher("xts-plain64", key, 64, NULL);
-    g_autoptr(LbBlockCipher) v256 = new_cipher("xts-plain64", key, 64, "vaes256");
+    g_autoptr(LbBlockCipher) v256 =
+        new_cipher("xts-plain64", key, 64, "vaes256");
     g_autoptr(LbBlockCipher) ni = new_cipher("xts-plain64", key, 64, "aesni");
     g_autoptr(LbBlockCipher) ne = new_cipher("xts-plain64", key, 64, "nettle");
     g_autoptr(LbBlockCipher) cbc = new_cipher("cbc-plain64", key, 32, NULL);

@@ -146,7 +146,8 @@ static void test_secret_locked(void)
  * lb_stack_wipe(len) clears the len bytes just below the caller's frame,
  * where a callee's locals were: a callee leaves a pattern, a wipe of a
  * small len must remove it (it once cleared the far end of its 16 KiB
- * buffer instead, leaving all of it).  Reads dead stack on purpose, so not under ASan.
+ * buffer instead, leaving all of it).  Reads dead stack on purpose, so
+ * not under ASan.
  */
 static uintptr_t residue_at;
 
