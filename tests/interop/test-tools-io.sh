@@ -28,8 +28,7 @@ IOPTS=driver=luks,file.filename=p.img,header.filename=h.img,key-secret=sec0
 L="$IO $SEC --image-opts $IOPTS"
 
 # Mismatch: message and exit 1, the stats line still printed.
-run $L -c 'read -P 0xac 0 4k'
-[ "$rc" = 1 ] || fail "mismatch exit status $rc"
+expect_rc 1 $L -c 'read -P 0xac 0 4k'
 has "Pattern verification failed at offset 0, 4096 bytes"
 has "read 4096/4096 bytes at offset 0"
 
@@ -50,8 +49,7 @@ expect_ok $L -c 'write -z 0 64k' -c 'read -P 0 0 64k' -c 'write -z -u 64k 4k'
 printf 'xyz' > pat.bin
 expect_ok $L -c 'write -s pat.bin 2M 10' -c 'read -v 2M 10'
 has "00200000:  78 79 7a 78 79 7a 78 79 7a 78  xyzxyzxyzx"
-run $L -c 'write -z -P 1 0 1'
-[ "$rc" = 1 ] || fail "-z -P rc=$rc"
+expect_rc 1 $L -c 'write -z -P 1 0 1'
 has "Only one of -z, -P, and -s can be specified at the same time"
 
 # length, info, flush.
@@ -69,37 +67,28 @@ expect_ok $L -c 'aio_write -P 0x21 0 64k' -c 'aio_write -P 0x22 64k 64k' \
     -c 'read -P 0x22 64k 64k'
 has "wrote 65536/65536 bytes at offset 65536"
 has "read 65536/65536 bytes at offset 131072"
-run $L -c 'aio_read -P 0x99 0 4k' -c aio_flush
-[ "$rc" = 1 ] || fail "aio mismatch exit status $rc"
+expect_rc 1 $L -c 'aio_read -P 0x99 0 4k' -c aio_flush
 has "Pattern verification failed at offset 0, 4096 bytes"
 
 # Errors: each one line, non-zero.
-run $L -c 'read 100M 512'
-[ "$rc" = 1 ] || fail "read past end rc=$rc"
+expect_rc 1 $L -c 'read 100M 512'
 has_re '^read failed: '
-run $L -c 'read abc 1'
-[ "$rc" = 1 ] || fail "bad number rc=$rc"
+expect_rc 1 $L -c 'read abc 1'
 has "Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- abc"
-run $L -c 'read -P 0x100 0 1'
-[ "$rc" = 1 ] || fail "bad pattern rc=$rc"
+expect_rc 1 $L -c 'read -P 0x100 0 1'
 has "0x100 is not a valid pattern byte"
-run $L -c 'read 0'
-[ "$rc" = 1 ] || fail "argc rc=$rc"
+expect_rc 1 $L -c 'read 0'
 has_err "bad argument count 1 to read, expected at least 2 arguments"
-run $L -c 'bogus'
-[ "$rc" = 1 ] || fail "bogus rc=$rc"
+expect_rc 1 $L -c 'bogus'
 has_err 'command "bogus" not found'
-run $IO -r $SEC --image-opts $IOPTS -c 'write 0 512'
-[ "$rc" = 1 ] || fail "write on -r rc=$rc"
+expect_rc 1 $IO -r $SEC --image-opts $IOPTS -c 'write 0 512'
 has_err "luksblk-io: Block node is read-only"
 
 # Words are split at spaces only, as qemu-io's breakline() does: quotes
 # and backslashes are plain characters, an unmatched quote is no syntax.
-run $L -c "read -P 0xab 0 '512'"
-[ "$rc" = 1 ] || fail "quoted number rc=$rc"
+expect_rc 1 $L -c "read -P 0xab 0 '512'"
 has "Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- '512'"
-run $L -c "write -P 1 0 'x"
-[ "$rc" = 1 ] || fail "unmatched quote rc=$rc"
+expect_rc 1 $L -c "write -P 1 0 'x"
 has "Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- 'x"
 [ -z "$err" ] || fail "unmatched quote wrote to stderr: $err"
 expect_ok $L -c '   read   -P 0x21   0    512  ' -c '' -c '   '
@@ -139,8 +128,7 @@ if command -v qemu-io >/dev/null; then
 fi
 
 # Interactive prompt.
-run $L < <(printf 'write -P 7 0 512\nread -P 7 0 512\nquit\n')
-[ "$rc" = 0 ] || fail "interactive rc=$rc"
+expect_rc 0 $L < <(printf 'write -P 7 0 512\nread -P 7 0 512\nquit\n')
 has_re '^qemu-io> wrote 512/512 bytes at offset 0$'
 has_re '^qemu-io> read 512/512 bytes at offset 0$'
 

@@ -39,11 +39,9 @@ ok
 expect_ok $IMG compare $SEC --image-opts driver=raw,file.filename=src.raw "$D"
 has "Images are identical."
 expect_ok $IO -f raw back2.raw -c 'write -P 0x77 1000 1'
-run $IMG compare $SEC --image-opts driver=raw,file.filename=back2.raw "$D"
-[ "$rc" = 1 ] || fail "compare of different images rc=$rc"
+expect_rc 1 $IMG compare $SEC --image-opts driver=raw,file.filename=back2.raw "$D"
 has "Content mismatch at offset 512!"
-run $IMG compare -f raw -F raw src.raw nosuch.raw
-[ "$rc" = 2 ] || fail "compare with a missing image rc=$rc"
+expect_rc 2 $IMG compare -f raw -F raw src.raw nosuch.raw
 ok
 
 # luks -> luks with a new key.
@@ -96,12 +94,10 @@ has "Amend options for 'luks':"
 # check: clean luks 0, raw 63, corrupt header 2.
 expect_ok $IMG check h.img
 has "No errors were found on the image."
-run $IMG check -f raw src.raw
-[ "$rc" = 63 ] || fail "check raw rc=$rc"
+expect_rc 63 $IMG check -f raw src.raw
 ok
 cp h.img bad.img
 printf '\0\0\0\0' | dd of=bad.img bs=1 seek=252 conv=notrunc 2>/dev/null
-run $IMG check bad.img
-[ "$rc" = 2 ] || fail "check corrupt rc=$rc: $out $err"
+expect_rc 2 $IMG check bad.img
 ok
 done_ok

@@ -111,14 +111,11 @@ same a.img "$as" "refused attached shrink"
 cp h1.img bad.img
 printf '\0\0\0\0' | dd of=bad.img bs=1 seek=252 conv=notrunc status=none
 bs=$(md5 bad.img)
-run $IMG check bad.img
-[ "$rc" = 2 ] || fail "check of a corrupt header: rc=$rc ($out $err)"
+expect_rc 2 $IMG check bad.img
 same bad.img "$bs" "check of a corrupt header"
-run $IMG check nosuch.img
-[ "$rc" = 1 ] || fail "check of a missing image: rc=$rc"
+expect_rc 1 $IMG check nosuch.img
 ok
-run $IMG check -f raw p1.img
-[ "$rc" = 63 ] || fail "check of a raw image: rc=$rc"
+expect_rc 63 $IMG check -f raw p1.img
 has_err "luksblk-img: This image format does not support checks"
 if command -v qemu-img >/dev/null; then
     # (QEMU's luks driver has no check at all: only these compare.)

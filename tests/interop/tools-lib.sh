@@ -28,6 +28,14 @@ expect_ok() {
     [ "$rc" = 0 ] || fail "expected success: $* (rc=$rc) stderr: $err stdout: $out"
     ok
 }
+# expect_rc N CMD...: must exit with status N (output in $out and $err).
+expect_rc() {
+    local want=$1; shift
+    run "$@"
+    [ "$rc" = "$want" ] ||
+        fail "expected exit status $want, got $rc: $* stderr: $err stdout: $out"
+    ok
+}
 # expect_err PATTERN CMD...: must fail (1, not a signal), with exactly one
 # stderr line matching PATTERN (extended regex).
 expect_err() {
