@@ -21,22 +21,14 @@ import struct
 import sys
 import time
 
+from nbdqmp import recvall
+
 NBDMAGIC, IHAVEOPT = 0x4e42444d41474943, 0x49484156454F5054
 OPT_GO, REP_ACK, REP_INFO = 7, 1, 3
 REQ_MAGIC, SIMPLE_MAGIC = 0x25609513, 0x67446698
 CMD_READ, CMD_WRITE = 0, 1
 BLOCK = 65536
 ACKED_BEFORE_HALF = 32
-
-
-def recvall(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise EOFError("server closed the connection")
-        buf += chunk
-    return buf
 
 
 def block(i):

@@ -17,6 +17,8 @@ import socket
 import struct
 import sys
 
+from nbdqmp import recvall
+
 NBDMAGIC = 0x4e42444d41474943
 IHAVEOPT = 0x49484156454F5054
 REPMAGIC = 0x0003e889045565a9
@@ -54,16 +56,6 @@ def connect(addr):
     s.settimeout(20)
     s.connect(addr)
     return s
-
-
-def recvall(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise EOFError("server closed the connection")
-        buf += chunk
-    return buf
 
 
 class Client:

@@ -1,5 +1,6 @@
 """nbdqmp.py: helpers shared by the NBD interop tests written in Python
-(test-nbd-qmp.sh's checks, test-nbd-vs-qsd.py): a QMP client that keeps
+(test-nbd-qmp.sh's checks, test-nbd-vs-qsd.py, nbd-proto-check.py,
+nbd-killed-client.py): a QMP client that keeps
 the events it sees, and a minimal NBD client for the handshake.
 """
 import json
@@ -87,6 +88,17 @@ class QMP:
         ev = [(e["event"], e.get("data")) for e in self.events]
         self.events = []
         return ev
+
+
+def recvall(s, n):
+    """Exactly N bytes from S; EOFError if the server hangs up first."""
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError("server closed the connection")
+        buf += chunk
+    return buf
 
 
 def nbd_connect(addr):
