@@ -89,6 +89,12 @@ check({"type": "nbd", "id": "legacy", "node-name": "v",
       "nbd-server-add export listed under id = name")
 r = q.cmd("nbd-server-remove", {"name": "legacy", "mode": "hard"})
 check(r == {"return": {}}, "nbd-server-remove")
+# The legacy client's close may or may not have reached the server before
+# the hard remove, so the event comes before or after the return: wait
+# for it, or it turns up late among the events checked below.
+ev = q.wait_event("BLOCK_EXPORT_DELETED")
+check(ev is not None and ev["data"] == {"id": "legacy"},
+      "BLOCK_EXPORT_DELETED legacy")
 q.events.clear()
 r = q.cmd("block-export-del", {"id": "e7"})
 check(r == {"return": {}} and
