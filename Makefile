@@ -1,6 +1,7 @@
 # Top-level convenience wrapper around meson/ninja.
 #   make          build everything into build/
 #   make check    install missing packages, build, run every test
+#   make check-qemu-iotests  only QEMU's own iotests (skipped offline)
 #   make check-asan  the same suite built with ASan+UBSan (build-asan/)
 #   make fuzz     libFuzzer harnesses (clang, build-fuzz/), FUZZ_TIME s each
 #   make demo     install, build, run the main job on a temp volume
@@ -8,7 +9,7 @@
 BUILD ?= build
 PREFIX ?= /usr/local
 
-.PHONY: all deps check check-asan fuzz demo install clean bench
+.PHONY: all deps check check-qemu-iotests check-asan fuzz demo install clean bench
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -22,6 +23,10 @@ deps:
 check: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run-tests.sh $(BUILD)
+
+check-qemu-iotests: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-tests.sh $(BUILD) --suite qemu-iotests
 
 check-asan: deps
 	@scripts/check-asan.sh build-asan

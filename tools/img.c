@@ -76,7 +76,7 @@ void img_error(const char *fmt, ...)
     va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "luksblk-img: %s\n", msg);
+    fprintf(stderr, "%s: %s\n", g_get_prgname(), msg);
 }
 
 int img_usage_error(const char *cmd, const char *fmt, ...)
@@ -86,8 +86,8 @@ int img_usage_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    fprintf(stderr, "luksblk-img: %s\n", msg);
-    fprintf(stderr, "Try 'luksblk-img %s%s--help' for more info\n",
+    fprintf(stderr, "%s: %s\n", g_get_prgname(), msg);
+    fprintf(stderr, "Try '%s %s%s--help' for more info\n", g_get_prgname(),
             cmd ? cmd : "", cmd ? " " : "");
     return 1;
 }
@@ -243,6 +243,9 @@ static void img_help(void)
 
 int main(int argc, char **argv)
 {
+    /* Messages name the program as invoked (argv[0]), as qemu-img's do. */
+    g_autofree char *base = g_path_get_basename(argv[0]);
+    g_set_prgname(base);
     if (argc < 2) {
         return img_usage_error(NULL, "Not enough arguments");
     }
@@ -259,7 +262,7 @@ int main(int argc, char **argv)
         return img_usage_error(NULL, "Command not found: %s", argv[1]);
     }
     /* getopt's messages then start "luksblk-img CMD: ", as qemu-img's. */
-    g_autofree char *prog = g_strdup_printf("luksblk-img %s", cmd->name);
+    g_autofree char *prog = g_strdup_printf("%s %s", base, cmd->name);
     argv[1] = prog;
     int ret = cmd->func(argc - 1, argv + 1);
     lb_nodes_close_all();

@@ -118,6 +118,9 @@ int main(int argc, char **argv)
     bool ok = true;
     int c;
 
+    /* Messages name the program as invoked (argv[0]), as qemu-io's do. */
+    g_autofree char *base = g_path_get_basename(argv[0]);
+    g_set_prgname(base);
     while ((c = getopt_long(argc, argv, "c:d:f:hi:kmnrsCt:T:UV", longopts,
                             NULL)) != -1) {
         switch (c) {
@@ -134,7 +137,7 @@ int main(int argc, char **argv)
         case 'U': flags |= LB_OPEN_NO_LOCK; break;
         case 't':
             if (!lb_parse_cache_mode(optarg, &flags, &err)) {
-                fprintf(stderr, "luksblk-io: %s\n", err->message);
+                fprintf(stderr, "%s: %s\n", g_get_prgname(), err->message);
                 return 1;
             }
             break;
@@ -146,19 +149,19 @@ int main(int argc, char **argv)
             /* An argv string: take the passphrase out of it for good. */
             lb_opts_scrub_arg(optarg);
             if (!ok) {
-                fprintf(stderr, "luksblk-io: %s\n", err->message);
+                fprintf(stderr, "%s: %s\n", g_get_prgname(), err->message);
                 return 1;
             }
             break;
         default:
-            fprintf(stderr, "Try 'luksblk-io --help' for more info\n");
+            fprintf(stderr, "Try '%s --help' for more info\n", g_get_prgname());
             return 1;
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "luksblk-io: %s\n", optind >= argc ?
+        fprintf(stderr, "%s: %s\n", g_get_prgname(), optind >= argc ?
                 "no image file given" : "too many arguments");
-        fprintf(stderr, "Try 'luksblk-io --help' for more info\n");
+        fprintf(stderr, "Try '%s --help' for more info\n", g_get_prgname());
         return 1;
     }
 
@@ -166,14 +169,15 @@ int main(int argc, char **argv)
                                     &err);
     if (!bs) {
         /* qemu-io names the device only when it is a file name. */
-        fprintf(stderr, "luksblk-io: can't open%s%s: %s\n",
+        fprintf(stderr, "%s: can't open%s%s: %s\n", g_get_prgname(),
                 image_opts ? "" : " device ", image_opts ? "" : argv[optind],
                 err->message);
         return 1;
     }
     LbIoCmds *io = lb_iocmds_new(bs);
     lb_node_unref(bs);
-    lb_iocmds_set_error_prefix(io, "luksblk-io: ");
+    g_autofree char *prefix = g_strdup_printf("%s: ", g_get_prgname());
+    lb_iocmds_set_error_prefix(io, prefix);
 
     if (cmds->len == 0) {
         ok = io_interactive(io);
