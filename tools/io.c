@@ -5,7 +5,7 @@
  *              [-U] [-c CMD]... [file]
  *
  * Opens one image (a path, a json: pseudo-filename, or with --image-opts a
- * keyval string) and runs qemu-io commands on it through block/iocmds.c:
+ * keyval string) and runs qemu-io commands on it through ui/iocmds.c:
  * each -c in order, or, without -c, lines read at the "qemu-io> " prompt.
  * The exit status is 1 if any command failed (including a pattern
  * mismatch or a failed aio request), as scripts expect.

@@ -1,5 +1,6 @@
 /*
- * iocmds.h: the qemu-io command language on a node (block layer).
+ * iocmds.h: the qemu-io command language on a node (the ui/ library,
+ * above the block layer).
  *
  * Shared by luksblk-io (-c 'write -P 0xab 0 1M') and by the daemon's
  * human-monitor-command "qemu-io NODE \"CMD\"".  Output lines are QEMU's:

@@ -1,5 +1,5 @@
 /*
- * block/iocmds-aio.c: qemu-io's aio_read, aio_write and aio_flush.
+ * ui/iocmds-aio.c: qemu-io's aio_read, aio_write and aio_flush.
  *
  * Each request runs on the interpreter's GThreadPool, so several are in
  * flight on the node at once, as with qemu-io's AIO.  A finished request

@@ -1,11 +1,11 @@
 /*
- * block/iocmds-priv.h: what the qemu-io command engine's files share:
- * block/iocmds.c (parsing, synchronous commands, the public interface),
- * block/iocmds-aio.c (aio_read/aio_write/aio_flush on a GThreadPool) and
- * block/iocmds-dump.c (QEMU's output shapes).
+ * ui/iocmds-priv.h: what the qemu-io command engine's files share:
+ * ui/iocmds.c (parsing, synchronous commands, the public interface),
+ * ui/iocmds-aio.c (aio_read/aio_write/aio_flush on a GThreadPool) and
+ * ui/iocmds-dump.c (QEMU's output shapes).
  */
-#ifndef LB_BLOCK_IOCMDS_PRIV_H
-#define LB_BLOCK_IOCMDS_PRIV_H
+#ifndef LB_UI_IOCMDS_PRIV_H
+#define LB_UI_IOCMDS_PRIV_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -81,4 +81,4 @@ int lb_iocmds_cmd_aio_flush(LbIoCmds *io, const IoCmd *cmd, int argc,
  * waiting collect. */
 bool lb_iocmds_collect(LbIoCmds *io, bool wait, GString *out);
 
-#endif /* LB_BLOCK_IOCMDS_PRIV_H */
+#endif /* LB_UI_IOCMDS_PRIV_H */

@@ -1,5 +1,5 @@
 /*
- * block/iocmds.c: the qemu-io command language on a block node.
+ * ui/iocmds.c: the qemu-io command language on a block node.
  *
  * One interpreter serves luksblk-io (-c 'write -P 0xab 0 1M', the
  * interactive "qemu-io> " prompt) and the storage daemon's
@@ -12,8 +12,8 @@
  *   aio_flush  flush  length  info  discard  truncate  sleep  help
  *
  * This file parses command lines and runs the synchronous commands;
- * aio_read/aio_write run asynchronously (block/iocmds-aio.c) and the output
- * lines are formatted in block/iocmds-dump.c.  Requests need not be aligned to the node's sector size:
+ * aio_read/aio_write run asynchronously (ui/iocmds-aio.c) and the output
+ * lines are formatted in ui/iocmds-dump.c.  Requests need not be aligned to the node's sector size:
  * block/io.c widens them (read-modify-write for writes), as QEMU's block
  * layer does.
  */

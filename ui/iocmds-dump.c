@@ -1,5 +1,5 @@
 /*
- * block/iocmds-dump.c: QEMU's output shapes for the qemu-io engine and
+ * ui/iocmds-dump.c: QEMU's output shapes for the qemu-io engine and
  * `luksblk-img info`: the request report lines ("read N/N bytes at offset
  * X", "1 MiB, 1 ops; 00.00 sec (...)"), the -v hex dump, and the human
  * and pretty-JSON forms of an info object.
