@@ -5,11 +5,15 @@
  *   qemu-io [-d] NODE "COMMAND"
  *
  * COMMAND runs through the qemu-io command engine (lb/iocmds.h) on the
- * node.  As in QEMU, problems are reported in the output text ("Error:
- * ..."), not as a QMP error, and lines end in "\r\n".
+ * node.  As in QEMU, the command's output ("wrote 512/512 bytes ...",
+ * "Pattern verification failed ...") goes to the daemon's stdout, and the
+ * return value holds only the error messages ("Error: Cannot find device",
+ * "Block node is read-only", bad arguments), "" when there were none;
+ * problems are never a QMP error, and returned lines end in "\r\n".
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <json-glib/json-glib.h>
 
@@ -60,7 +64,8 @@ static char *crlf(const char *text)
     return g_string_free(out, FALSE);
 }
 
-static void hmp_qemu_io(const char *rest, GString *out)
+/* Output lines to the daemon's stdout, error lines to @err (returned). */
+static void hmp_qemu_io(const char *rest, GString *err)
 {
     g_autofree char *node_name = hmp_take_arg(&rest);
     if (node_name && strcmp(node_name, "-d") == 0) {
@@ -69,20 +74,23 @@ static void hmp_qemu_io(const char *rest, GString *out)
     }
     g_autofree char *cmd = hmp_take_arg(&rest);
     if (!node_name || !cmd) {
-        g_string_append(out, "qemu-io: expected NODE \"COMMAND\"\n");
+        g_string_append(err, "qemu-io: expected NODE \"COMMAND\"\n");
         return;
     }
     LbNode *bs = lb_node_find(node_name);
     if (!bs) {
-        g_string_append_printf(out,
+        g_string_append_printf(err,
                                "Error: Cannot find device='%s' nor "
                                "node-name='%s'\n",
                                node_name, node_name);
         return;
     }
     g_autoptr(LbIoCmds) io = lb_iocmds_new(bs);
-    lb_iocmds_run(io, cmd, false, out);
+    g_autoptr(GString) out = g_string_new(NULL);
+    lb_iocmds_run_err(io, cmd, false, out, err);
     lb_iocmds_drain(io, out);
+    fputs(out->str, stdout);
+    fflush(stdout);
 }
 
 bool lb_qmp_human_monitor_command(const LbQmpHumanMonitorCommandArgs *args,

@@ -42,7 +42,8 @@ class QMPError(Exception):
 
 
 class QMPClient:
-    def __init__(self, path, negotiate=True, timeout=60.0):
+    def __init__(self, path, negotiate=True, timeout=60.0, log=None):
+        self.log = log       # the daemon's stdout, for hmp()
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         # The socket file appears at bind(), a moment before listen():
@@ -135,9 +136,18 @@ class QMPClient:
                 self.events.append(msg)
 
     def hmp(self, line):
-        """human-monitor-command; returns the output with "\\r\\n" -> "\\n"."""
+        """human-monitor-command, as a person at the monitor sees it: what
+        the daemon printed on its stdout meanwhile (qemu-io's output goes
+        there, as in QEMU), then the returned text (errors), "\\r\\n" ->
+        "\\n".  Needs the daemon's log (Daemon.connect() passes it)."""
+        start = self.log.seek(0, os.SEEK_END) if self.log else 0
         out = self.command('human-monitor-command', {'command-line': line})
-        return out.replace('\r\n', '\n')
+        printed = ''
+        if self.log:
+            self.log.flush()
+            self.log.seek(start)
+            printed = self.log.read()
+        return printed + out.replace('\r\n', '\n')
 
     def run_job(self, cmd, args, job_id):
         """Start a job command, wait for it to conclude, dismiss it, and
@@ -166,7 +176,9 @@ class Daemon:
         for i, path in enumerate(self.sockets):
             cmd += ['--chardev', 'socket,id=m%d,path=%s,server=on,wait=off'
                     % (i, path), '--monitor', 'chardev=m%d' % i]
-        self.log = open(os.path.join(self.tmp, 'daemon.log'), 'w+')
+        # O_APPEND: the daemon's writes land at the end whatever offset
+        # output() and hmp() leave on the shared file description.
+        self.log = open(os.path.join(self.tmp, 'daemon.log'), 'a+')
         self.proc = subprocess.Popen(cmd, cwd=cwd or self.tmp,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         self.clients = []
@@ -186,7 +198,7 @@ class Daemon:
                                % (e, out)) from e
 
     def connect(self, index=0, negotiate=True):
-        c = QMPClient(self.sockets[index], negotiate)
+        c = QMPClient(self.sockets[index], negotiate, log=self.log)
         self.clients.append(c)
         return c
 

@@ -361,6 +361,18 @@ class ProtocolTest(unittest.TestCase):
         out = c.hmp('qemu-io r0 "read -P 0x11 4096 512"')
         self.assertIn('Pattern verification failed at offset 4096', out)
         self.assertIn('Cannot find device', c.hmp('qemu-io nope "read 0 512"'))
+        # As in QEMU, qemu-io's output goes to the daemon's stdout and the
+        # command returns "" (QEMU's luks-detached-header test checks it);
+        # only errors come back.
+        hmp = 'human-monitor-command'
+        self.assertEqual(c.command(hmp, {'command-line':
+                                         'qemu-io r0 "read -P 0x5a 4096 512"'}),
+                         '')
+        self.assertIn('read 512/512 bytes at offset 4096', self.d.output())
+        self.assertEqual(c.command(hmp, {'command-line':
+                                         'qemu-io nope "read 0 512"'}),
+                         "Error: Cannot find device='nope' nor "
+                         "node-name='nope'\r\n")
         self.assertEqual(c.hmp('info block'), "unknown command: 'info'\n")
         with open(path, 'rb') as f:
             f.seek(4096)
