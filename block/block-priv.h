@@ -70,6 +70,9 @@ int lb_io_write_zeroes_fallback(LbNode *bs, uint64_t off, uint64_t len,
                                 unsigned flags);
 
 /* Convert a data-path error at a control-plane boundary. */
+/* An empty qcow2 image for QEMU (block/qcow2-create.c; not openable here). */
+bool lb_qcow2_create(const char *filename, uint64_t size, LbOpts *opts,
+                     GError **errp);
 bool lb_block_errno_to_error(int ret, GError **errp, const char *fmt, ...)
     G_GNUC_PRINTF(3, 4);
 

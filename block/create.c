@@ -53,6 +53,17 @@ bool lb_img_create(const char *fmt, const char *filename, uint64_t size,
     const LbBlockDriver *drv = lb_block_driver_find(fmt);
     g_autoptr(LbOpts) empty = NULL;
 
+    if (!opts) {
+        opts = empty = lb_opts_new();
+    }
+    /* Create-only format (no driver opens it): block/qcow2-create.c. */
+    if (!drv && g_str_equal(fmt, "qcow2")) {
+        if (!lb_qcow2_create(filename, size, opts, errp)) {
+            g_prefix_error(errp, "%s: ", filename);
+            return false;
+        }
+        return true;
+    }
     if (!drv) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_NOT_FOUND,
                     "Unknown file format '%s'", fmt);
@@ -62,9 +73,6 @@ bool lb_img_create(const char *fmt, const char *filename, uint64_t size,
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_FAILED,
                     "Format driver '%s' does not support image creation", fmt);
         return false;
-    }
-    if (!opts) {
-        opts = empty = lb_opts_new();
     }
     if (!drv->create(filename, size, opts, errp)) {
         g_prefix_error(errp, "%s: ", filename);

@@ -168,4 +168,21 @@ if command -v cryptsetup >/dev/null; then
 else
     echo "note: cryptsetup not installed, skipping its checks"
 fi
+# An empty qcow2 image, as QEMU's luks-detached-header test makes for a
+# detached payload: QEMU's qemu-img reads it as a clean qcow2 image.
+expect_ok $IMG create -f qcow2 empty.qcow2 128M
+has "Formatting 'empty.qcow2', fmt=qcow2 size=134217728"
+[ "$(head -c 4 empty.qcow2 | od -An -tx1 | tr -d ' ')" = 514649fb ] ||
+    fail "qcow2 magic"
+[ "$(stat -c %s empty.qcow2)" = 196616 ] || fail "qcow2 file length"
+expect_err "^luksblk-img: bad.qcow2: Invalid parameter 'cluster_size'$" \
+    $IMG create -f qcow2 -o cluster_size=4096 bad.qcow2 1M
+[ ! -e bad.qcow2 ] || fail "a refused qcow2 create left a file"
+if command -v qemu-img >/dev/null; then
+    qemu-img check -f qcow2 empty.qcow2 >/dev/null || fail "qemu-img check"
+    [ "$(qemu-img info -f qcow2 --output=json empty.qcow2 |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')" = 134217728 ] ||
+        fail "qcow2 virtual size"
+    ok
+fi
 done_ok
