@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include "lb/thread.h"
 
 G_DEFINE_QUARK(lb - block - error - quark, lb_block_error)
 
@@ -32,6 +33,16 @@ static void child_free(LbChild *c)
 {
     g_free(c->role);
     g_free(c);
+}
+
+void lb_graph_lock(void)
+{
+    g_rec_mutex_lock(&graph_lock);
+}
+
+void lb_graph_unlock(void)
+{
+    g_rec_mutex_unlock(&graph_lock);
 }
 
 bool lb_block_errno_to_error(int ret, GError **errp, const char *fmt, ...)
@@ -71,22 +82,48 @@ static void registry_remove(LbNode *bs)
 
 LbNode *lb_node_find(const char *name)
 {
+    LB_ASSERT_MAIN_LOOP();
     g_rec_mutex_lock(&graph_lock);
     LbNode *bs = registry ? g_hash_table_lookup(registry, name) : NULL;
     g_rec_mutex_unlock(&graph_lock);
     return bs;
 }
 
-GList *lb_node_list(void)
+LbNode *lb_node_find_ref(const char *name)
+{
+    /* The reference is taken under the graph lock, which blockdev-del
+     * also holds while it decides, so the node cannot go in between. */
+    g_rec_mutex_lock(&graph_lock);
+    LbNode *bs = registry ? g_hash_table_lookup(registry, name) : NULL;
+    if (bs) {
+        lb_node_ref(bs);
+    }
+    g_rec_mutex_unlock(&graph_lock);
+    return bs;
+}
+
+static GList *node_list(bool ref)
 {
     GList *l = NULL;
 
     g_rec_mutex_lock(&graph_lock);
     for (guint i = 0; reg_order && i < reg_order->len; i++) {
-        l = g_list_prepend(l, reg_order->pdata[i]);
+        LbNode *bs = reg_order->pdata[i];
+        l = g_list_prepend(l, ref ? lb_node_ref(bs) : bs);
     }
     g_rec_mutex_unlock(&graph_lock);
     return g_list_reverse(l);
+}
+
+GList *lb_node_list(void)
+{
+    LB_ASSERT_MAIN_LOOP();
+    return node_list(false);
+}
+
+GList *lb_node_list_ref(void)
+{
+    return node_list(true);
 }
 
 /* QEMU's id_wellformed(): a letter, then letters, digits, '-', '.', '_'. */
@@ -158,13 +195,17 @@ static void node_destroy(LbNode *bs)
     for (guint i = 0; i < bs->children->len; i++) {
         LbChild *c = bs->children->pdata[i];
         c->node->n_parents--;
+        g_ptr_array_remove(c->node->parents, c);
     }
     g_rec_mutex_unlock(&graph_lock);
+    g_assert(!bs->uses);
     for (guint i = 0; i < bs->children->len; i++) {
         LbChild *c = bs->children->pdata[i];
         lb_node_unref(c->node);
     }
     g_ptr_array_unref(bs->children);
+    g_ptr_array_unref(bs->parents);
+    g_rec_mutex_clear(&bs->update_lock);
     g_free(bs->opaque);
     g_free(bs->node_name);
     g_free(bs->filename);
@@ -300,6 +341,8 @@ static LbNode *node_open(LbOpts *opts, unsigned flags, bool monitor,
     bs->alignment = 1;
     bs->opts_json = g_steal_pointer(&json);
     bs->children = g_ptr_array_new_with_free_func((GDestroyNotify)child_free);
+    bs->parents = g_ptr_array_new();
+    g_rec_mutex_init(&bs->update_lock);
     g_mutex_init(&bs->track_lock);
     g_cond_init(&bs->track_cond);
 
@@ -328,6 +371,7 @@ static LbNode *node_open(LbOpts *opts, unsigned flags, bool monitor,
 
 LbNode *lb_node_open(LbOpts *opts, unsigned flags, GError **errp)
 {
+    LB_ASSERT_MAIN_LOOP();
     return node_open(opts, flags, true, errp);
 }
 
@@ -397,10 +441,23 @@ LbNode *lb_node_open_child(LbNode *parent, LbOpts *opts, const char *role,
     LbChild *c = g_new0(LbChild, 1);
     c->role = g_strdup(role);
     c->node = child;
+    c->parent = parent;
+    c->kind = LB_CHILD_DATA; /* until the driver says otherwise */
     g_rec_mutex_lock(&graph_lock);
     child->n_parents++;
     g_ptr_array_add(parent->children, c);
+    g_ptr_array_add(child->parents, c);
+    bool ok = lb_perm_check_tree(child, errp);
+    if (!ok) {
+        child->n_parents--;
+        g_ptr_array_remove(child->parents, c);
+        g_ptr_array_remove(parent->children, c); /* frees c */
+    }
     g_rec_mutex_unlock(&graph_lock);
+    if (!ok) {
+        lb_node_unref(child);
+        return NULL;
+    }
     return child;
 }
 
@@ -420,6 +477,7 @@ static const char *probe_format(LbNode *file)
 LbNode *lb_node_open_image(const char *filename, const char *fmt,
                            bool image_opts, unsigned flags, GError **errp)
 {
+    LB_ASSERT_MAIN_LOOP();
     g_autoptr(LbOpts) opts = image_opts
                                  ? lb_opts_parse_keyval(filename, NULL, errp)
                                  : lb_opts_parse_filename(filename, errp);
@@ -450,6 +508,7 @@ LbNode *lb_node_open_image(const char *filename, const char *fmt,
 
 bool lb_node_del(const char *name, GError **errp)
 {
+    LB_ASSERT_MAIN_LOOP();
     g_rec_mutex_lock(&graph_lock);
     LbNode *bs = registry ? g_hash_table_lookup(registry, name) : NULL;
     if (!bs) {
@@ -480,6 +539,7 @@ bool lb_node_del(const char *name, GError **errp)
 
 void lb_nodes_close_all(void)
 {
+    LB_ASSERT_MAIN_LOOP();
     /* Newest first, so parents go before the children they reference. */
     for (;;) {
         LbNode *victim = NULL;
@@ -551,9 +611,20 @@ LbNode *lb_node_child(LbNode *bs, const char *role)
 
 /* ---- control-plane operations through the driver ----------------------- */
 
+void lb_node_update_begin(LbNode *bs)
+{
+    g_rec_mutex_lock(&bs->update_lock);
+}
+
+void lb_node_update_end(LbNode *bs)
+{
+    g_rec_mutex_unlock(&bs->update_lock);
+}
+
 bool lb_node_truncate(LbNode *bs, uint64_t size, LbPrealloc prealloc,
                       GError **errp)
 {
+    LB_ASSERT_CONTEXT(LB_CTX_ANY);
     if (bs->read_only) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_PERM,
                     "Block node is read-only");
@@ -564,7 +635,10 @@ bool lb_node_truncate(LbNode *bs, uint64_t size, LbPrealloc prealloc,
                     "Image format driver does not support resize");
         return false;
     }
-    return bs->drv->truncate(bs, size, prealloc, errp);
+    lb_node_update_begin(bs);
+    bool ok = bs->drv->truncate(bs, size, prealloc, errp);
+    lb_node_update_end(bs);
+    return ok;
 }
 
 int64_t lb_node_allocated_size(LbNode *bs)
@@ -592,6 +666,7 @@ char *lb_node_info_json(LbNode *bs)
 
 bool lb_node_amend(LbNode *bs, LbOpts *opts, bool force, GError **errp)
 {
+    LB_ASSERT_CONTEXT(LB_CTX_MAIN | LB_CTX_JOB);
     if (!bs->drv->amend) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_FAILED,
                     "Format driver '%s' does not support option amendment",
@@ -603,5 +678,10 @@ bool lb_node_amend(LbNode *bs, LbOpts *opts, bool force, GError **errp)
                     "Block node is read-only");
         return false;
     }
-    return bs->drv->amend(bs, opts, force, errp);
+    /* Keyslot changes read, decide and write the header: one at a time
+     * (a second amend or a resize waits here). */
+    lb_node_update_begin(bs);
+    bool ok = bs->drv->amend(bs, opts, force, errp);
+    lb_node_update_end(bs);
+    return ok;
 }

@@ -165,9 +165,11 @@ bool lb_luks_drv_create(const char *filename, uint64_t size, LbOpts *opts,
     return node && format_on_node(node, &p, NULL, errp);
 }
 
+/* (transfer full): blockdev-create runs in a job thread, so the node is
+ * held by a reference, never borrowed (the QMP handler pinned it too). */
 static LbNode *find_writable(const char *name, GError **errp)
 {
-    LbNode *bs = lb_node_find(name);
+    g_autoptr(LbNode) bs = lb_node_find_ref(name);
 
     if (!bs) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_NOT_FOUND,
@@ -179,7 +181,7 @@ static LbNode *find_writable(const char *name, GError **errp)
                     "Block node '%s' is read-only", name);
         return NULL;
     }
-    return bs;
+    return g_steal_pointer(&bs);
 }
 
 bool lb_luks_drv_create_nodes(LbOpts *opts, GError **errp)
@@ -204,9 +206,13 @@ bool lb_luks_drv_create_nodes(LbOpts *opts, GError **errp)
     }
     p.size = size;
     p.c.detached = header != NULL;
-    LbNode *hdr = find_writable(header ? header : file, errp);
-    LbNode *payload = header && file ? find_writable(file, errp) : NULL;
-    if (!hdr || (header && file && !payload)) {
+    g_autoptr(LbNode) hdr = find_writable(header ? header : file, errp);
+    if (!hdr) {
+        return false;
+    }
+    g_autoptr(LbNode) payload = header && file ? find_writable(file, errp)
+                                               : NULL;
+    if (header && file && !payload) {
         return false;
     }
     if (hdr == payload) {
@@ -214,7 +220,11 @@ bool lb_luks_drv_create_nodes(LbOpts *opts, GError **errp)
                     "'file' and 'header' must be different nodes");
         return false;
     }
-    return format_on_node(hdr, &p, payload, errp);
+    /* Formatting rewrites the whole header: exclusive, like amend. */
+    lb_node_update_begin(hdr);
+    bool ok = format_on_node(hdr, &p, payload, errp);
+    lb_node_update_end(hdr);
+    return ok;
 }
 
 /* ---- amend (QEMU's QCryptoBlockAmendOptionsLUKS) ------------------------- */

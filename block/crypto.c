@@ -332,6 +332,15 @@ static bool luks_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
         g_propagate_error(errp, g_steal_pointer(&local));
         return false;
     }
+    /* The header is the luks node's metadata: nobody else may write or
+     * resize it (the payload of a detached header is plain data). */
+    if (s->header
+            ? !lb_node_child_set_role(bs, "header", LB_CHILD_METADATA, errp)
+            : !lb_node_child_set_role(bs, "file",
+                                      LB_CHILD_DATA | LB_CHILD_METADATA,
+                                      errp)) {
+        return false;
+    }
     if (!no_keys) {
         if (!key_secret) {
             g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
@@ -431,7 +440,8 @@ static bool luks_truncate(LbNode *bs, uint64_t size, LbPrealloc prealloc,
         if (!lb_luks_set_payload_size(s->luks, size, errp)) {
             return false;
         }
-        s->payload_size = size;
+        /* The data path reads it without the update lock held here. */
+        __atomic_store_n(&s->payload_size, size, __ATOMIC_RELEASE);
         return true;
     }
     return lb_node_truncate(s->file, s->payload_offset + size, prealloc, errp);

@@ -111,6 +111,18 @@ struct LbLuks {
     LbSecret *master_key;          /* NULL when opened without keys */
     int unlocked_slot;
 
+    /*
+     * Header guard (issue 10).  update_lock serialises the header changes
+     * (add/remove key, segment size) for their whole run, from the copy of
+     * the header to the swap, so two changes never each write their own
+     * copy and lose the other's.  hdr_lock lets readers (info, find_key,
+     * n_active_slots) see the old or the new header, never a freed or
+     * half-changed one: a change holds it for writing only while it swaps
+     * or edits the in-memory header, not during the KDF.
+     */
+    GMutex update_lock;
+    GRWLock hdr_lock;
+
     /* Data path: a pool of ready cipher contexts keyed with master_key. */
     GMutex pool_lock;
     LbBlockCipher *pool[LB_LUKS_POOL_MAX];

@@ -58,6 +58,8 @@ static LbLuks *luks_alloc(const LbLuksIO *io, unsigned flags)
     luks->unlocked_slot = -1;
     luks->sector_size = LB_LUKS_SECTOR;
     g_mutex_init(&luks->pool_lock);
+    g_mutex_init(&luks->update_lock);
+    g_rw_lock_init(&luks->hdr_lock);
     return luks;
 }
 
@@ -135,12 +137,18 @@ void lb_luks_free(LbLuks *luks)
     }
     lb_secret_free(luks->master_key);
     g_mutex_clear(&luks->pool_lock);
+    g_mutex_clear(&luks->update_lock);
+    g_rw_lock_clear(&luks->hdr_lock);
     g_free(luks);
 }
 
 unsigned lb_luks_version(const LbLuks *luks) { return luks->version; }
 uint64_t lb_luks_payload_offset(const LbLuks *luks) { return luks->payload_offset; }
-uint64_t lb_luks_payload_size(const LbLuks *luks) { return luks->payload_size; }
+uint64_t lb_luks_payload_size(const LbLuks *luks)
+{
+    /* A resize may record a new size while the data path reads it. */
+    return __atomic_load_n(&luks->payload_size, __ATOMIC_ACQUIRE);
+}
 unsigned lb_luks_sector_size(const LbLuks *luks) { return luks->sector_size; }
 uint64_t lb_luks_header_size(const LbLuks *luks) { return luks->header_size; }
 bool lb_luks_has_keys(const LbLuks *luks) { return luks->master_key != NULL; }
@@ -244,38 +252,59 @@ static bool need_keys(LbLuks *luks, GError **errp)
     return true;
 }
 
+/*
+ * Header changes run one at a time (update_lock, see block-luks-priv.h);
+ * the formats take hdr_lock for writing around their swap.
+ */
 int lb_luks_add_key(LbLuks *luks, const LbSecret *passphrase, int slot,
                     uint64_t iter_time_ms, GError **errp)
 {
     if (!need_keys(luks, errp)) {
         return -1;
     }
-    return luks->ops->add_key(luks, passphrase, slot, iter_time_ms, errp);
+    g_mutex_lock(&luks->update_lock);
+    int r = luks->ops->add_key(luks, passphrase, slot, iter_time_ms, errp);
+    g_mutex_unlock(&luks->update_lock);
+    return r;
 }
 
 bool lb_luks_remove_key(LbLuks *luks, int slot, GError **errp)
 {
-    return luks->ops->remove_key(luks, slot, errp);
+    g_mutex_lock(&luks->update_lock);
+    bool ok = luks->ops->remove_key(luks, slot, errp);
+    g_mutex_unlock(&luks->update_lock);
+    return ok;
 }
 
 bool lb_luks_set_payload_size(LbLuks *luks, uint64_t size, GError **errp)
 {
-    if (luks->version != 2 || luks->payload_size == 0) {
+    if (luks->version != 2 || lb_luks_payload_size(luks) == 0) {
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_INVALID,
                     "this LUKS header records no payload size");
         return false;
     }
-    return lb_luks2_set_segment_size(luks, size, errp);
+    g_mutex_lock(&luks->update_lock);
+    bool ok = lb_luks2_set_segment_size(luks, size, errp);
+    g_mutex_unlock(&luks->update_lock);
+    return ok;
 }
 
+/* Readers: the KDF runs under the read lock, so a change that finishes
+ * meanwhile waits for it only at its swap. */
 int lb_luks_find_key(LbLuks *luks, const LbSecret *passphrase, GError **errp)
 {
-    return luks->ops->find_key(luks, passphrase, errp);
+    g_rw_lock_reader_lock(&luks->hdr_lock);
+    int r = luks->ops->find_key(luks, passphrase, errp);
+    g_rw_lock_reader_unlock(&luks->hdr_lock);
+    return r;
 }
 
 unsigned lb_luks_n_active_slots(LbLuks *luks)
 {
-    return luks->ops->n_active_slots(luks);
+    g_rw_lock_reader_lock(&luks->hdr_lock);
+    unsigned n = luks->ops->n_active_slots(luks);
+    g_rw_lock_reader_unlock(&luks->hdr_lock);
+    return n;
 }
 
 /* ---- information -------------------------------------------------------- */
@@ -284,6 +313,7 @@ LbLuksInfo *lb_luks_get_info(LbLuks *luks)
 {
     LbLuksInfo *info = g_new0(LbLuksInfo, 1);
 
+    g_rw_lock_reader_lock(&luks->hdr_lock);
     info->version = luks->version;
     info->payload_offset = luks->payload_offset;
     info->detached_header = luks->payload_offset == 0;
@@ -291,6 +321,7 @@ LbLuksInfo *lb_luks_get_info(LbLuks *luks)
     info->cipher_spec = g_strdup_printf("%s-%s", luks->cipher_name,
                                         luks->cipher_mode);
     luks->ops->fill_info(luks, info);
+    g_rw_lock_reader_unlock(&luks->hdr_lock);
     return info;
 }
 

@@ -384,12 +384,15 @@ int lb_luks1_add_key(LbLuks *luks, const LbSecret *pass, int slot,
         return -1;
     }
     s.active = LB_LUKS1_SLOT_ACTIVE;
+    /* Readers (info) see the header before or after, never during. */
+    g_rw_lock_writer_lock(&luks->hdr_lock);
     h->slots[slot] = s;
-    if (!luks1_write_hdr(luks, h, errp)) {
+    bool ok = luks1_write_hdr(luks, h, errp);
+    if (!ok) {
         h->slots[slot] = old;
-        return -1;
     }
-    return slot;
+    g_rw_lock_writer_unlock(&luks->hdr_lock);
+    return ok ? slot : -1;
 }
 
 bool lb_luks1_remove_key(LbLuks *luks, int slot, GError **errp)
@@ -409,14 +412,16 @@ bool lb_luks1_remove_key(LbLuks *luks, int slot, GError **errp)
         return false;
     }
     LbLuks1Slot old = *s;
+    g_rw_lock_writer_lock(&luks->hdr_lock);
     s->active = LB_LUKS1_SLOT_DISABLED;
     s->iterations = 0;
     memset(s->salt, 0, LB_LUKS_SALT_LEN);
-    if (!luks1_write_hdr(luks, h, errp)) {
+    bool ok = luks1_write_hdr(luks, h, errp);
+    if (!ok) {
         *s = old;
-        return false;
     }
-    return true;
+    g_rw_lock_writer_unlock(&luks->hdr_lock);
+    return ok;
 }
 
 int lb_luks1_find_key(LbLuks *luks, const LbSecret *pass, GError **errp)

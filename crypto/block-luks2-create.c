@@ -448,9 +448,11 @@ int lb_luks2_add_key(LbLuks *luks, const LbSecret *pass, int slot,
         g_prefix_error(errp, "cannot add LUKS2 keyslot %d: ", slot);
         return -1;
     }
+    g_rw_lock_writer_lock(&luks->hdr_lock);
     lb_luks2_hdr_free(st->hdr);
     st->hdr = g_steal_pointer(&hdr);
     st->copy_state = 0; /* both copies were just rewritten */
+    g_rw_lock_writer_unlock(&luks->hdr_lock);
     return slot;
 }
 
@@ -504,12 +506,14 @@ bool lb_luks2_remove_key(LbLuks *luks, int slot, GError **errp)
         g_prefix_error(errp, "cannot remove LUKS2 keyslot %d: ", slot);
         return false;
     }
+    g_rw_lock_writer_lock(&luks->hdr_lock);
     lb_luks2_hdr_free(st->hdr);
     st->hdr = g_steal_pointer(&hdr);
     st->copy_state = 0; /* both copies were just rewritten */
     if (luks->unlocked_slot == slot) {
         luks->unlocked_slot = -1;
     }
+    g_rw_lock_writer_unlock(&luks->hdr_lock);
     return true;
 }
 
@@ -538,9 +542,11 @@ bool lb_luks2_set_segment_size(LbLuks *luks, uint64_t size, GError **errp)
         g_prefix_error(errp, "cannot record the LUKS2 segment size: ");
         return false;
     }
+    g_rw_lock_writer_lock(&luks->hdr_lock);
     lb_luks2_hdr_free(st->hdr);
     st->hdr = g_steal_pointer(&hdr);
     st->copy_state = 0; /* both copies were just rewritten */
-    luks->payload_size = size;
+    __atomic_store_n(&luks->payload_size, size, __ATOMIC_RELEASE);
+    g_rw_lock_writer_unlock(&luks->hdr_lock);
     return true;
 }

@@ -4,12 +4,12 @@
  *
  * Lifecycle of one export:
  *
- *   block-export-add ──> registry: check id, find node, lb_node_use()
+ *   block-export-add ──> registry: check id, find node, lb_node_use_add()
  *                         └─> ops->create(exp, args)   type state in exp->impl
  *   clients come and go       ops->n_clients(exp) counts them
  *   block-export-del ──> registry: mode=safe refuses while n_clients > 0
  *                         └─> ops->destroy(exp, hard)  disconnect, unmount
- *                         └─> lb_node_unuse(), BLOCK_EXPORT_DELETED {"id"}
+ *                         └─> lb_node_use_del(), BLOCK_EXPORT_DELETED {"id"}
  *
  * The registry owns LbExport and its common fields; a type only reads them
  * and owns exp->impl.  create/destroy run on the control plane (QMP or the
@@ -47,7 +47,8 @@ struct LbExport {
     char *id;
     const LbExportOps *ops;
     char *node_name;                  /* as given in block-export-add */
-    LbNode *node;                     /* reference held, lb_node_use()d */
+    LbNode *node;                     /* reference held by @use */
+    LbNodeUse *use;                   /* permissions (lb_node_use_add) */
     bool writable;
     bool writethrough;                /* every write is FUA */
     void *impl;                       /* the type's state */

@@ -5,9 +5,12 @@
  * Common arguments ("type", "id", "node-name", "writable", "writethrough")
  * are handled here; the rest goes to the type's ops (export-priv.h).  The
  * registry keeps exports in creation order; query-block-exports lists
- * them newest first, the way QEMU does.  Control-plane calls come from the QMP monitor or
- * the daemon's command line; a mutex guards the list anyway so that the
- * NBD server's threads may call lb_exports_shutdown() paths safely.
+ * them newest first, the way QEMU does.  Adding an export takes a
+ * permission-checked use of its node (block/perm.c), so a writable export
+ * of a LUKS header is refused.  Control-plane calls come from the main
+ * loop (QMP monitor or the daemon's command line: asserted); a mutex
+ * guards the list anyway so that the NBD server's threads may call
+ * lb_exports_shutdown() paths safely.
  */
 #include "config.h"
 #include "lb/export.h"
@@ -18,6 +21,7 @@
 
 #include "lb/event.h"
 #include "lb/object.h"
+#include "lb/thread.h"
 #include "export-priv.h"
 
 G_DEFINE_QUARK(lb-export-error-quark, lb_export_error)
@@ -63,10 +67,8 @@ static void export_free(LbExport *exp)
     if (!exp) {
         return;
     }
-    if (exp->node) {
-        lb_node_unuse(exp->node);
-        lb_node_unref(exp->node);
-    }
+    lb_node_use_del(g_steal_pointer(&exp->use)); /* drops exp->node */
+    exp->node = NULL;
     g_free(exp->id);
     g_free(exp->node_name);
     g_free(exp);
@@ -113,6 +115,7 @@ static void export_destroy(LbExport *exp, bool hard, bool del)
 
 bool lb_block_export_add(LbOpts *args, GError **errp)
 {
+    LB_ASSERT_MAIN_LOOP();
     const char *type = NULL, *id = NULL, *node_name = NULL;
     bool writable, writethrough;
 
@@ -184,12 +187,19 @@ bool lb_block_export_add(LbOpts *args, GError **errp)
         return false;
     }
 
+    /* Checked against every parent of the node (and the nodes below a
+     * pass-through parent): a LUKS header is nobody else's to write. */
+    unsigned perm = LB_PERM_CONSISTENT_READ | (writable ? LB_PERM_WRITE : 0);
+    LbNodeUse *use = lb_node_use_add(node, perm, errp);
+    if (!use) {
+        return false;
+    }
     LbExport *exp = g_new0(LbExport, 1);
     exp->id = g_strdup(id);
     exp->ops = ops;
     exp->node_name = g_strdup(node_name);
-    exp->node = lb_node_ref(node);
-    lb_node_use(node);
+    exp->use = use;
+    exp->node = node;
     exp->writable = writable;
     exp->writethrough = writethrough;
 
@@ -210,6 +220,7 @@ bool lb_block_export_add(LbOpts *args, GError **errp)
 
 bool lb_block_export_del(const char *id, const char *mode, GError **errp)
 {
+    LB_ASSERT_MAIN_LOOP();
     bool hard;
 
     if (!mode || strcmp(mode, "safe") == 0) {

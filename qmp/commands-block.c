@@ -169,21 +169,57 @@ typedef struct AmendJob {
     bool force;
 } AmendJob;
 
+/*
+ * A create job's options and the nodes they name, pinned by references
+ * the handler takes in the main loop before the job starts, so a
+ * blockdev-del meanwhile is refused ("in use") instead of freeing a node
+ * under the job.
+ */
+typedef struct CreateJob {
+    LbOpts *opts;
+    GPtrArray *pinned; /* LbNode *, a reference each */
+} CreateJob;
+
 static bool create_run(void *opaque, GError **errp)
 {
-    return lb_blockdev_create(opaque, errp);
+    CreateJob *cj = opaque;
+
+    return lb_blockdev_create(cj->opts, errp);
+}
+
+static void create_free(void *opaque)
+{
+    CreateJob *cj = opaque;
+
+    g_ptr_array_unref(cj->pinned);
+    lb_opts_unref(cj->opts);
+    g_free(cj);
 }
 
 bool lb_qmp_blockdev_create(const LbQmpBlockdevCreateArgs *args, JsonNode **ret,
                             GError **errp)
 {
+    static const char *const node_keys[] = {"file", "header"};
     LbOpts *opts = lb_qmp_opts_from_node(args->options, errp);
 
     if (!opts) {
         return false;
     }
-    return lb_job_start(args->job_id, "create", create_run, opts,
-                        (GDestroyNotify)lb_opts_unref, errp);
+    CreateJob *cj = g_new0(CreateJob, 1);
+    cj->opts = opts;
+    cj->pinned = g_ptr_array_new_with_free_func((GDestroyNotify)lb_node_unref);
+    for (guint i = 0; i < G_N_ELEMENTS(node_keys); i++) {
+        const char *name = lb_opts_has(opts, node_keys[i]) &&
+                                   !lb_opts_is_child(opts, node_keys[i])
+                               ? lb_opts_get_str(opts, node_keys[i])
+                               : NULL;
+        LbNode *bs = name ? lb_node_find_ref(name) : NULL;
+        if (bs) {
+            g_ptr_array_add(cj->pinned, bs);
+        }
+    }
+    return lb_job_start(args->job_id, "create", create_run, cj, create_free,
+                        errp);
 }
 
 static bool amend_run(void *opaque, GError **errp)

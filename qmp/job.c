@@ -17,6 +17,7 @@
 
 #include "lb-qapi-commands-job.h"
 #include "lb/event.h"
+#include "lb/thread.h"
 #include "qmp/qmp.h"
 
 struct LbJob {
@@ -91,6 +92,7 @@ static gpointer job_thread(gpointer opaque)
     LbJob *job = opaque;
     GError *err = NULL;
 
+    lb_thread_set_context(LB_CTX_JOB);
     if (!job->fn(job->opaque, &err)) {
         job->error = err;
     }

@@ -25,6 +25,7 @@
 #include <glib.h>
 #include <glib-unix.h>
 
+#include "lb/thread.h"
 #include "lb/block.h"
 #include "lb/export.h"
 #include "lb/object.h"
@@ -324,6 +325,7 @@ int main(int argc, char **argv)
 
     chardevs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     loop = g_main_loop_new(NULL, FALSE);
+    lb_thread_main_loop_claim(); /* graph changes and QMP run here */
     lb_qmp_set_quit_handler(on_quit, NULL);
 
     int rc = 0;

@@ -109,8 +109,9 @@ static void lb_fuse_getattr(fuse_req_t req, fuse_ino_t ino,
 }
 
 /*
- * Resize the node to @size bytes (rounded up to the node's alignment).
- * With @grow_only, never shrink: growing writes race with each other and
+ * Resize the node to @size bytes (rounded up to the node's alignment);
+ * runs in a FUSE worker (I/O context), serialised with amend and every
+ * other resize by the node's update lock.  With @grow_only, never shrink: growing writes race with each other and
  * only the largest end may win.
  */
 static int export_resize(LbFuseExport *exp, uint64_t size, bool grow_only,
@@ -121,6 +122,9 @@ static int export_resize(LbFuseExport *exp, uint64_t size, bool grow_only,
 
     size = (size + exp->align - 1) & ~(uint64_t)(exp->align - 1);
     g_mutex_lock(&exp->resize_lock);
+    /* The node's exclusive update (as amend holds it): the size read and
+     * the resize are one step against every other resize of the node. */
+    lb_node_update_begin(exp->node);
     int64_t len = lb_node_length(exp->node);
     if (len < 0) {
         ret = (int)len;
@@ -132,6 +136,7 @@ static int export_resize(LbFuseExport *exp, uint64_t size, bool grow_only,
         g_debug("FUSE export '%s': resize to %" G_GUINT64_FORMAT ": %s",
                 exp->id, size, err->message);
     }
+    lb_node_update_end(exp->node);
     g_mutex_unlock(&exp->resize_lock);
     return ret;
 }

@@ -1,6 +1,13 @@
 /*
  * block.h: the block layer: a graph of nodes and the drivers behind them.
  *
+ * Threading model (issue 10):
+ *   The main loop alone changes the graph: open, del, export add/del, QMP.
+ *   Jobs run in their own threads on node references the main loop took.
+ *   I/O threads and workers call only the data path; it is thread-safe.
+ *   Header changes (amend, resize) hold the node's exclusive update lock.
+ *   Each function says where it may run; LB_ASSERT_* (lb/thread.h) checks.
+ *
  *   luks node ("libvirt-2-format")        driver luks (block/crypto.c)
  *     ├── file:   raw node ──> file node  payload sectors only
  *     └── header: file node               the LUKS header (optional)
@@ -8,9 +15,11 @@
  * Nodes are opened from LbOpts (keyval, json: or QMP arguments).  A child
  * is either nested options ({"file": {"driver": "file", ...}}) or the
  * node-name of an existing node ({"file": "libvirt-1-storage"}).  Named
- * nodes are kept in a process-wide registry.  Control-plane calls (open,
- * close, create) take the graph lock; the data path never does: node I/O
- * functions are thread-safe and may be called from many threads at once.
+ * nodes are kept in a process-wide registry.  Every edge and every export
+ * declares what it needs of the node below (consistent read, write,
+ * resize) and what it lets others do; a LUKS header is a metadata child
+ * that nobody else may write or resize, so a writable export of it is
+ * refused in QEMU's words.
  */
 #ifndef LB_BLOCK_H
 #define LB_BLOCK_H
@@ -32,6 +41,21 @@ typedef enum {
 } LbBlockError;
 
 typedef struct LbNode LbNode;
+typedef struct LbNodeUse LbNodeUse;
+
+/* Permissions on a node (QEMU's BLK_PERM_*, same names in messages). */
+typedef enum {
+    LB_PERM_CONSISTENT_READ = 1 << 0,
+    LB_PERM_WRITE = 1 << 1,
+    LB_PERM_RESIZE = 1 << 2,
+    LB_PERM_ALL = (1 << 3) - 1,
+} LbPerm;
+
+/* What a child holds for its parent (QEMU's BDRV_CHILD_DATA/METADATA). */
+typedef enum {
+    LB_CHILD_DATA = 1 << 0,     /* passes the parent's users' data through */
+    LB_CHILD_METADATA = 1 << 1, /* the parent's own metadata (a header) */
+} LbChildRole;
 
 typedef enum {
     LB_OPEN_RDWR = 1 << 0,        /* default is read-only */
@@ -102,10 +126,21 @@ LbNode *lb_node_ref(LbNode *bs);
 void lb_node_unref(LbNode *bs);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LbNode, lb_node_unref)
 
-/** lb_node_find: (transfer none) the registered node @name, or NULL. */
+/**
+ * lb_node_find: (transfer none) the registered node @name, or NULL.
+ * Main loop only: the pointer is valid until the main loop next changes
+ * the graph, so it must not be handed to another thread (take a
+ * reference with lb_node_find_ref() for that).
+ */
 LbNode *lb_node_find(const char *name);
-/** lb_node_list: registered nodes (transfer container, nodes none). */
+/** lb_node_find_ref: (transfer full) node @name, or NULL; any context. */
+LbNode *lb_node_find_ref(const char *name);
+/** lb_node_list: registered nodes (transfer container, nodes none);
+ * main loop only. */
 GList *lb_node_list(void);
+/** lb_node_list_ref: the same with a reference on every node (transfer
+ * full: g_list_free_full(l, (GDestroyNotify)lb_node_unref)); any context. */
+GList *lb_node_list_ref(void);
 /**
  * lb_node_del: blockdev-del: unregister and close @name; refused while it
  * is a child of another node or in use (exports hold a use count).
@@ -116,6 +151,31 @@ void lb_nodes_close_all(void);
 /** Export layers mark a node busy so blockdev-del refuses it. */
 void lb_node_use(LbNode *bs);
 void lb_node_unuse(LbNode *bs);
+/**
+ * lb_node_use_add: an export (or another non-node user) of @bs needing
+ * @perm (LbPerm) and sharing everything; refused, with QEMU's "Permission
+ * conflict on node ..." message, when an edge to @bs (or to a node below
+ * it that passes its data through) does not share @perm.  Also marks the
+ * node in use.  Main loop only.
+ * Returns: (transfer full) the use, released with lb_node_use_del().
+ */
+LbNodeUse *lb_node_use_add(LbNode *bs, unsigned perm, GError **errp);
+void lb_node_use_del(LbNodeUse *use);
+/**
+ * lb_node_child_set_role: declare what child @role of @parent holds
+ * (LbChildRole); a metadata child is shared with others for consistent
+ * reads only.  Refused when an existing user conflicts.  Main loop
+ * (drivers' open).
+ */
+bool lb_node_child_set_role(LbNode *parent, const char *role, unsigned kind,
+                            GError **errp);
+/**
+ * lb_node_update_begin/end: the exclusive header update of @bs (QEMU's
+ * updating_keys): amend and resize hold it for their whole run, so a
+ * second one waits for the first.  Any context; not across the main loop.
+ */
+void lb_node_update_begin(LbNode *bs);
+void lb_node_update_end(LbNode *bs);
 
 const char *lb_node_name(LbNode *bs);          /* may be auto-generated */
 const char *lb_node_driver_name(LbNode *bs);
@@ -130,11 +190,17 @@ void *lb_node_opaque(LbNode *bs);              /* driver state */
 LbNode *lb_node_open_child(LbNode *parent, LbOpts *opts, const char *role,
                            bool required, unsigned flags, GError **errp);
 
+/**
+ * lb_node_truncate: resize @bs; holds its exclusive update (serialised
+ * with amend and other resizes).  Main loop, job or I/O worker (FUSE).
+ */
 bool lb_node_truncate(LbNode *bs, uint64_t size, LbPrealloc prealloc,
                       GError **errp);
 int64_t lb_node_allocated_size(LbNode *bs);
-/** (transfer full) ImageInfoSpecific JSON, or NULL. */
+/** (transfer full) ImageInfoSpecific JSON, or NULL; any context. */
 char *lb_node_info_json(LbNode *bs);
+/** lb_node_amend: keyslot changes under the exclusive update; main loop
+ * (tools) or job. */
 bool lb_node_amend(LbNode *bs, LbOpts *opts, bool force, GError **errp);
 
 /** qemu-img create: make @filename of format @fmt with @size and -o @opts. */
