@@ -345,6 +345,9 @@ static LbNode *node_open(LbOpts *opts, unsigned flags, bool monitor,
     g_rec_mutex_init(&bs->update_lock);
     g_mutex_init(&bs->track_lock);
     g_cond_init(&bs->track_cond);
+    /* Named before open so permission messages about its edges name it;
+     * registered only once open. */
+    bs->node_name = name ? g_strdup(name) : NULL;
 
     bool ok = drv->open(bs, opts, flags, errp) &&
               lb_opts_check_unused(opts, NULL, errp);
@@ -357,7 +360,9 @@ static LbNode *node_open(LbOpts *opts, unsigned flags, bool monitor,
         node_destroy(bs);
         return NULL;
     }
-    bs->node_name = name ? g_strdup(name) : auto_node_name();
+    if (!bs->node_name) {
+        bs->node_name = auto_node_name();
+    }
     registry_add(bs);
     derive_filename(bs);
     bs->state = LB_NODE_OPEN;
