@@ -16,7 +16,7 @@
 #include "lb-qapi-commands-block-core.h"
 #include "lb/block.h"
 #include "lb/secret.h"
-#include "qmp/job.h"
+#include "lb/job.h"
 #include "qmp/qmp-opts.h"
 #include "qmp/qmp.h"
 
@@ -170,30 +170,30 @@ typedef struct AmendJob {
 } AmendJob;
 
 /*
- * A create job's options and the nodes they name, pinned by references
- * the handler takes in the main loop before the job starts, so a
- * blockdev-del meanwhile is refused ("in use") instead of freeing a node
- * under the job.
+ * Jobs get the nodes they work on as references the handler takes in the
+ * main loop before the job starts (lb_job_add_node), so a blockdev-del
+ * meanwhile is refused ("in use") instead of freeing a node under the job.
  */
-typedef struct CreateJob {
-    LbOpts *opts;
-    GPtrArray *pinned; /* LbNode *, a reference each */
-} CreateJob;
-
-static bool create_run(void *opaque, GError **errp)
+static bool create_run(LbJob *job, void *opaque, GError **errp)
 {
-    CreateJob *cj = opaque;
-
-    return lb_blockdev_create(cj->opts, errp);
+    return lb_blockdev_create(opaque, errp);
 }
 
-static void create_free(void *opaque)
+/* Create the job, give it its nodes, start it (main loop). */
+static bool start_job(const char *id, const char *type, LbJobRun run,
+                      void *opaque, GDestroyNotify free_fn, GPtrArray *nodes,
+                      GError **errp)
 {
-    CreateJob *cj = opaque;
+    LbJob *job = lb_job_create(id, type, run, opaque, free_fn, errp);
 
-    g_ptr_array_unref(cj->pinned);
-    lb_opts_unref(cj->opts);
-    g_free(cj);
+    if (!job) {
+        return false;
+    }
+    for (guint i = 0; i < nodes->len; i++) {
+        lb_job_add_node(job, nodes->pdata[i]);
+    }
+    lb_job_start(job);
+    return true;
 }
 
 bool lb_qmp_blockdev_create(const LbQmpBlockdevCreateArgs *args, JsonNode **ret,
@@ -205,9 +205,8 @@ bool lb_qmp_blockdev_create(const LbQmpBlockdevCreateArgs *args, JsonNode **ret,
     if (!opts) {
         return false;
     }
-    CreateJob *cj = g_new0(CreateJob, 1);
-    cj->opts = opts;
-    cj->pinned = g_ptr_array_new_with_free_func((GDestroyNotify)lb_node_unref);
+    g_autoptr(GPtrArray) nodes =
+        g_ptr_array_new_with_free_func((GDestroyNotify)lb_node_unref);
     for (guint i = 0; i < G_N_ELEMENTS(node_keys); i++) {
         const char *name = lb_opts_has(opts, node_keys[i]) &&
                                    !lb_opts_is_child(opts, node_keys[i])
@@ -215,14 +214,14 @@ bool lb_qmp_blockdev_create(const LbQmpBlockdevCreateArgs *args, JsonNode **ret,
                                : NULL;
         LbNode *bs = name ? lb_node_find_ref(name) : NULL;
         if (bs) {
-            g_ptr_array_add(cj->pinned, bs);
+            g_ptr_array_add(nodes, bs);
         }
     }
-    return lb_job_start(args->job_id, "create", create_run, cj, create_free,
-                        errp);
+    return start_job(args->job_id, "create", create_run, opts,
+                     (GDestroyNotify)lb_opts_unref, nodes, errp);
 }
 
-static bool amend_run(void *opaque, GError **errp)
+static bool amend_run(LbJob *job, void *opaque, GError **errp)
 {
     AmendJob *aj = opaque;
 
@@ -266,5 +265,8 @@ bool lb_qmp_blockdev_amend(const LbQmpBlockdevAmendArgs *args, JsonNode **ret,
     aj->bs = lb_node_ref(bs);
     aj->opts = g_steal_pointer(&opts);
     aj->force = args->has_force && args->force;
-    return lb_job_start(args->job_id, "amend", amend_run, aj, amend_free, errp);
+    g_autoptr(GPtrArray) nodes = g_ptr_array_new();
+    g_ptr_array_add(nodes, bs);
+    return start_job(args->job_id, "amend", amend_run, aj, amend_free, nodes,
+                     errp);
 }

@@ -46,8 +46,8 @@ void lb_qmp_set_quit_handler(void (*fn)(void *opaque), void *opaque);
 /** Called by the quit command's handler. */
 void lb_qmp_request_quit(void);
 
-/** lb_jobs_cancel_all: shutdown: cancel and wait for every running job. */
-void lb_jobs_cancel_all(void);
+/* lb_jobs_cancel_all() (shutdown) is in lb/job.h. */
+#include "lb/job.h"
 
 /**
  * lb_qmp_execute_json: run one request given as JSON text (with

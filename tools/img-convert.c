@@ -7,11 +7,13 @@
  *
  * raw -> luks, luks -> raw and luks -> luks (a new key): the target is
  * created with lb_img_create() unless -n, then opened (a created luks
- * target with the -o key-secret) and filled by -m threads, each copying
- * 1 MiB chunks.  Sparse-aware as qemu-img: a chunk whose every -S sized
- * block is zero is not written to a freshly created target that reads as
- * zeros (raw); on a luks target or with -n it becomes a write_zeroes
- * request, since unwritten ciphertext does not decrypt to zeros.
+ * target with the -o key-secret) and filled by the block layer's copy
+ * loop (lb_copy_run, block/copy.c) with -m threads; this file only parses
+ * the arguments and prints.  Sparse-aware as qemu-img: a chunk whose
+ * every -S sized block is zero is not written to a freshly created target
+ * that reads as zeros (raw); on a luks target or with -n it becomes a
+ * write_zeroes request, since unwritten ciphertext does not decrypt to
+ * zeros.
  */
 #include "config.h"
 #include "img.h"
@@ -24,92 +26,28 @@
 #include <glib.h>
 
 #include "lb/block.h"
+#include "lb/copy.h"
 #include "lb/opts.h"
 
-#define CONVERT_CHUNK (1024 * 1024)
-
+/* What convert parses and prints; the copy itself is lb_copy_run(). */
 typedef struct Convert {
-    LbNode *src, *dst;
-    uint64_t size;
     uint64_t sparse;          /* -S bytes, 0 = write every byte */
     bool zero_init;           /* target reads as zeros where not written */
     bool progress;
-    gssize next;              /* atomic: next chunk */
-    gint error;               /* atomic: first -errno */
-    GMutex lock;              /* progress */
-    uint64_t done;
     int shown;                /* last progress shown, in 1/100 percent */
 } Convert;
 
-static bool convert_is_zero(const guint8 *buf, size_t len)
+/* -p: called by the copy loop, serialised. */
+static void convert_progress(void *opaque, uint64_t done, uint64_t total)
 {
-    return len == 0 || (buf[0] == 0 && memcmp(buf, buf + 1, len - 1) == 0);
-}
+    Convert *c = opaque;
+    int now = total ? (int)(done * 10000 / total) : 10000;
 
-static void convert_progress(Convert *c, uint64_t bytes)
-{
-    g_mutex_lock(&c->lock);
-    c->done += bytes;
-    int now = c->size ? (int)(c->done * 10000 / c->size) : 10000;
     if (c->progress && now / 100 != c->shown / 100) {
         printf("    (%d.%02d/100%%)\r", now / 100, now % 100);
         fflush(stdout);
         c->shown = now;
     }
-    g_mutex_unlock(&c->lock);
-}
-
-/* Copy one chunk; runs of zero -S blocks are skipped or zeroed. */
-static int convert_chunk(Convert *c, guint8 *buf, uint64_t off, size_t len)
-{
-    int ret = lb_node_pread(c->src, off, buf, len);
-    size_t pos = 0;
-
-    if (ret < 0 || c->sparse == 0) {
-        return ret < 0 ? ret : lb_node_pwrite(c->dst, off, buf, len, 0);
-    }
-    while (pos < len && ret == 0) {
-        size_t n = MIN(c->sparse, len - pos);
-        bool zero = convert_is_zero(buf + pos, n);
-        size_t run = n;
-        while (pos + run < len) {
-            size_t m = MIN(c->sparse, len - pos - run);
-            if (convert_is_zero(buf + pos + run, m) != zero) {
-                break;
-            }
-            run += m;
-        }
-        if (!zero) {
-            ret = lb_node_pwrite(c->dst, off + pos, buf + pos, run, 0);
-        } else if (!c->zero_init) {
-            ret = lb_node_pwrite_zeroes(c->dst, off + pos, run,
-                                        LB_WRITE_MAY_UNMAP);
-        }
-        pos += run;
-    }
-    return ret;
-}
-
-static gpointer convert_worker(gpointer data)
-{
-    Convert *c = data;
-    g_autofree guint8 *buf = g_malloc(CONVERT_CHUNK);
-
-    for (;;) {
-        uint64_t off = (uint64_t)g_atomic_pointer_add(&c->next, 1) *
-                       CONVERT_CHUNK;
-        if (off >= c->size || g_atomic_int_get(&c->error)) {
-            break;
-        }
-        size_t len = MIN(CONVERT_CHUNK, c->size - off);
-        int ret = convert_chunk(c, buf, off, len);
-        if (ret < 0) {
-            g_atomic_int_compare_and_exchange(&c->error, 0, ret);
-            break;
-        }
-        convert_progress(c, len);
-    }
-    return NULL;
 }
 
 /* Open a target we just created: luks needs its key-secret. */
@@ -263,29 +201,21 @@ int img_convert(int argc, char **argv)
         return 1;
     }
 
-    c.src = src;
-    c.dst = dst;
-    c.size = size;
-    g_mutex_init(&c.lock);
     c.shown = -100;
-    convert_progress(&c, 0);
-    uint64_t nchunks = ((uint64_t)size + CONVERT_CHUNK - 1) / CONVERT_CHUNK;
-    nthreads = MIN(nthreads, MAX(1, nchunks));
-    g_autofree GThread **threads = g_new0(GThread *, nthreads);
-    for (unsigned i = 0; i < nthreads; i++) {
-        threads[i] = g_thread_new("convert", convert_worker, &c);
-    }
-    for (unsigned i = 0; i < nthreads; i++) {
-        g_thread_join(threads[i]);
-    }
-    ret = g_atomic_int_get(&c.error);
-    if (ret == 0) {
-        ret = lb_node_flush(dst);
-    }
+    LbCopyParams cp = {
+        .src = src,
+        .dst = dst,
+        .size = (uint64_t)size,
+        .sparse = c.sparse,
+        .zero_init = c.zero_init,
+        .threads = (unsigned)nthreads,
+        .progress = convert_progress,
+        .opaque = &c,
+    };
+    ret = lb_copy_run(&cp);
     if (c.progress) {
         printf("\n");
     }
-    g_mutex_clear(&c.lock);
     if (ret < 0) {
         img_error("error while %s: %s", "converting", g_strerror(-ret));
         return 1;
