@@ -383,6 +383,7 @@ LbNode *lb_node_open(LbOpts *opts, unsigned flags, GError **errp)
 LbNode *lb_node_open_child(LbNode *parent, LbOpts *opts, const char *role,
                            bool required, unsigned flags, GError **errp)
 {
+    LB_ASSERT_MAIN_LOOP();
     LbNode *child = NULL;
     /* Children inherit the parent's effective mode. */
     unsigned cflags = (flags & ~LB_OPEN_NO_KEYS & ~LB_OPEN_RDWR) |

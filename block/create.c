@@ -7,6 +7,7 @@
 #include "block-priv.h"
 
 #include <string.h>
+#include "lb/thread.h"
 
 bool lb_parse_prealloc(const char *s, LbPrealloc *out, GError **errp)
 {
@@ -50,6 +51,7 @@ bool lb_parse_cache_mode(const char *mode, unsigned *flags, GError **errp)
 bool lb_img_create(const char *fmt, const char *filename, uint64_t size,
                    LbOpts *opts, GError **errp)
 {
+    LB_ASSERT_MAIN_LOOP(); /* it opens nodes */
     const LbBlockDriver *drv = lb_block_driver_find(fmt);
     g_autoptr(LbOpts) empty = NULL;
 
@@ -83,6 +85,7 @@ bool lb_img_create(const char *fmt, const char *filename, uint64_t size,
 
 bool lb_blockdev_create(LbOpts *opts, GError **errp)
 {
+    LB_ASSERT_CONTEXT(LB_CTX_MAIN | LB_CTX_JOB);
     const char *driver = NULL;
 
     if (!lb_opts_get_string(opts, "driver", &driver, errp)) {

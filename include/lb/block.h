@@ -107,7 +107,8 @@ typedef struct LbBlockDriver {
 /* ---- control plane ------------------------------------------------------ */
 
 /**
- * lb_node_open: open a node (and its children) from @opts.  Keys: "driver"
+ * lb_node_open: open a node (and its children) from @opts; main loop.
+ * Keys: "driver"
  * (required unless "filename" lets it be probed), optional "node-name",
  * "read-only", "auto-read-only", "cache.direct", "discard", "force-share",
  * plus the driver's options.  A node with a node-name is registered.
@@ -117,12 +118,14 @@ LbNode *lb_node_open(LbOpts *opts, unsigned flags, GError **errp);
 /**
  * lb_node_open_image: what the tools' positional argument means:
  * @filename (a path or "json:{...}") with optional @fmt ("luks", "raw";
- * NULL = probe), or with @image_opts a keyval string instead.
+ * NULL = probe), or with @image_opts a keyval string instead.  Main loop.
  */
 LbNode *lb_node_open_image(const char *filename, const char *fmt,
                            bool image_opts, unsigned flags, GError **errp);
+/** lb_node_ref: take a reference; any context. */
 LbNode *lb_node_ref(LbNode *bs);
-/** lb_node_unref: drop a reference; the last one flushes and closes. */
+/** lb_node_unref: drop a reference; the last one flushes and closes.
+ * Any context (a job's last reference closes the node in the job). */
 void lb_node_unref(LbNode *bs);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LbNode, lb_node_unref)
 
@@ -143,10 +146,11 @@ GList *lb_node_list(void);
 GList *lb_node_list_ref(void);
 /**
  * lb_node_del: blockdev-del: unregister and close @name; refused while it
- * is a child of another node or in use (exports hold a use count).
+ * is a child of another node or in use (exports and jobs hold references).
+ * Main loop.
  */
 bool lb_node_del(const char *name, GError **errp);
-/** lb_nodes_close_all: shutdown: flush and close every node. */
+/** lb_nodes_close_all: shutdown: flush and close every node; main loop. */
 void lb_nodes_close_all(void);
 /** Export layers mark a node busy so blockdev-del refuses it. */
 void lb_node_use(LbNode *bs);
@@ -186,7 +190,7 @@ LbNode *lb_node_child(LbNode *bs, const char *role);
 /** Request alignment in bytes (luks: its sector size). */
 unsigned lb_node_alignment(LbNode *bs);
 void *lb_node_opaque(LbNode *bs);              /* driver state */
-/** Attach @child under @role (used by drivers' open). */
+/** Attach @child under @role (used by drivers' open); main loop. */
 LbNode *lb_node_open_child(LbNode *parent, LbOpts *opts, const char *role,
                            bool required, unsigned flags, GError **errp);
 
@@ -203,10 +207,12 @@ char *lb_node_info_json(LbNode *bs);
  * (tools) or job. */
 bool lb_node_amend(LbNode *bs, LbOpts *opts, bool force, GError **errp);
 
-/** qemu-img create: make @filename of format @fmt with @size and -o @opts. */
+/** qemu-img create: make @filename of format @fmt with @size and -o @opts.
+ * Main loop. */
 bool lb_img_create(const char *fmt, const char *filename, uint64_t size,
                    LbOpts *opts, GError **errp);
-/** blockdev-create: format existing nodes as described by @opts. */
+/** blockdev-create: format existing nodes as described by @opts; it looks
+ * them up by reference.  Main loop or job. */
 bool lb_blockdev_create(LbOpts *opts, GError **errp);
 bool lb_parse_prealloc(const char *s, LbPrealloc *out, GError **errp);
 /**
