@@ -262,7 +262,7 @@ static void test_create(Fixture *fx, gconstpointer data)
     g_assert_false(lb_img_create("raw", p, 1, unk, &err));
     g_assert_nonnull(strstr(err->message, "Invalid parameter 'foo'"));
     g_clear_error(&err);
-    g_assert_false(lb_img_create("qcow2", p, 1, NULL, &err));
+    g_assert_false(lb_img_create("vmdk", p, 1, NULL, &err));
     g_clear_error(&err);
 
     /* blockdev-create driver=file */
