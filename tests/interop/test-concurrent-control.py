@@ -4,8 +4,8 @@ client I/O on luksblk-storage-daemon (issue 10, reproduced bugs 1 and 3).
 
 - Two blockdev-amend jobs on one luks node each add a keyslot (LUKS1 with
   the slot picked by the daemon; LUKS2 with named and with picked slots),
-  while an NBD client writes and query-named-block-nodes reads the
-  header.  Both jobs conclude, and afterwards BOTH new passphrases open
+  while an NBD client writes, query-named-block-nodes reads the header
+  and exports are added and deleted.  Both jobs conclude, and afterwards BOTH new passphrases open
   the volume, in luksblk-io and in the real cryptsetup, and the bytes the
   client wrote read back through each of them.
 - blockdev-del of the node a blockdev-create job formats, while the job
@@ -139,14 +139,27 @@ def amend_race(tmp, title, create_opts, slots):
                                          "node-name": "disk0",
                                          "options": opts})
             check(r == {"return": {}}, "%s: amend %d started" % (title, n))
-        # Client I/O and header readers while both jobs run.
-        ok = True
+        # Client I/O, header readers and export add/del (read-only ones
+        # of the header child, writable ones of the volume) while both
+        # jobs run.
+        ok, exports_ok = True, True
         for i, (off, byte) in enumerate(writes):
             ok = ok and nbd_write(s, off, bytes([byte]) * 65536, i + 1)
             info = q.cmd("query-named-block-nodes")
             ok = ok and "return" in info
+            node, w = ("h0", False) if i % 2 else ("disk0", True)
+            r1 = q.cmd("block-export-add", {"type": "nbd", "id": "x%d" % i,
+                                            "name": "x%d" % i,
+                                            "node-name": node,
+                                            "writable": w})
+            r2 = q.cmd("block-export-del", {"id": "x%d" % i})
+            if not r1 == r2 == {"return": {}}:
+                print("      export x%d: %s %s" % (i, r1, r2))
+                exports_ok = False
         check(ok, "%s: NBD writes and query-named-block-nodes during "
               "the amends" % title)
+        check(exports_ok, "%s: block-export-add/del during the amends"
+              % title)
         res = wait_concluded(q, ["a0", "a1"])
         check(res == {"a0": None, "a1": None},
               "%s: both amend jobs concluded without error: %s"
