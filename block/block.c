@@ -529,8 +529,15 @@ bool lb_node_del(const char *name, GError **errp)
                     "Node %s is not owned by the monitor", name);
         return false;
     }
-    if (bs->n_parents > 0 || g_atomic_int_get(&bs->users) > 0 ||
-        g_atomic_int_get(&bs->refcnt) > 1) {
+    /* QEMU's two messages: a user that is not a node (an export, a job:
+     * QEMU's BlockBackend) first, then any other reference or parent. */
+    if (g_atomic_int_get(&bs->users) > 0) {
+        g_rec_mutex_unlock(&graph_lock);
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_IN_USE,
+                    "Node %s is in use", name);
+        return false;
+    }
+    if (bs->n_parents > 0 || g_atomic_int_get(&bs->refcnt) > 1) {
         g_rec_mutex_unlock(&graph_lock);
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_IN_USE,
                     "Block device %s is in use", name);

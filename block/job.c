@@ -82,6 +82,12 @@ static void job_set_status(LbJob *job, LbJobStatus status)
     lb_event_emit("JOB_STATUS_CHANGE", data);
 }
 
+static void job_node_release(LbNode *bs)
+{
+    lb_node_unuse(bs);
+    lb_node_unref(bs);
+}
+
 static void job_free(LbJob *job)
 {
     if (job->thread) {
@@ -135,7 +141,7 @@ LbJob *lb_job_create(const char *id, const char *type, LbJobRun run,
     job->run = run;
     job->opaque = opaque;
     job->free_fn = free_fn;
-    job->nodes = g_ptr_array_new_with_free_func((GDestroyNotify)lb_node_unref);
+    job->nodes = g_ptr_array_new_with_free_func((GDestroyNotify)job_node_release);
     g_mutex_init(&job->lock);
     g_cond_init(&job->cond);
     jobs = g_list_append(jobs, job);
@@ -147,8 +153,10 @@ void lb_job_add_node(LbJob *job, LbNode *bs)
 {
     LB_ASSERT_MAIN_LOOP();
     g_assert(!job->thread);
+    lb_node_use(bs); /* blockdev-del: "Node %s is in use", as in QEMU */
     g_ptr_array_add(job->nodes, lb_node_ref(bs));
 }
+
 
 static gboolean job_completed(gpointer opaque)
 {

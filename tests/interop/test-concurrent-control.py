@@ -198,7 +198,7 @@ def del_vs_create(tmp):
         check(r == {"return": {}}, "%s: create job started" % title)
         r = q.cmd("blockdev-del", {"node-name": "c0"})
         check(r.get("error", {}).get("desc") ==
-              "Block device c0 is in use",
+              "Node c0 is in use",
               "%s: blockdev-del refused while the job runs: %s" % (title, r))
         res = wait_concluded(q, ["c"])
         check(res == {"c": None}, "%s: create job concluded: %s"

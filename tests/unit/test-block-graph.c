@@ -97,14 +97,20 @@ static void test_perm_header(Fixture *fx, gconstpointer data)
                     "are both required by an unnamed block device (uses "
                     "node 'h0' as 'root' child) and unshared by node "
                     "'disk0' (uses node 'h0' as 'header' child).");
+    g_clear_error(&err);
     LbNodeUse *ro = lb_node_use_add(h0, LB_PERM_CONSISTENT_READ, &err);
     g_assert_nonnull(ro);
     LbNodeUse *rw = lb_node_use_add(lb_node_find("p0"),
                                     LB_PERM_CONSISTENT_READ | LB_PERM_WRITE,
                                     &err);
     g_assert_nonnull(rw);
-    /* In use: blockdev-del refuses the luks node's children. */
-    g_assert_false(lb_node_del("h0", NULL));
+    /* An exported node: blockdev-del refuses it, in QEMU's words. */
+    LbNodeUse *exp = lb_node_use_add(disk, LB_PERM_CONSISTENT_READ, &err);
+    g_assert_nonnull(exp);
+    g_assert_false(lb_node_del("disk0", &err));
+    g_assert_cmpstr(err->message, ==, "Node disk0 is in use");
+    g_clear_error(&err);
+    lb_node_use_del(exp);
     lb_node_use_del(ro);
     lb_node_use_del(rw);
 }
