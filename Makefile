@@ -5,11 +5,13 @@
 #   make check-asan  the same suite built with ASan+UBSan (build-asan/)
 #   make fuzz     libFuzzer harnesses (clang, build-fuzz/), FUZZ_TIME s each
 #   make demo     install, build, run the main job on a temp volume
-#   make install  install the programs (PREFIX, default /usr/local)
+#   make install  install programs, man pages, completion, systemd units
+#                 (PREFIX, default /usr/local; DESTDIR for staging)
+#   make deb      build the Debian package into build/ (scripts/build-deb.sh)
 BUILD ?= build
 PREFIX ?= /usr/local
 
-.PHONY: all deps check check-qemu-iotests check-asan fuzz demo install clean bench
+.PHONY: all deps check check-qemu-iotests check-asan fuzz demo install deb clean bench
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -42,7 +44,11 @@ bench: all
 	@bench/run.sh $(BUILD)
 
 install: all
-	meson install -C $(BUILD)
+	meson configure $(BUILD) -Dprefix=$(PREFIX)
+	meson install -C $(BUILD) $(if $(DESTDIR),--destdir "$(DESTDIR)")
+
+deb: deps
+	@scripts/build-deb.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

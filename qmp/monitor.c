@@ -292,6 +292,22 @@ static void on_event(const char *name, const char *data_json, void *opaque)
 
 /* ---- listeners ---------------------------------------------------------- */
 
+/* Serve QMP sessions from @service (taken); @path is unlinked at the end. */
+static void listener_start(const char *id, const char *path,
+                           GSocketService *service)
+{
+    g_signal_connect(service, "incoming", G_CALLBACK(on_incoming), NULL);
+    g_socket_service_start(service);
+    if (!event_handle) {
+        event_handle = lb_event_subscribe(on_event, NULL);
+    }
+    LbListener *l = g_new0(LbListener, 1);
+    l->id = g_strdup(id);
+    l->path = g_strdup(path);
+    l->service = service;
+    listeners = g_list_append(listeners, l);
+}
+
 bool lb_monitor_listen_unix(const char *id, const char *path, GError **errp)
 {
     g_autoptr(GSocketAddress) addr = g_unix_socket_address_new(path);
@@ -308,16 +324,35 @@ bool lb_monitor_listen_unix(const char *id, const char *path, GError **errp)
         g_prefix_error(errp, "Failed to bind socket to %s: ", path);
         return false;
     }
-    g_signal_connect(service, "incoming", G_CALLBACK(on_incoming), NULL);
-    g_socket_service_start(service);
-    if (!event_handle) {
-        event_handle = lb_event_subscribe(on_event, NULL);
+    listener_start(id, path, g_steal_pointer(&service));
+    return true;
+}
+
+bool lb_monitor_listen_fd(const char *id, int fd, GError **errp)
+{
+    g_autoptr(GSocket) sock = g_socket_new_from_fd(fd, errp);
+
+    if (!sock) {
+        g_prefix_error(errp, "fd %d: ", fd);
+        return false;
     }
-    LbListener *l = g_new0(LbListener, 1);
-    l->id = g_strdup(id);
-    l->path = g_strdup(path);
-    l->service = g_steal_pointer(&service);
-    listeners = g_list_append(listeners, l);
+    if (g_socket_get_socket_type(sock) != G_SOCKET_TYPE_STREAM) {
+        g_set_error(errp, LB_QMP_ERROR, LB_QMP_ERROR_GENERIC,
+                    "fd %d is not a stream socket", fd);
+        return false;
+    }
+    /* systemd passes sockets listening already; listen() again is a no-op
+     * that keeps the backlog, and makes a merely bound socket usable. */
+    if (!g_socket_listen(sock, errp)) {
+        g_prefix_error(errp, "fd %d: ", fd);
+        return false;
+    }
+    g_autoptr(GSocketService) service = g_socket_service_new();
+    if (!g_socket_listener_add_socket(G_SOCKET_LISTENER(service), sock, NULL,
+                                      errp)) {
+        return false;
+    }
+    listener_start(id, NULL, g_steal_pointer(&service));
     return true;
 }
 
@@ -346,7 +381,9 @@ void lb_monitor_shutdown_all(void)
         g_socket_service_stop(l->service);
         g_socket_listener_close(G_SOCKET_LISTENER(l->service));
         g_object_unref(l->service);
-        unlink(l->path);
+        if (l->path) { /* fd= sockets belong to whoever passed them */
+            unlink(l->path);
+        }
         g_free(l->id);
         g_free(l->path);
         g_free(l);

@@ -35,6 +35,12 @@ const char *lb_qmp_error_class(const GError *err);
  * each getting its own session.  @id names the chardev.
  */
 bool lb_monitor_listen_unix(const char *id, const char *path, GError **errp);
+/**
+ * lb_monitor_listen_fd: serve QMP on @fd, an inherited listening unix or
+ * TCP socket (systemd socket activation; listen() is called if needed).
+ * The socket is closed, never unlinked, at shutdown.  Main thread.
+ */
+bool lb_monitor_listen_fd(const char *id, int fd, GError **errp);
 /** lb_monitor_shutdown_all: close every session and listening socket. */
 void lb_monitor_shutdown_all(void);
 

@@ -9,9 +9,11 @@
 # Steps needing a tool that is missing are skipped with a message.
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
-IMG=$BUILD/tools/luksblk-img
-IO=$BUILD/tools/luksblk-io
-DAEMON=$BUILD/tools/luksblk-storage-daemon
+# LB_BINDIR: run other programs than the build's (the .deb test: /usr/bin)
+BIN=${LB_BINDIR:-$BUILD/tools}
+IMG=$BIN/luksblk-img
+IO=$BIN/luksblk-io
+DAEMON=$BIN/luksblk-storage-daemon
 T=$(mktemp -d "${TMPDIR:-/tmp}/luksblk-serve.XXXXXX")
 pid=
 cleanup() {

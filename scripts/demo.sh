@@ -9,9 +9,11 @@
 # Exits non-zero as soon as any step fails; cleans up in every case.
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd)
+# LB_BINDIR: run other programs than the build's (the .deb test: /usr/bin)
+BIN=${LB_BINDIR:-$BUILD/tools}
 HERE=$(cd "$(dirname "$0")" && pwd)
-IMG=$BUILD/tools/luksblk-img
-IO=$BUILD/tools/luksblk-io
+IMG=$BIN/luksblk-img
+IO=$BIN/luksblk-io
 T=$(mktemp -d "${TMPDIR:-/tmp}/luksblk-demo.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cd "$T"
@@ -21,7 +23,7 @@ step() { printf '\n=== %s\n' "$*"; }
 show() {
     local a line='$'
     for a in "$@"; do
-        a=${a#"$BUILD/tools/"}
+        a=${a#"$BIN/"}
         if [[ $a =~ [^A-Za-z0-9_./=,:+-] ]]; then
             line+=" '$a'"
         else

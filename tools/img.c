@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "img.h"
+#include "version.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -254,7 +255,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version")) {
-        printf("luksblk-img version " LB_VERSION "\n");
+        lb_tool_print_version("luksblk-img");
         return 0;
     }
     const ImgCmd *cmd = img_find_cmd(argv[1]);

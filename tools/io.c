@@ -11,6 +11,7 @@
  * mismatch or a failed aio request), as scripts expect.
  */
 #include "config.h"
+#include "version.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -128,7 +129,7 @@ int main(int argc, char **argv)
             io_help();
             return 0;
         case 'V':
-            printf("luksblk-io version " LB_VERSION "\n");
+            lb_tool_print_version("luksblk-io");
             return 0;
         case 'c': g_ptr_array_add(cmds, optarg); break;
         case 'f': fmt = optarg; break;

@@ -11,10 +11,15 @@
  *   --nbd-server addr.type=unix,addr.path=nbd.sock
  *   --export type=nbd,id=e0,node-name=disk0,writable=on
  *   --pidfile PATH   --daemonize
+ * Under systemd: READY=1 to $NOTIFY_SOCKET once every option has been
+ * processed (so every export and monitor listens), STOPPING=1 at the end;
+ * --chardev socket,fd=N and --nbd-server addr.type=fd take the sockets
+ * of socket activation (by number, or by FileDescriptorName=).
  * SIGTERM, SIGINT, SIGHUP and the QMP quit command end the main loop;
  * then every export, job and node is closed cleanly (flushed, unlocked).
  */
 #include "config.h"
+#include "version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,13 +33,14 @@
 #include "lb/thread.h"
 #include "lb/block.h"
 #include "lb/export.h"
+#include "lb/notify.h"
 #include "lb/object.h"
 #include "lb/opts.h"
 #include "qmp/qmp.h"
 
 static const char *prog = "luksblk-storage-daemon";
 static GMainLoop *loop;
-static GHashTable *chardevs; /* id -> socket path */
+static GHashTable *chardevs; /* id -> socket path, or "fd:N" */
 static char *pidfile;
 
 static void usage(void)
@@ -49,7 +55,9 @@ static void usage(void)
         "  --blockdev [driver=]<driver>[,node-name=<N>][,<prop>=<value>...]\n"
         "                         configure a block backend (or JSON)\n"
         "  --chardev socket,id=<id>,path=<path>,server=on,wait=off\n"
+        "  --chardev socket,id=<id>,fd=<fd>[,server=on,wait=off]\n"
         "                         configure a unix socket for a monitor\n"
+        "                         (fd: a socket passed by systemd, number or name)\n"
         "  --export [type=]nbd,id=<id>,node-name=<node>[,name=<name>]\n"
         "           [,writable=on|off]\n"
         "  --export [type=]fuse,id=<id>,node-name=<node>,mountpoint=<file>\n"
@@ -63,12 +71,18 @@ static void usage(void)
         "  --nbd-server addr.type=unix,addr.path=<path>\n"
         "               [,tls-creds=<id>][,tls-authz=<id>]\n"
         "               [,max-connections=<n>][,handshake-max-seconds=<n>]\n"
+        "  --nbd-server addr.type=fd,addr.str=<fd>\n"
+        "               [,tls-creds=<id>][,tls-authz=<id>]\n"
+        "               [,max-connections=<n>][,handshake-max-seconds=<n>]\n"
         "                         start an NBD server for exporting block nodes\n"
         "  --object help | secret,id=<id>,data=<str>|file=<path>\n"
         "           [,format=raw|base64][,keyid=<id>,iv=<base64>]\n"
         "                         create a user-creatable object\n"
         "  --pidfile <path>       write the process ID to a file\n"
-        "  --daemonize            fork into the background once ready\n",
+        "  --daemonize            fork into the background once ready\n"
+        "\n"
+        "Under systemd (Type=notify) READY=1 goes to $NOTIFY_SOCKET once every\n"
+        "export and monitor listens.\n",
         prog);
 }
 
@@ -80,11 +94,12 @@ static LbOpts *parse_arg(const char *arg, const char *implied, GError **errp)
 static bool add_chardev(const char *arg, GError **errp)
 {
     g_autoptr(LbOpts) o = parse_arg(arg, "backend", errp);
-    const char *backend, *id, *path, *server, *wait;
+    const char *backend, *id, *path, *fd, *server, *wait;
 
     if (!o || !lb_opts_get_string(o, "backend", &backend, errp) ||
         !lb_opts_get_string(o, "id", &id, errp) ||
-        !lb_opts_get_string(o, "path", &path, errp)) {
+        !lb_opts_get_string(o, "path", &path, errp) ||
+        !lb_opts_get_string(o, "fd", &fd, errp)) {
         return false;
     }
     server = lb_opts_get_str(o, "server");
@@ -103,9 +118,11 @@ static bool add_chardev(const char *arg, GError **errp)
                             "Parameter 'id' is missing");
         return false;
     }
-    if (!path) {
+    if (!path == !fd) {
         g_set_error_literal(errp, LB_OPTS_ERROR, LB_OPTS_ERROR_MISSING,
-                            "only unix sockets (path=...) are supported");
+                            path ? "path and fd are mutually exclusive"
+                                 : "only unix sockets (path=...) and "
+                                   "inherited sockets (fd=...) are supported");
         return false;
     }
     if (server && !g_str_equal(server, "on") && !g_str_equal(server, "true")) {
@@ -125,6 +142,14 @@ static bool add_chardev(const char *arg, GError **errp)
         g_set_error(errp, LB_OPTS_ERROR, LB_OPTS_ERROR_TYPE,
                     "attempt to add duplicate chardev '%s'", id);
         return false;
+    }
+    if (fd) {
+        int n = lb_listen_fd_parse(fd, errp);
+        if (n < 0) {
+            return false;
+        }
+        g_hash_table_insert(chardevs, g_strdup(id), g_strdup_printf("fd:%d", n));
+        return true;
     }
     g_hash_table_insert(chardevs, g_strdup(id), g_strdup(path));
     return true;
@@ -154,6 +179,9 @@ static bool add_monitor(const char *arg, GError **errp)
         g_set_error(errp, LB_OPTS_ERROR, LB_OPTS_ERROR_MISSING,
                     "chardev \"%s\" not found", chardev ? chardev : "");
         return false;
+    }
+    if (g_str_has_prefix(path, "fd:")) {
+        return lb_monitor_listen_fd(chardev, atoi(path + 3), errp);
     }
     return lb_monitor_listen_unix(chardev, path, errp);
 }
@@ -277,6 +305,16 @@ static void daemon_ready(int fd)
     close(fd);
 }
 
+/* systemd's Type=notify readiness; nothing when not run by systemd. */
+static void notify(const char *state)
+{
+    g_autoptr(GError) err = NULL;
+
+    if (lb_sd_notify(state, &err) < 0) {
+        g_printerr("%s: %s\n", prog, err->message);
+    }
+}
+
 typedef bool (*OptFunc)(const char *arg, GError **errp);
 
 static const struct {
@@ -312,7 +350,7 @@ int main(int argc, char **argv)
             return 0;
         }
         if (g_str_equal(a, "-V") || g_str_equal(a, "--version")) {
-            printf("%s version %s\n", prog, LB_VERSION);
+            lb_tool_print_version(prog);
             return 0;
         }
         if (g_str_equal(a, "--daemonize")) {
@@ -388,7 +426,9 @@ int main(int argc, char **argv)
         for (unsigned i = 0; i < G_N_ELEMENTS(sigs); i++) {
             g_unix_signal_add(sigs[i], on_signal, NULL);
         }
+        notify("READY=1"); /* every listener was opened above */
         g_main_loop_run(loop);
+        notify("STOPPING=1");
     }
 
     lb_monitor_shutdown_all();

@@ -10,7 +10,8 @@
  *          ipv6 and numeric steer the lookup, "to" makes the port a range
  *          (the first free one is taken), keep-alive and mptcp as in QEMU
  *   vsock  AF_VSOCK cid and port
- *   fd     an inherited socket, by number (command line only: QMP's fd
+ *   fd     an inherited socket, by number or by systemd's
+ *          FileDescriptorName= (command line only: QMP's fd
  *          passing needs QEMU's getfd, which qemu-storage-daemon lacks too)
  */
 #include "config.h"
@@ -27,6 +28,7 @@
 #include <glib.h>
 
 #include "lb/export.h"
+#include "lb/notify.h"
 #include "nbd-priv.h"
 
 #ifndef IPPROTO_MPTCP
@@ -218,18 +220,18 @@ static bool listen_vsock(NbdListeners *ls, const char *cid, const char *port,
 /* An inherited socket by number (systemd, libvirt); it is closed on stop. */
 static bool listen_inherited(NbdListeners *ls, const char *str, GError **errp)
 {
-    guint64 v;
     int type;
     socklen_t len = sizeof(type);
     struct sockaddr_storage ss;
     socklen_t slen = sizeof(ss);
 
-    if (!g_ascii_string_to_unsigned(str, 10, 0, G_MAXINT, &v, NULL)) {
+    /* A number, or a socket unit's FileDescriptorName= (install: names). */
+    int fd = lb_listen_fd_parse(str, NULL);
+    if (fd < 0) {
         g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
                     "Unable to parse FD number %s", str);
         return false;
     }
-    int fd = v;
     if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 ||
         getsockname(fd, (struct sockaddr *)&ss, &slen) < 0) {
         g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_FAILED,
