@@ -9,6 +9,7 @@ static const LbBlockDriver *const drivers[] = {
     &lb_driver_file,
     &lb_driver_raw,
     &lb_driver_luks,
+    &lb_driver_snapshot,
 };
 
 const LbBlockDriver *lb_block_driver_find(const char *name)

@@ -114,7 +114,7 @@ int main(int argc, char **argv)
     g_autoptr(GPtrArray) cmds = g_ptr_array_new();
     g_autoptr(GError) err = NULL;
     const char *fmt = NULL;
-    bool image_opts = false;
+    bool image_opts = false, snapshot = false;
     unsigned flags = LB_OPEN_RDWR;
     bool ok = true;
     int c;
@@ -142,7 +142,8 @@ int main(int argc, char **argv)
                 return 1;
             }
             break;
-        case 's': case 'C': case 'm': case 'k': case 'i': case 'd': case 'T':
+        case 's': snapshot = true; break;
+        case 'C': case 'm': case 'k': case 'i': case 'd': case 'T':
             break;                   /* accepted for compatibility */
         case IO_OPT_IMAGE_OPTS: image_opts = true; break;
         case IO_OPT_OBJECT:
@@ -166,8 +167,19 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    LbNode *bs = lb_node_open_image(argv[optind], fmt, image_opts, flags,
+    /* -s: the image read-only under a temporary overlay that takes the
+     * writes (block/snapshot.c), so nothing ever reaches the image. */
+    LbNode *bs = lb_node_open_image(argv[optind], fmt, image_opts,
+                                    snapshot ? flags & ~LB_OPEN_RDWR : flags,
                                     &err);
+    if (bs && snapshot) {
+        g_autoptr(LbOpts) sopts = lb_opts_new();
+        lb_opts_set_str(sopts, "driver", "snapshot");
+        lb_opts_set_str(sopts, "file", lb_node_name(bs));
+        LbNode *top = lb_node_open(sopts, flags, &err);
+        lb_node_unref(bs);
+        bs = top;
+    }
     if (!bs) {
         /* qemu-io names the device only when it is a file name. */
         fprintf(stderr, "%s: can't open%s%s: %s\n", g_get_prgname(),

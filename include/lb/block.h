@@ -237,6 +237,8 @@ int lb_node_flush(LbNode *bs);
 const LbBlockDriver *lb_block_driver_find(const char *name);
 extern const LbBlockDriver lb_driver_file;
 extern const LbBlockDriver lb_driver_raw;
+/* A temporary overlay over a read-only image (qemu-io -s): snapshot.c */
+extern const LbBlockDriver lb_driver_snapshot;
 extern const LbBlockDriver lb_driver_luks;
 
 #endif /* LB_BLOCK_H */
