@@ -107,16 +107,11 @@ int img_compare(int argc, char **argv)
                   g_strerror((int)-(la < 0 ? la : lb)));
         return 4;
     }
-    if (la != lb) {
-        if (strict) {
-            if (!quiet) {
-                printf("Strict mode: Image size mismatch!\n");
-            }
-            return 1;
-        }
+    if (la != lb && strict) {
         if (!quiet) {
-            printf("Warning: Image size mismatch!\n");
+            printf("Strict mode: Image size mismatch!\n");
         }
+        return 1;
     }
 
     g_autofree guint8 *ba = g_malloc(COMPARE_CHUNK);
@@ -130,6 +125,11 @@ int img_compare(int argc, char **argv)
         int64_t diff;
         int ret;
 
+        /* As QEMU: the size warning comes once the common part matched,
+         * before the longer image's tail is checked for zeros. */
+        if (off == common && la != lb && !quiet) {
+            printf("Warning: Image size mismatch!\n");
+        }
         if (off < common) {
             ret = lb_node_pread(a, off, ba, n);
             if (ret == 0) {

@@ -42,6 +42,17 @@ expect_ok $IO -f raw back2.raw -c 'write -P 0x77 1000 1'
 expect_rc 1 $IMG compare $SEC --image-opts driver=raw,file.filename=back2.raw "$D"
 has "Content mismatch at offset 512!"
 expect_rc 2 $IMG compare -f raw -F raw src.raw nosuch.raw
+# Sizes differ: a content mismatch in the common part is reported alone;
+# the size warning comes only once the common part matched (QEMU's 048).
+cp back2.raw longer.raw && truncate -s +1M longer.raw
+expect_rc 1 $IMG compare -f raw -F raw longer.raw src.raw
+[ "$out" = "Content mismatch at offset 512!" ] || fail "compare: $out"
+cp src.raw longer.raw && truncate -s +1M longer.raw
+expect_ok $IMG compare -f raw -F raw src.raw longer.raw
+[ "$out" = "$(printf 'Warning: Image size mismatch!\nImages are identical.')" ] ||
+    fail "compare: $out"
+expect_rc 1 $IMG compare -s -f raw -F raw src.raw longer.raw
+[ "$out" = "Strict mode: Image size mismatch!" ] || fail "compare -s: $out"
 ok
 
 # luks -> luks with a new key.
