@@ -16,7 +16,9 @@
 #include "crypto-priv.h"
 
 #include <string.h>
+#include <glib/gstdio.h>
 #include "lb/object.h"
+#include "lb/secret.h"
 
 typedef struct CreateParams {
     LbLuksCreateOpts c;
@@ -130,6 +132,13 @@ static bool format_on_node(LbNode *hdr, CreateParams *p, LbNode *payload,
     if (!pass) {
         return false;
     }
+    /* QEMU takes a new passphrase as UTF-8 text only. */
+    if (!g_utf8_validate((const char *)lb_secret_cdata(pass),
+                         (gssize)lb_secret_len(pass), NULL)) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "Data from secret %s is not valid UTF-8", p->key_secret);
+        return false;
+    }
     lb_luks_node_io(hdr, &io);
     g_autoptr(LbLuks) luks = lb_luks_create(&io, &p->c, pass, errp);
     if (!luks) {
@@ -161,8 +170,15 @@ bool lb_luks_drv_create(const char *filename, uint64_t size, LbOpts *opts,
     g_autoptr(LbOpts) fopts = lb_opts_new();
     lb_opts_set_str(fopts, "driver", "file");
     lb_opts_set_str(fopts, "filename", filename);
-    g_autoptr(LbNode) node = lb_node_open(fopts, LB_OPEN_RDWR, errp);
-    return node && format_on_node(node, &p, NULL, errp);
+    LbNode *node = lb_node_open(fopts, LB_OPEN_RDWR, errp);
+    bool ok = node && format_on_node(node, &p, NULL, errp);
+    lb_node_unref(node);
+    if (!ok) {
+        /* As QEMU: a failed create leaves no file, even one that existed
+         * (it was truncated above). */
+        g_unlink(filename);
+    }
+    return ok;
 }
 
 /* (transfer full): blockdev-create runs in a job thread, so the node is

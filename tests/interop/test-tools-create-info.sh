@@ -185,4 +185,16 @@ if command -v qemu-img >/dev/null; then
         fail "qcow2 virtual size"
     ok
 fi
+# A passphrase that is not UTF-8 is refused as QEMU refuses it, and the
+# image file is removed, even one that existed before (QEMU's 282).
+printf '\072\074\073\377' > nonutf8.key
+for pre in no yes; do
+    rm -f bad.luks
+    [ $pre = no ] || touch bad.luks
+    expect_err "^luksblk-img: bad.luks: Data from secret k8 is not valid UTF-8\$" \
+        $IMG create -f luks --object secret,id=k8,file=nonutf8.key \
+        -o key-secret=k8,iter-time=10 bad.luks 4M
+    [ ! -e bad.luks ] || fail "a failed create left bad.luks (pre-existing: $pre)"
+done
+ok
 done_ok
