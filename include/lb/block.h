@@ -2,11 +2,11 @@
  * block.h: the block layer: a graph of nodes and the drivers behind them.
  *
  * Threading model (issue 10):
- *   The main loop alone changes the graph: open, del, export add/del, QMP.
- *   Jobs run in their own threads on node references the main loop took.
- *   I/O threads and workers call only the data path; it is thread-safe.
- *   Header changes (amend, resize) hold the node's exclusive update lock.
- *   Each function says where it may run; LB_ASSERT_* (lb/thread.h) checks.
+ *   Main loop: QMP and every graph change (open, del, export add/del).
+ *   Jobs: one thread each, on node references the main loop took first.
+ *   I/O workers (NBD, FUSE, pools): the data path, never the graph lock.
+ *   Amend and resize (FUSE's too) hold the node's exclusive update lock.
+ *   Each function names its contexts; LB_ASSERT_* (lb/thread.h) checks.
  *
  *   luks node ("libvirt-2-format")        driver luks (block/crypto.c)
  *     ├── file:   raw node ──> file node  payload sectors only

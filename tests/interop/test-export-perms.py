@@ -101,6 +101,14 @@ def main():
               "writable export of a detached header's payload allowed")
         check(export("w1", "disk0", True) == {"return": {}},
               "writable export of the luks node itself allowed")
+        # A second writable luks node on a header in use.
+        r = q.cmd("blockdev-add", {"node-name": "disk9", "driver": "luks",
+                                   "file": "p0", "header": "h0",
+                                   "key-secret": "s0"})
+        refused(r, conflict("h0", "disk0", "header", perms="write, resize",
+                            req="node 'disk9' (uses node 'h0' as 'header' "
+                                "child)"),
+                "a second luks node on the same header refused")
         # The other order: a luks node on a header someone writes.
         check(export("w2", "h2", True) == {"return": {}},
               "writable export of a plain file node allowed")
