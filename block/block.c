@@ -177,6 +177,7 @@ void lb_node_set_filename(LbNode *bs, const char *filename)
 void lb_node_set_alignment(LbNode *bs, unsigned alignment)
 {
     bs->alignment = alignment ? alignment : 1;
+    bs->limits.request_alignment = bs->alignment;
 }
 
 void lb_node_set_read_only(LbNode *bs)
@@ -210,8 +211,7 @@ static void node_destroy(LbNode *bs)
     g_free(bs->node_name);
     g_free(bs->filename);
     g_free(bs->opts_json);
-    g_mutex_clear(&bs->track_lock);
-    g_cond_clear(&bs->track_cond);
+    lb_io_node_cleanup(bs);
     g_free(bs);
 }
 
@@ -221,18 +221,54 @@ LbNode *lb_node_ref(LbNode *bs)
     return bs;
 }
 
-void lb_node_unref(LbNode *bs)
+int lb_node_close(LbNode *bs)
 {
+    int r = 0;
+
     if (!bs || !g_atomic_int_dec_and_test(&bs->refcnt)) {
-        return;
+        return 0;
     }
     if (bs->state == LB_NODE_OPEN) {
         bs->state = LB_NODE_CLOSING;
-        if (bs->drv->flush && !bs->read_only) {
-            bs->drv->flush(bs);
-        }
+        r = lb_io_final_flush(bs);
     }
     node_destroy(bs);
+    return r;
+}
+
+void lb_node_unref(LbNode *bs)
+{
+    lb_node_close(bs); /* a failed final flush is logged */
+}
+
+/* A reference on @bs unless its last one is already gone (closing). */
+static bool node_try_ref(LbNode *bs)
+{
+    gint r;
+
+    do {
+        r = g_atomic_int_get(&bs->refcnt);
+        if (r <= 0) {
+            return false;
+        }
+    } while (!g_atomic_int_compare_and_exchange(&bs->refcnt, r, r + 1));
+    return true;
+}
+
+GPtrArray *lb_node_parents(LbNode *bs)
+{
+    GPtrArray *parents = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)lb_node_unref);
+
+    g_rec_mutex_lock(&graph_lock);
+    for (guint i = 0; i < bs->parents->len; i++) {
+        LbNode *p = ((LbChild *)bs->parents->pdata[i])->parent;
+        if (node_try_ref(p)) {
+            g_ptr_array_add(parents, p);
+        }
+    }
+    g_rec_mutex_unlock(&graph_lock);
+    return parents;
 }
 
 /* The filename QEMU would show: the file child's for a plain format node,
@@ -343,8 +379,7 @@ static LbNode *node_open(LbOpts *opts, unsigned flags, bool monitor,
     bs->children = g_ptr_array_new_with_free_func((GDestroyNotify)child_free);
     bs->parents = g_ptr_array_new();
     g_rec_mutex_init(&bs->update_lock);
-    g_mutex_init(&bs->track_lock);
-    g_cond_init(&bs->track_cond);
+    lb_io_node_init(bs);
     /* Named before open so permission messages about its edges name it;
      * registered only once open. */
     bs->node_name = name ? g_strdup(name) : NULL;

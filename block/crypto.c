@@ -6,12 +6,16 @@
  *
  * Every header read/write goes through the engine's LbLuksIO callbacks on
  * the header node (or the file node for an attached header), so a
- * detached header's payload file never sees a header byte.  Data path:
- * reads land in the caller's buffer and are decrypted in place; writes are
- * encrypted into a pooled 1 MiB bounce buffer (never into the caller's
- * buffer, and no allocation per request once the pool is warm).  Requests
- * of 256 KiB or more split their cipher work across a shared thread pool
- * so that both cores encrypt.  io.c guarantees sector alignment.
+ * detached header's payload file never sees a header byte.  Data path, on
+ * scatter lists (iovecs) all the way: reads land in the caller's buffers
+ * and are decrypted in place, unless the caller flagged them shared
+ * (LB_REQ_SHARED_BUF: guest memory), which then only ever receive
+ * plaintext copied from a private bounce buffer; writes are encrypted into
+ * a pooled 1 MiB bounce buffer (never into the caller's buffer, and no
+ * allocation per request once the pool is warm).  Runs of 256 KiB or more
+ * split their cipher work across a shared thread pool so that both cores
+ * encrypt.  io.c guarantees that offset and length are whole sectors; the
+ * iovec entries may split sectors anywhere.
  */
 #include "config.h"
 #include "crypto-priv.h"
@@ -27,6 +31,7 @@
 #define BOUNCE_KEEP 16
 #define PARALLEL_MIN (256u * 1024u)
 #define MAX_PARTS 4
+#define MAX_SECTOR 4096u
 
 typedef struct LuksState {
     LbLuks *luks;
@@ -46,7 +51,8 @@ typedef struct LuksState {
 static bool node_io_read(void *opaque, uint64_t off, void *buf, size_t len,
                          GError **errp)
 {
-    int r = lb_node_pread(opaque, off, buf, len);
+    struct iovec iov = {buf, len};
+    int r = lb_io_child(opaque, LB_REQ_READ, off, len, &iov, 1, 0);
     if (r == 0) {
         return true;
     }
@@ -74,7 +80,8 @@ static bool node_io_write(void *opaque, uint64_t off, const void *buf,
         !lb_node_truncate(node, off + len, LB_PREALLOC_OFF, errp)) {
         return false;
     }
-    int r = lb_node_pwrite(node, off, buf, len, 0);
+    struct iovec iov = {(void *)buf, len};
+    int r = lb_io_child(node, LB_REQ_WRITE, off, len, &iov, 1, 0);
     return r == 0 ||
            lb_block_errno_to_error(r, errp, "cannot write LUKS header");
 }
@@ -96,7 +103,7 @@ static bool node_io_truncate(void *opaque, uint64_t size, GError **errp)
 
 static bool node_io_flush(void *opaque, GError **errp)
 {
-    int r = lb_node_flush(opaque);
+    int r = lb_io_child(opaque, LB_REQ_FLUSH, 0, 0, NULL, 0, 0);
     return r == 0 ||
            lb_block_errno_to_error(r, errp, "cannot flush LUKS header");
 }
@@ -243,9 +250,11 @@ static int run_crypt(LuksState *s, bool encrypt, uint64_t off, const guint8 *in,
 static int64_t luks_length(LbNode *bs)
 {
     LuksState *s = lb_node_opaque(bs);
+    /* luks_truncate may set it while requests run. */
+    uint64_t size = __atomic_load_n(&s->payload_size, __ATOMIC_ACQUIRE);
 
-    if (s->payload_size) {
-        return (int64_t)s->payload_size;
+    if (size) {
+        return (int64_t)size;
     }
     int64_t len = lb_node_length(s->file);
     if (len < 0) {
@@ -258,38 +267,122 @@ static int64_t luks_length(LbNode *bs)
     return (int64_t)(avail - avail % s->sector);
 }
 
-static int luks_pread(LbNode *bs, uint64_t off, void *buf, size_t len)
-{
-    LuksState *s = lb_node_opaque(bs);
-    int r = lb_node_pread(s->file, s->payload_offset + off, buf, len);
+typedef enum {
+    CRYPT_DEC_INPLACE, /* decrypt the scatter list where it is */
+    CRYPT_ENC_TO_FLAT, /* encrypt the scatter list into @flat */
+} CryptMode;
 
-    return r < 0 ? r : run_crypt(s, false, off, buf, buf, len);
+/*
+ * En/decrypt @len bytes (whole sectors, payload offset @off) of @iov from
+ * its byte @pos.  Runs of whole sectors inside one iovec entry go to the
+ * cipher directly; a sector that straddles entries is gathered into @flat
+ * (encryption) or a sector on the stack (decryption) first.
+ */
+static int crypt_iov(LuksState *s, CryptMode mode, uint64_t off,
+                     const struct iovec *iov, int niov, size_t pos,
+                     size_t len, guint8 *flat)
+{
+    guint8 tmp[MAX_SECTOR] __attribute__((aligned(64)));
+    size_t sec = s->sector, done = 0, eoff = pos;
+    int i = 0;
+    int r = 0;
+
+    g_assert(sec <= sizeof(tmp) && len % sec == 0);
+    while (i < niov && eoff >= iov[i].iov_len) {
+        eoff -= iov[i].iov_len;
+        i++;
+    }
+    while (done < len && r == 0) {
+        guint8 *p = (guint8 *)iov[i].iov_base + eoff;
+        size_t run = MIN(iov[i].iov_len - eoff, len - done);
+        run -= run % sec;
+        if (run > 0 && mode == CRYPT_DEC_INPLACE) {
+            r = run_crypt(s, false, off + done, p, p, run);
+        } else if (run > 0) {
+            r = run_crypt(s, true, off + done, p, flat + done, run);
+        } else if (mode == CRYPT_DEC_INPLACE) {
+            run = sec;
+            lb_iov_to_buf(iov, niov, pos + done, tmp, sec);
+            r = run_crypt(s, false, off + done, tmp, tmp, sec);
+            lb_iov_from_buf(iov, niov, pos + done, tmp, sec);
+        } else {
+            run = sec;
+            lb_iov_to_buf(iov, niov, pos + done, flat + done, sec);
+            r = run_crypt(s, true, off + done, flat + done, flat + done, sec);
+        }
+        done += run;
+        eoff += run;
+        while (i < niov && eoff >= iov[i].iov_len) {
+            eoff -= iov[i].iov_len;
+            i++;
+        }
+    }
+    return r;
 }
 
-static int luks_pwrite(LbNode *bs, uint64_t off, const void *buf, size_t len,
-                       unsigned flags)
+/*
+ * Reads: the ciphertext lands in the caller's buffers and is decrypted
+ * there, except for a buffer flagged shared (guest memory), which must
+ * never hold ciphertext: there it is read and decrypted in a private
+ * bounce buffer and only the plaintext is copied out.
+ */
+static int luks_preadv(LbNode *bs, uint64_t off, const struct iovec *iov,
+                       int niov, size_t len, unsigned flags)
 {
     LuksState *s = lb_node_opaque(bs);
-    const guint8 *in = buf;
+    unsigned cflags = flags & ~LB_REQ_SHARED_BUF;
+
+    if (!(flags & LB_REQ_SHARED_BUF)) {
+        int r = lb_io_child(s->file, LB_REQ_READ, s->payload_offset + off,
+                            len, iov, niov, cflags);
+        return r < 0 ? r : crypt_iov(s, CRYPT_DEC_INPLACE, off, iov, niov, 0,
+                                     len, NULL);
+    }
     guint8 *bounce = bounce_get(s);
     int r = 0;
 
     if (!bounce) {
         return -ENOMEM;
     }
-    while (len > 0) {
-        size_t n = MIN(len, BOUNCE_SIZE);
-        r = run_crypt(s, true, off, in, bounce, n);
-        if (r < 0) {
-            break;
+    for (size_t pos = 0; pos < len && r == 0;) {
+        size_t n = MIN(len - pos, BOUNCE_SIZE);
+        struct iovec biov = {bounce, n};
+        r = lb_io_child(s->file, LB_REQ_READ, s->payload_offset + off + pos, n,
+                        &biov, 1, cflags);
+        if (r == 0) {
+            r = run_crypt(s, false, off + pos, bounce, bounce, n);
         }
-        r = lb_node_pwrite(s->file, s->payload_offset + off, bounce, n, flags);
-        if (r < 0) {
-            break;
+        if (r == 0) {
+            lb_iov_from_buf(iov, niov, pos, bounce, n);
         }
-        off += n;
-        in += n;
-        len -= n;
+        pos += n;
+    }
+    bounce_put(s, bounce);
+    return r;
+}
+
+static int luks_pwritev(LbNode *bs, uint64_t off, const struct iovec *iov,
+                        int niov, size_t len, unsigned flags)
+{
+    LuksState *s = lb_node_opaque(bs);
+    unsigned cflags = flags & ~LB_REQ_SHARED_BUF; /* the bounce is ours */
+    guint8 *bounce = bounce_get(s);
+    int r = 0;
+
+    if (!bounce) {
+        return -ENOMEM;
+    }
+    for (size_t pos = 0; pos < len && r == 0;) {
+        size_t n = MIN(len - pos, BOUNCE_SIZE);
+        struct iovec biov = {bounce, n};
+        r = crypt_iov(s, CRYPT_ENC_TO_FLAT, off + pos, iov, niov, pos, n,
+                      bounce);
+        if (r == 0) {
+            r = lb_io_child(s->file, LB_REQ_WRITE,
+                            s->payload_offset + off + pos, n, &biov, 1,
+                            cflags);
+        }
+        pos += n;
     }
     bounce_put(s, bounce);
     return r;
@@ -298,10 +391,10 @@ static int luks_pwrite(LbNode *bs, uint64_t off, const void *buf, size_t len,
 static int luks_flush(LbNode *bs)
 {
     LuksState *s = lb_node_opaque(bs);
-    int r = lb_node_flush(s->file);
+    int r = lb_io_child(s->file, LB_REQ_FLUSH, 0, 0, NULL, 0, 0);
 
     if (r == 0 && s->header) {
-        r = lb_node_flush(s->header);
+        r = lb_io_child(s->header, LB_REQ_FLUSH, 0, 0, NULL, 0, 0);
     }
     return r;
 }
@@ -378,7 +471,12 @@ static bool luks_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
     }
     s->payload_size = lb_luks_payload_size(s->luks);
     s->sector = lb_luks_sector_size(s->luks);
-    lb_node_set_alignment(bs, s->sector);
+    LbBlockLimits lim = *lb_node_limits(s->file);
+    lim.request_alignment = s->sector;
+    lim.opt_transfer = MAX(lim.opt_transfer, s->sector);
+    lim.discard_granularity = 0; /* no discard through the cipher */
+    lim.zeroes_alignment = s->sector;
+    lb_node_set_limits(bs, &lim);
 
     int64_t flen = lb_node_length(s->file);
     if (flen < 0) {
@@ -656,7 +754,7 @@ const LbBlockDriver lb_driver_luks = {
     .info_json = luks_info_json,
     /* data path (write_zeroes/discard: io.c's fallbacks) */
     .length = luks_length,
-    .pread = luks_pread,
-    .pwrite = luks_pwrite,
+    .preadv = luks_preadv,
+    .pwritev = luks_pwritev,
     .flush = luks_flush,
 };

@@ -34,6 +34,7 @@
 #define LOCK_UNSHARE 200
 #define PERM_READ 0
 #define PERM_WRITE 1
+#define FILE_IOV_BATCH 64 /* iovec entries per preadv/pwritev */
 
 typedef struct FileState {
     int fd;
@@ -123,6 +124,33 @@ static bool file_lock(FileState *s, bool write, GError **errp)
     return true;
 }
 
+/*
+ * aio=: how QEMU issues the requests.  "threads" is what this driver does.
+ * "native" (Linux AIO) is accepted where QEMU accepts it, with
+ * cache.direct=on, and runs the same way: each request is a pread/pwrite
+ * on the O_DIRECT descriptor from the thread that issues it (exports
+ * issue from many threads), which has the semantics of native AIO.
+ * "io_uring" is refused as by a QEMU built without liburing.
+ */
+static bool file_check_aio(const char *aio, bool direct, GError **errp)
+{
+    if (!aio || g_str_equal(aio, "threads")) {
+        return true;
+    }
+    if (g_str_equal(aio, "native")) {
+        if (!direct) {
+            g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                        "aio=native was specified, but it requires "
+                        "cache.direct=on, which was not specified.");
+            return false;
+        }
+        return true;
+    }
+    g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                "Parameter 'aio' does not accept value '%s'", aio);
+    return false;
+}
+
 static bool file_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
 {
     FileState *s = lb_node_opaque(bs);
@@ -138,6 +166,9 @@ static bool file_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
     if (!filename) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                     "Parameter 'filename' is required");
+        return false;
+    }
+    if (!file_check_aio(aio, (flags & LB_OPEN_NOCACHE) != 0, errp)) {
         return false;
     }
     if (locking &&
@@ -167,7 +198,7 @@ static bool file_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
                     "Could not open '%s': %s", filename, g_strerror(e));
         return false;
     }
-    struct stat st;
+    struct stat st = {0};
     if (fstat(s->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         /* read() would fail later with EISDIR; QEMU refuses at open. */
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
@@ -195,6 +226,12 @@ static bool file_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
                                        filename);
     }
     lb_node_set_filename(bs, filename);
+    LbBlockLimits lim = {
+        .request_alignment = 1, /* O_DIRECT: unaligned ones go buffered */
+        .opt_transfer = s->direct ? DIRECT_ALIGN : 0,
+        .discard_granularity = st.st_blksize > 0 ? (uint32_t)st.st_blksize : 0,
+    };
+    lb_node_set_limits(bs, &lim);
     return true;
 }
 
@@ -211,22 +248,48 @@ static void file_close(LbNode *bs)
     g_free(s->filename);
 }
 
-static int pick_fd(FileState *s, uint64_t off, const void *buf, size_t len)
+/* O_DIRECT needs offset, length and every buffer aligned. */
+static int pick_fd(FileState *s, uint64_t off, const struct iovec *iov,
+                   int niov, size_t len)
 {
-    if (s->direct && ((off | len | (uintptr_t)buf) % DIRECT_ALIGN)) {
-        return s->fd_buffered;
+    if (!s->direct) {
+        return s->fd;
     }
-    return s->fd;
+    uintptr_t bits = (uintptr_t)off | len;
+    for (int i = 0; i < niov; i++) {
+        bits |= (uintptr_t)iov[i].iov_base | iov[i].iov_len;
+    }
+    return bits % DIRECT_ALIGN ? s->fd_buffered : s->fd;
 }
 
-static int file_pread(LbNode *bs, uint64_t off, void *buf, size_t len)
+/*
+ * Transfer @len bytes between @iov and the file at @off, resuming after
+ * short transfers.  A read that meets the end of the file fails with
+ * -EIO: the file shrank under us (the node's length is the one cached at
+ * open or resize), and zeroes would pass for data (a luks node would
+ * return their "decryption" as success).
+ */
+static int file_rw(FileState *s, bool write, uint64_t off,
+                   const struct iovec *iov, int niov, size_t len)
 {
-    FileState *s = lb_node_opaque(bs);
-    int fd = pick_fd(s, off, buf, len);
-    guint8 *p = buf;
+    int fd = pick_fd(s, off, iov, niov, len);
+    struct iovec v[FILE_IOV_BATCH];
+    size_t pos = 0;
 
-    while (len > 0) {
-        ssize_t n = pread(fd, p, len, (off_t)off);
+    while (pos < len) {
+        ssize_t n;
+        if (niov == 1) {
+            guint8 *p = (guint8 *)iov[0].iov_base + pos;
+            n = write ? pwrite(fd, p, len - pos, (off_t)(off + pos))
+                      : pread(fd, p, len - pos, (off_t)(off + pos));
+        } else {
+            int nv = lb_iov_slice(v, FILE_IOV_BATCH, iov, niov, pos, len - pos);
+            if (nv < 0) {
+                nv = FILE_IOV_BATCH; /* the first ones, then the rest */
+            }
+            n = write ? pwritev(fd, v, nv, (off_t)(off + pos))
+                      : preadv(fd, v, nv, (off_t)(off + pos));
+        }
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
@@ -234,14 +297,17 @@ static int file_pread(LbNode *bs, uint64_t off, void *buf, size_t len)
             return -errno;
         }
         if (n == 0) {
-            memset(p, 0, len); /* the file shrank under us */
-            break;
+            return -EIO;
         }
-        p += n;
-        off += n;
-        len -= n;
+        pos += (size_t)n;
     }
     return 0;
+}
+
+static int file_preadv(LbNode *bs, uint64_t off, const struct iovec *iov,
+                       int niov, size_t len, unsigned flags)
+{
+    return file_rw(lb_node_opaque(bs), false, off, iov, niov, len);
 }
 
 static int file_flush(LbNode *bs)
@@ -250,26 +316,11 @@ static int file_flush(LbNode *bs)
     return fdatasync(s->fd) < 0 ? -errno : 0;
 }
 
-static int file_pwrite(LbNode *bs, uint64_t off, const void *buf, size_t len,
-                       unsigned flags)
+static int file_pwritev(LbNode *bs, uint64_t off, const struct iovec *iov,
+                        int niov, size_t len, unsigned flags)
 {
-    FileState *s = lb_node_opaque(bs);
-    int fd = pick_fd(s, off, buf, len);
-    const guint8 *p = buf;
-
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -errno;
-        }
-        p += n;
-        off += n;
-        len -= n;
-    }
-    return (flags & LB_WRITE_FUA) ? file_flush(bs) : 0;
+    int r = file_rw(lb_node_opaque(bs), true, off, iov, niov, len);
+    return r == 0 && (flags & LB_WRITE_FUA) ? file_flush(bs) : r;
 }
 
 static int file_pwrite_zeroes(LbNode *bs, uint64_t off, uint64_t len,
@@ -305,6 +356,30 @@ static int64_t file_length(LbNode *bs)
 {
     FileState *s = lb_node_opaque(bs);
     return __atomic_load_n(&s->length, __ATOMIC_RELAXED);
+}
+
+/*
+ * Allocation from SEEK_DATA/SEEK_HOLE: a hole reads as zeroes.  Without
+ * support for them (EINVAL), everything is data, which is always true.
+ */
+static int file_block_status(LbNode *bs, uint64_t off, uint64_t len,
+                             uint64_t *pnum)
+{
+    FileState *s = lb_node_opaque(bs);
+    off_t data = lseek(s->fd, (off_t)off, SEEK_DATA);
+
+    if (data < 0) {
+        /* ENXIO: no data from @off to the end of the file. */
+        *pnum = len;
+        return errno == ENXIO ? LB_BLOCK_HOLE | LB_BLOCK_ZERO : LB_BLOCK_DATA;
+    }
+    if ((uint64_t)data > off) {
+        *pnum = MIN(len, (uint64_t)data - off);
+        return LB_BLOCK_HOLE | LB_BLOCK_ZERO;
+    }
+    off_t hole = lseek(s->fd, (off_t)off, SEEK_HOLE);
+    *pnum = hole > (off_t)off ? MIN(len, (uint64_t)hole - off) : len;
+    return LB_BLOCK_DATA;
 }
 
 static int64_t file_allocated_size(LbNode *bs)
@@ -445,9 +520,10 @@ const LbBlockDriver lb_driver_file = {
     .allocated_size = file_allocated_size,
     /* data path */
     .length = file_length,
-    .pread = file_pread,
-    .pwrite = file_pwrite,
+    .preadv = file_preadv,
+    .pwritev = file_pwritev,
     .pwrite_zeroes = file_pwrite_zeroes,
     .pdiscard = file_pdiscard,
     .flush = file_flush,
+    .block_status = file_block_status,
 };

@@ -48,7 +48,7 @@ static bool raw_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
                     s->offset, s->size, len);
         return false;
     }
-    lb_node_set_alignment(bs, lb_node_alignment(s->file));
+    lb_node_set_limits(bs, lb_node_limits(s->file));
     if (s->offset == 0 && !s->has_size) {
         lb_node_set_filename(bs, lb_node_filename(s->file));
     }
@@ -73,36 +73,49 @@ static int64_t raw_length(LbNode *bs)
     return (uint64_t)len > s->offset ? len - (int64_t)s->offset : 0;
 }
 
-static int raw_pread(LbNode *bs, uint64_t off, void *buf, size_t len)
+static int raw_preadv(LbNode *bs, uint64_t off, const struct iovec *iov,
+                      int niov, size_t len, unsigned flags)
 {
     RawState *s = lb_node_opaque(bs);
-    return lb_node_pread(s->file, s->offset + off, buf, len);
+    return lb_io_child(s->file, LB_REQ_READ, s->offset + off, len, iov, niov,
+                       flags);
 }
 
-static int raw_pwrite(LbNode *bs, uint64_t off, const void *buf, size_t len,
-                      unsigned flags)
+static int raw_pwritev(LbNode *bs, uint64_t off, const struct iovec *iov,
+                       int niov, size_t len, unsigned flags)
 {
     RawState *s = lb_node_opaque(bs);
-    return lb_node_pwrite(s->file, s->offset + off, buf, len, flags);
+    return lb_io_child(s->file, LB_REQ_WRITE, s->offset + off, len, iov, niov,
+                       flags);
 }
 
 static int raw_pwrite_zeroes(LbNode *bs, uint64_t off, uint64_t len,
                              unsigned flags)
 {
     RawState *s = lb_node_opaque(bs);
-    return lb_node_pwrite_zeroes(s->file, s->offset + off, len, flags);
+    return lb_io_child(s->file, LB_REQ_WRITE_ZEROES, s->offset + off, len,
+                       NULL, 0, flags);
 }
 
 static int raw_pdiscard(LbNode *bs, uint64_t off, uint64_t len)
 {
     RawState *s = lb_node_opaque(bs);
-    return lb_node_pdiscard(s->file, s->offset + off, len);
+    return lb_io_child(s->file, LB_REQ_DISCARD, s->offset + off, len, NULL, 0,
+                       0);
 }
 
 static int raw_flush(LbNode *bs)
 {
     RawState *s = lb_node_opaque(bs);
-    return lb_node_flush(s->file);
+    return lb_io_child(s->file, LB_REQ_FLUSH, 0, 0, NULL, 0, 0);
+}
+
+/* The file child's allocation, through the window. */
+static int raw_block_status(LbNode *bs, uint64_t off, uint64_t len,
+                            uint64_t *pnum)
+{
+    RawState *s = lb_node_opaque(bs);
+    return lb_io_child_block_status(s->file, s->offset + off, len, pnum);
 }
 
 static bool raw_truncate(LbNode *bs, uint64_t size, LbPrealloc prealloc,
@@ -134,9 +147,10 @@ const LbBlockDriver lb_driver_raw = {
     .create = raw_create,
     /* data path */
     .length = raw_length,
-    .pread = raw_pread,
-    .pwrite = raw_pwrite,
+    .preadv = raw_preadv,
+    .pwritev = raw_pwritev,
     .pwrite_zeroes = raw_pwrite_zeroes,
     .pdiscard = raw_pdiscard,
     .flush = raw_flush,
+    .block_status = raw_block_status,
 };

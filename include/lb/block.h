@@ -26,6 +26,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <glib.h>
 #include "lb/opts.h"
 
@@ -56,6 +57,7 @@ typedef enum {
     LB_CHILD_DATA = 1 << 0,     /* passes the parent's users' data through */
     LB_CHILD_METADATA = 1 << 1, /* the parent's own metadata (a header) */
 } LbChildRole;
+typedef struct LbRequest LbRequest;
 
 typedef enum {
     LB_OPEN_RDWR = 1 << 0,        /* default is read-only */
@@ -93,15 +95,26 @@ typedef struct LbBlockDriver {
     /* JSON for QEMU's ImageInfoSpecific {"type":..,"data":..} or NULL */
     char *(*info_json)(LbNode *bs);
     int64_t (*allocated_size)(LbNode *bs);   /* bytes on disk, -errno */
-    /* data path: 0 / -errno, no allocation per request */
+    /*
+     * data path: 0 / -errno, no allocation per request.  A driver gives
+     * either the synchronous vectored calls (run on the caller's thread,
+     * or on an I/O worker for lb_node_submit) or an asynchronous submit,
+     * or both; block/io.c adapts (see lb/block-io.h).
+     */
     int64_t (*length)(LbNode *bs);
-    int (*pread)(LbNode *bs, uint64_t off, void *buf, size_t len);
-    int (*pwrite)(LbNode *bs, uint64_t off, const void *buf, size_t len,
-                  unsigned flags);
+    int (*preadv)(LbNode *bs, uint64_t off, const struct iovec *iov, int niov,
+                  size_t len, unsigned flags);
+    int (*pwritev)(LbNode *bs, uint64_t off, const struct iovec *iov,
+                   int niov, size_t len, unsigned flags);
     int (*pwrite_zeroes)(LbNode *bs, uint64_t off, uint64_t len,
                          unsigned flags);   /* optional */
     int (*pdiscard)(LbNode *bs, uint64_t off, uint64_t len);   /* optional */
     int (*flush)(LbNode *bs);                                  /* optional */
+    /* optional: start @req and call lb_io_complete(req, ret) when done */
+    void (*submit)(LbNode *bs, LbRequest *req);
+    /* optional: allocation of [off, off + len), see lb_node_block_status */
+    int (*block_status)(LbNode *bs, uint64_t off, uint64_t len,
+                        uint64_t *pnum);
 } LbBlockDriver;
 
 /* ---- control plane ------------------------------------------------------ */
@@ -124,9 +137,18 @@ LbNode *lb_node_open_image(const char *filename, const char *fmt,
                            bool image_opts, unsigned flags, GError **errp);
 /** lb_node_ref: take a reference; any context. */
 LbNode *lb_node_ref(LbNode *bs);
-/** lb_node_unref: drop a reference; the last one flushes and closes.
- * Any context (a job's last reference closes the node in the job). */
+/**
+ * lb_node_unref: drop a reference; the last one flushes and closes (a
+ * failed flush is logged).  Any context (a job's last reference closes the
+ * node in the job).
+ */
 void lb_node_unref(LbNode *bs);
+/**
+ * lb_node_close: lb_node_unref() that reports: when this was the last
+ * reference, the final flush's result (0 or -errno; the node is closed
+ * either way), else 0.  Context: as lb_node_unref().
+ */
+int lb_node_close(LbNode *bs);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LbNode, lb_node_unref)
 
 /**
@@ -222,16 +244,9 @@ bool lb_parse_prealloc(const char *s, LbPrealloc *out, GError **errp);
  */
 bool lb_parse_cache_mode(const char *mode, unsigned *flags, GError **errp);
 
-/* ---- data path (thread-safe; 0 or -errno) ------------------------------- */
+/* ---- data path: requests, drain, range locks (lb/block-io.h) ----------- */
 
-int64_t lb_node_length(LbNode *bs);
-int lb_node_pread(LbNode *bs, uint64_t off, void *buf, size_t len);
-int lb_node_pwrite(LbNode *bs, uint64_t off, const void *buf, size_t len,
-                   unsigned flags);
-int lb_node_pwrite_zeroes(LbNode *bs, uint64_t off, uint64_t len,
-                          unsigned flags);
-int lb_node_pdiscard(LbNode *bs, uint64_t off, uint64_t len);
-int lb_node_flush(LbNode *bs);
+#include "lb/block-io.h"
 
 /* Drivers (block/drivers.c registry). */
 const LbBlockDriver *lb_block_driver_find(const char *name);
