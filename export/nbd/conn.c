@@ -44,6 +44,7 @@ typedef struct NbdReq {
     uint64_t offset;
     uint32_t len;
     uint32_t acct;                    /* bytes counted in inflight_bytes */
+    uint32_t n_extents;               /* BLOCK_STATUS: extents in buf */
     void *buf;
     size_t cap;
 } NbdReq;
@@ -132,19 +133,16 @@ static void conn_reply(NbdConn *conn, NbdReq *req, uint32_t err, bool batch)
                                            req->type == NBD_CMD_BLOCK_STATUS);
 
     if (structured && !err && req->type == NBD_CMD_BLOCK_STATUS) {
-        /*
-         * base:allocation: one extent, allocated data.  Conservative and
-         * always true: luks payload sectors are never known to be zero.
-         */
+        /* base:allocation: the extents req_execute() put in req->buf. */
         put32(hdr, NBD_STRUCTURED_REPLY_MAGIC);
         put16(hdr + 4, NBD_REPLY_FLAG_DONE);
         put16(hdr + 6, NBD_REPLY_TYPE_BLOCK_STATUS);
         memcpy(hdr + 8, &req->cookie, 8);  /* opaque bytes */
-        put32(hdr + 16, 12);
+        put32(hdr + 16, 4 + 8 * req->n_extents);
         put32(hdr + 20, NBD_META_ID_ALLOCATION);
-        put32(hdr + 24, req->len);
-        put32(hdr + 28, 0);
-        iov[0] = (struct iovec){ hdr, NBD_CHUNK_HEADER_SIZE + 12 };
+        iov[0] = (struct iovec){ hdr, NBD_CHUNK_HEADER_SIZE + 4 };
+        iov[1] = (struct iovec){ req->buf, 8 * req->n_extents };
+        n = 2;
     } else if (structured) {
         put32(hdr, NBD_STRUCTURED_REPLY_MAGIC);
         put16(hdr + 4, NBD_REPLY_FLAG_DONE);
@@ -273,6 +271,49 @@ static void req_done(NbdConn *conn, NbdReq *req, bool counted)
     }
 }
 
+/*
+ * base:allocation for [offset, offset + len): up to NBD_MAX_EXTENTS
+ * extents (one with REQ_ONE) from the node's block status, as
+ * (length, flags) pairs in req->buf.  They may cover less than asked, as
+ * the spec allows; a node without allocation information is all data.
+ */
+#define NBD_MAX_EXTENTS 128
+#define NBD_STATE_HOLE 1
+#define NBD_STATE_ZERO 2
+
+static bool req_reserve(NbdReq *req, size_t len);
+
+static int req_block_status(LbNode *node, NbdReq *req)
+{
+    unsigned max = (req->flags & NBD_CMD_FLAG_REQ_ONE) ? 1 : NBD_MAX_EXTENTS;
+    uint64_t off = req->offset, end = req->offset + req->len;
+
+    if (!req_reserve(req, 8 * NBD_MAX_EXTENTS)) {
+        return -ENOMEM;
+    }
+    uint8_t *p = req->buf;
+    req->n_extents = 0;
+    while (off < end && req->n_extents < max) {
+        uint64_t pnum = 0;
+        int r = lb_node_block_status(node, off, end - off, &pnum);
+        if (r < 0) {
+            return r;
+        }
+        uint32_t flags = ((r & LB_BLOCK_HOLE) ? NBD_STATE_HOLE : 0) |
+                         ((r & LB_BLOCK_ZERO) ? NBD_STATE_ZERO : 0);
+        if (req->n_extents > 0 && get32(p - 4) == flags) {
+            put32(p - 8, get32(p - 8) + (uint32_t)pnum); /* merge */
+        } else {
+            put32(p, (uint32_t)pnum);
+            put32(p + 4, flags);
+            p += 8;
+            req->n_extents++;
+        }
+        off += pnum;
+    }
+    return 0;
+}
+
 static int req_execute(NbdConn *conn, NbdReq *req)
 {
     LbExport *exp = conn->nexp->exp;
@@ -306,8 +347,9 @@ static int req_execute(NbdConn *conn, NbdReq *req)
         }
         return lb_node_pwrite_zeroes(exp->node, req->offset, req->len,
                                      wflags);
-    case NBD_CMD_CACHE:
     case NBD_CMD_BLOCK_STATUS:        /* the reply carries the answer */
+        return req_block_status(exp->node, req);
+    case NBD_CMD_CACHE:
         return 0;
     default:
         return -EINVAL;
