@@ -34,6 +34,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include "lb/thread.h"
 
 #define MAX_ALIGN 4096u
 #define ZERO_CHUNK (256u * 1024u)
@@ -241,6 +242,7 @@ LbRangeLock *lb_node_range_lock(LbNode *bs, uint64_t off, uint64_t len,
 {
     LbRangeLock *lock = g_new0(LbRangeLock, 1);
 
+    LB_ASSERT_CONTEXT(LB_CTX_MAIN | LB_CTX_JOB);
     g_assert(bs->state == LB_NODE_OPEN);
     g_assert(len > 0 && off + len > off);
     lock->bs = lb_node_ref(bs);
@@ -278,6 +280,7 @@ void lb_node_add_quiesce_cb(LbNode *bs, LbQuiesceCb cb, void *opaque)
 {
     LbQuiesceHook h = {cb, opaque};
 
+    LB_ASSERT_MAIN_LOOP();
     g_mutex_lock(&bs->io.lock);
     g_array_append_val(bs->io.hooks, h);
     g_mutex_unlock(&bs->io.lock);
@@ -285,6 +288,7 @@ void lb_node_add_quiesce_cb(LbNode *bs, LbQuiesceCb cb, void *opaque)
 
 void lb_node_remove_quiesce_cb(LbNode *bs, LbQuiesceCb cb, void *opaque)
 {
+    LB_ASSERT_MAIN_LOOP();
     g_mutex_lock(&bs->io.lock);
     for (guint i = 0; i < bs->io.hooks->len; i++) {
         LbQuiesceHook *h = &g_array_index(bs->io.hooks, LbQuiesceHook, i);
@@ -317,6 +321,7 @@ static GPtrArray *drain_set(LbNode *bs)
 
 void lb_node_drained_begin(LbNode *bs)
 {
+    LB_ASSERT_CONTEXT(LB_CTX_MAIN | LB_CTX_JOB);
     g_autoptr(GPtrArray) set = drain_set(bs);
 
     for (guint i = 0; i < set->len; i++) {
@@ -349,6 +354,7 @@ static void io_resubmit(LbRequest *held)
 
 void lb_node_drained_end(LbNode *bs)
 {
+    LB_ASSERT_CONTEXT(LB_CTX_MAIN | LB_CTX_JOB);
     g_autoptr(GPtrArray) set = drain_set(bs);
 
     for (guint i = 0; i < set->len; i++) {

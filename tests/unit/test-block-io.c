@@ -10,6 +10,7 @@
 #include "config.h"
 #include "block/block-priv.h"
 #include "lb/object.h"
+#include "lb/thread.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -409,6 +410,7 @@ typedef struct Drainer {
 static gpointer drainer_thread(gpointer data)
 {
     Drainer *d = data;
+    lb_thread_set_context(LB_CTX_JOB); /* a job drains */
     lb_node_drained_begin(d->bs);
     g_atomic_int_set(&d->begun, 1);
     return NULL;
