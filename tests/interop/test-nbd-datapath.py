@@ -48,6 +48,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="lb-nbd-datapath-")
     img = os.path.join(tmp, "disk.img")
     sock = os.path.join(tmp, "nbd.sock")
+    pidfile = os.path.join(tmp, "pid")
     with open(img, "wb") as f:
         f.truncate(8 * MiB)
         f.seek(0)
@@ -68,11 +69,14 @@ def main():
         [LB, "--blockdev", "driver=file,node-name=f0,filename=" + img,
          "--blockdev", "driver=raw,node-name=r0,file=f0",
          "--nbd-server", "addr.type=unix,addr.path=" + sock,
-         "--export", "type=nbd,id=e0,node-name=r0,name=r0,writable=on"],
+         "--export", "type=nbd,id=e0,node-name=r0,name=r0,writable=on",
+         "--pidfile", pidfile],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(200):
-            if os.path.exists(sock):
+        # The pid file is written once the exports are set up.
+        for _ in range(500):
+            if os.path.exists(sock) and os.path.exists(pidfile) and \
+                    os.path.getsize(pidfile) > 0:
                 break
             time.sleep(0.02)
         c, size, _, _ = npc.negotiate(sock, "r0")
