@@ -3,7 +3,9 @@
 #   make check    install missing packages, build, run every test
 #   make check-qemu-iotests  only QEMU's own iotests (skipped offline)
 #   make check-asan  the same suite built with ASan+UBSan (build-asan/)
+#   make check-tsan  the threaded tests built with ThreadSanitizer (build-tsan/)
 #   make fuzz     libFuzzer harnesses (clang, build-fuzz/), FUZZ_TIME s each
+#   make soak     the model-checked soak test for DURATION (default 1h)
 #   make demo     install, build, run the main job on a temp volume
 #   make install  install programs, man pages, completion, systemd units
 #                 (PREFIX, default /usr/local; DESTDIR for staging)
@@ -11,7 +13,7 @@
 BUILD ?= build
 PREFIX ?= /usr/local
 
-.PHONY: all deps check check-qemu-iotests check-asan fuzz demo install deb clean bench
+.PHONY: all deps check check-qemu-iotests check-asan check-tsan fuzz soak demo install deb clean bench
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -33,8 +35,15 @@ check-qemu-iotests: deps
 check-asan: deps
 	@scripts/check-asan.sh build-asan
 
+check-tsan: deps
+	@scripts/check-tsan.sh build-tsan
+
 fuzz:
 	@scripts/fuzz.sh
+
+DURATION ?= 1h
+soak: all
+	@tests/soak/soak.py --build $(BUILD) --duration $(DURATION)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -51,4 +60,4 @@ deb: deps
 	@scripts/build-deb.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) build-asan build-fuzz
+	rm -rf $(BUILD) build-asan build-tsan build-fuzz

@@ -14,7 +14,8 @@ BUILD_PKGS="gcc pkg-config meson ninja-build python3 libglib2.0-dev
  libgnutls28-dev nettle-dev libargon2-dev libjson-glib-dev libfuse3-dev
  python3-docutils"
 TEST_PKGS="cryptsetup-bin qemu-utils libnbd-bin fio gnutls-bin fuse3 xz-utils
- python3-minimal debhelper dpkg-dev fakeroot lintian man-db systemd"
+ python3-minimal debhelper dpkg-dev fakeroot lintian man-db systemd
+ python3-cryptography clang libclang-rt-dev"
 QEMU_PKGS="qemu-utils qemu-block-extra"
 
 missing() {

@@ -31,6 +31,8 @@ int lb_fuzz_luks2_json(const uint8_t *data, size_t size);
 int lb_fuzz_opts(const uint8_t *data, size_t size);
 /* QMP input stream: splitter, JSON parse, request checks, validation. */
 int lb_fuzz_qmp(const uint8_t *data, size_t size);
+/* NBD server: one client stream (handshake, then requests) on a unix socket. */
+int lb_fuzz_nbd(const uint8_t *data, size_t size);
 
 /* NULL-terminated table of the targets above. */
 extern const LbFuzzTarget lb_fuzz_targets[];

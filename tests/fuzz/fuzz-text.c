@@ -220,6 +220,7 @@ const LbFuzzTarget lb_fuzz_targets[] = {
     { "luks2-json", lb_fuzz_luks2_json },
     { "opts", lb_fuzz_opts },
     { "qmp", lb_fuzz_qmp },
+    { "nbd", lb_fuzz_nbd },
     { NULL, NULL },
 };
 

@@ -83,8 +83,23 @@ stop_server() {
     [ $rc = 0 ] || { cat "$1.log"; fail "server exit status $rc"; }
 }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+# listen_port PIDFILE: the TCP port the server of PIDFILE listens on.
+# Servers are started with addr.port=0 and the port the kernel picked is
+# read back, so concurrent tests never race for a port that looked free.
+listen_port() {
+    PYTHONPATH=$SRCDIR python3 -c 'import nbdqmp, sys; print(nbdqmp.listen_port(int(sys.argv[1])))' \
+        "$(cat "$1")" || fail "no listening TCP port for $1"
+}
+
+# wait_written FILE OFFSET LENGTH COUNT: wait until COUNT 64 KiB blocks of
+# FILE's range, all zero before, are not: a client's writes have landed.
+wait_written() {
+    PYTHONPATH=$SRCDIR python3 - "$@" <<'PY'
+import sys, nbdqmp
+path, off, length, count = sys.argv[1], *map(int, sys.argv[2:])
+zero = [bytes(65536)] * (length // 65536)
+sys.exit(0 if nbdqmp.wait_blocks_changed(path, off, length, zero, count) else 1)
+PY
 }
 
 # qio ARGS...: qemu-io that fails on any error or pattern mismatch.

@@ -1,9 +1,11 @@
 """nbdqmp.py: helpers shared by the NBD interop tests written in Python
 (test-nbd-qmp.sh's checks, test-nbd-vs-qsd.py, nbd-proto-check.py,
 nbd-killed-client.py): a QMP client that keeps
-the events it sees, and a minimal NBD client for the handshake.
+the events it sees, a minimal NBD client for the handshake, and
+listen_port() to read back the port a server bound as port 0.
 """
 import json
+import os
 import select
 import socket
 import struct
@@ -88,6 +90,60 @@ class QMP:
         ev = [(e["event"], e.get("data")) for e in self.events]
         self.events = []
         return ev
+
+
+def listen_port(pid):
+    """The TCP port process PID listens on.  Tests start servers on port 0
+    and read the port the kernel picked back here, so no two tests can race
+    for a port that looked free.  Exactly one listening socket expected."""
+    inodes = set()
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:["):
+            inodes.add(link[8:-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            with open("/proc/%d/net/%s" % (pid, table)) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            col = row.split()
+            if col[3] == "0A" and col[9] in inodes:     # 0A: LISTEN
+                ports.add(int(col[1].rsplit(":", 1)[1], 16))
+    if len(ports) != 1:
+        raise RuntimeError("process %d listens on TCP ports %s, not one"
+                           % (pid, sorted(ports)))
+    return ports.pop()
+
+
+def blocks(path, offset, length, bs=65536):
+    """The 64 KiB blocks of PATH's range, for blocks_changed()."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read(length)
+    return [data[i:i + bs] for i in range(0, len(data), bs)]
+
+
+def wait_blocks_changed(path, offset, length, before, count, timeout=30,
+                        alive=None):
+    """Wait until COUNT blocks of PATH's range differ from BEFORE (from
+    blocks()): a client's writes have reached the volume.  ALIVE, if given,
+    is polled too; the wait ends early when it returns False.  Whether
+    enough changed."""
+    end = time.time() + timeout
+    while time.time() < end:
+        now = blocks(path, offset, length)
+        if sum(a != b for a, b in zip(before, now)) >= count:
+            return True
+        if alive is not None and not alive():
+            return False
+        time.sleep(0.05)
+    return False
 
 
 def recvall(s, n):

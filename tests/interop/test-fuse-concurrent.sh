@@ -56,7 +56,13 @@ while True:
         os.pwrite(fd, buf, off)
 ' "$M" &
 victim=$!
-sleep 0.3
+# Wait until it has written 1 MiB through the mount (/proc/PID/io wchar).
+for _ in $(seq 600); do
+    w=$(sed -n 's/^wchar: //p' "/proc/$victim/io" 2>/dev/null)
+    [ -n "$w" ] && [ "$w" -ge $((1 << 20)) ] && break
+    kill -0 $victim 2>/dev/null || break
+    sleep 0.05
+done
 kill -0 $victim || fail "killable writer died on its own"
 kill -KILL $victim
 wait $victim 2>/dev/null

@@ -47,25 +47,30 @@ qio --image-opts "driver=nbd,server.type=unix,server.path=$ABS,server.abstract=o
 stop_server "$T/pid"
 ok "abstract unix socket (qemu-io with server.abstract=on)"
 
-# A port range whose first port is taken: the next one is used.
-P1=$(free_port)
-python3 - "$P1" "$T/busy" <<'PY' &
-import socket, sys, time, os
+# A port range whose first port is taken: a later one is used.  The
+# holder binds port 0 (the kernel's pick, so no race) and reports it; the
+# range is wide enough that some later port in it is free.
+python3 - "$T/busy" <<'PY' &
+import os, socket, sys, time
 s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
+s.bind(("127.0.0.1", 0))
 s.listen(1)
-open(sys.argv[2], "w").close()
-time.sleep(30)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(60)
 PY
 BG_PIDS+=($!)
-for _ in $(seq 50); do [ -e "$T/busy" ] && break; sleep 0.1; done
-P2=$((P1 + 1))
+for _ in $(seq 100); do [ -s "$T/busy" ] && break; sleep 0.05; done
+P1=$(cat "$T/busy")
+P2=$((P1 + 64 > 65535 ? 65535 : P1 + 64))
 start_server "$T/pid2" --object "$SECRET" $(blockdev_args v) \
     --nbd-server "addr.type=inet,addr.host=127.0.0.1,addr.port=$P1,addr.to=$P2,addr.keep-alive=on" \
     --export "$EXPORT"
-[ "$(nbdinfo --size "nbd://127.0.0.1:$P2/disk0")" = 16777216 ] \
-    || fail "port range: not listening on $P2"
+P=$(listen_port "$T/pid2")
+[ "$P" -gt "$P1" ] && [ "$P" -le "$P2" ] || fail "port range $P1-$P2: listening on $P"
+[ "$(nbdinfo --size "nbd://127.0.0.1:$P/disk0")" = 16777216 ] \
+    || fail "port range: not serving on $P"
 stop_server "$T/pid2"
 ok "addr.to: the first free port of the range is taken"
 

@@ -13,14 +13,14 @@ make_x509 alice bob
 ok "x509 CA, server and client certificates (alice, bob)"
 
 QMP=$T/qmp.sock
-PORT=$(free_port)
 start_server "$T/pid" --object "$SECRET" $(blockdev_args v) \
     --object "tls-creds-x509,id=tls0,endpoint=server,dir=$T/srv,verify-peer=on" \
     --object "authz-simple,id=auth0,identity=O=luksblk,,CN=alice" \
     --object "authz-list,id=auth2,policy=allow,rules.0.match=O=luksblk,,CN=alice,rules.0.policy=deny" \
-    --nbd-server "addr.type=inet,addr.host=127.0.0.1,addr.port=$PORT,tls-creds=tls0,tls-authz=auth0,handshake-max-seconds=5" \
+    --nbd-server "addr.type=inet,addr.host=127.0.0.1,addr.port=0,tls-creds=tls0,tls-authz=auth0,handshake-max-seconds=5" \
     --export "type=nbd,id=e0,node-name=v,name=disk0,writable=on" \
     --chardev "socket,id=m0,path=$QMP,server=on,wait=off" --monitor chardev=m0
+PORT=$(listen_port "$T/pid")
 
 # qemu_as WHO CMD...: qemu-io on disk0 with WHO's client certificate.
 qemu_as() {
@@ -75,9 +75,10 @@ ok "client without a certificate refused"
 # QMP: an authz-list that allows CN=b* only, on a restarted server.
 r=$(qmp '{"execute":"object-add","arguments":{"qom-type":"authz-list","id":"auth1","policy":"deny","rules":[{"match":"O=luksblk,CN=b*","policy":"allow","format":"glob"}]}}' \
         '{"execute":"nbd-server-stop"}' \
-        "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":{\"type\":\"inet\",\"data\":{\"host\":\"127.0.0.1\",\"port\":\"$PORT\"}},\"tls-creds\":\"tls0\",\"tls-authz\":\"auth1\"}}" \
+        "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":{\"type\":\"inet\",\"data\":{\"host\":\"127.0.0.1\",\"port\":\"0\"}},\"tls-creds\":\"tls0\",\"tls-authz\":\"auth1\"}}" \
         '{"execute":"block-export-add","arguments":{"type":"nbd","id":"e1","node-name":"v","name":"disk0"}}')
 [ "$(echo "$r" | grep -c '^{"return":{}}$')" = 4 ] || { echo "$r"; fail "QMP setup"; }
+PORT=$(listen_port "$T/pid")
 served bob || { cat "$T/nbdinfo.out"; fail "bob not served by the authz-list"; }
 served alice && fail "alice served although no rule allows her"
 ok "authz-list over QMP: glob rule allows bob, default policy denies alice"
@@ -96,9 +97,10 @@ ok "bad authz objects refused as qemu-storage-daemon does; deleted object refuse
 
 # The command line's keyval list form: auth2 denies alice, allows others.
 r=$(qmp '{"execute":"nbd-server-stop"}' \
-        "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":{\"type\":\"inet\",\"data\":{\"host\":\"127.0.0.1\",\"port\":\"$PORT\"}},\"tls-creds\":\"tls0\",\"tls-authz\":\"auth2\"}}" \
+        "{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":{\"type\":\"inet\",\"data\":{\"host\":\"127.0.0.1\",\"port\":\"0\"}},\"tls-creds\":\"tls0\",\"tls-authz\":\"auth2\"}}" \
         '{"execute":"block-export-add","arguments":{"type":"nbd","id":"e2","node-name":"v","name":"disk0"}}' \
         '{"execute":"query-qmp-schema"}')
+PORT=$(listen_port "$T/pid")
 echo "$r" | grep -q '"name":"authz-simple"\|"case":"authz-simple"' \
     || fail "query-qmp-schema lacks authz-simple"
 echo "$r" | grep -q '"name":"handshake-max-seconds"' \

@@ -46,7 +46,9 @@ done
 grep -qx half "$T/killed.log" 2>/dev/null || fail "the NBD writer never got inside a request"
 kill -9 "$killed"
 wait "$killed" 2>/dev/null
-sleep 1
+# The victim's writes land (2 MiB of its range written): it is streaming.
+wait_written "$T/v-payload.img" $((48 << 20)) $((16 << 20)) 32 \
+    || fail "the fio victim never got busy"
 kill -0 "$victim" 2>/dev/null || fail "the fio victim ended before it was killed"
 kill -9 "$victim"
 wait "$victim" 2>/dev/null

@@ -12,14 +12,13 @@ QMP=$T/qmp.sock
 start_server "$T/pid" --object "$SECRET" $(blockdev_args v) \
     --chardev "socket,id=m0,path=$QMP,server=on,wait=off" --monitor chardev=m0
 
-PORT=$(free_port)
-SRCDIR=$SRCDIR python3 - "$QMP" "$T/nbd.sock" "$PORT" <<'PY' || fail "QMP checks"
+SRCDIR=$SRCDIR python3 - "$QMP" "$T/nbd.sock" "$(cat "$T/pid")" <<'PY' || fail "QMP checks"
 import os, struct, sys, time
 sys.path.insert(0, os.environ["SRCDIR"])
 import nbdqmp
 from nbdqmp import QMP, check, closed_within, greeted, nbd_connect, nbd_go
 
-qmp_path, nbd_path, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+qmp_path, nbd_path, daemon_pid = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
 
 def is_error(r, text=None):
@@ -129,13 +128,18 @@ if shutil.which("fio"):
     r = q.cmd("block-export-add", {"type": "nbd", "id": "e3",
                                    "node-name": "v", "writable": True})
     check(r == {"return": {}}, "export e3 for a busy client")
+    payload = os.path.join(os.path.dirname(qmp_path), "v-payload.img")
+    before = nbdqmp.blocks(payload, 0, 16 << 20)
     fio = subprocess.Popen(
         ["fio", "--thread", "--name=busy", "--ioengine=nbd",
          "--uri=nbd+unix:///v?socket=" + nbd_path, "--rw=randrw",
          "--bs=64k", "--iodepth=32", "--size=16M", "--time_based",
          "--runtime=20"], stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
-    time.sleep(1.5)
+    # Busy: its writes reach the volume (16 blocks of 64 KiB changed).
+    nbdqmp.wait_blocks_changed(payload, 0, 16 << 20, before, 16,
+                               alive=lambda: fio.poll() is None)
+    check(fio.poll() is None, "the busy client is busy")
     r = q.cmd("block-export-del", {"id": "e3", "mode": "hard"})
     check(r == {"return": {}}, "hard delete under load")
     ev = q.wait_event("BLOCK_EXPORT_DELETED")
@@ -165,8 +169,9 @@ import os
 check(not os.path.exists(nbd_path), "unix socket removed on stop")
 
 r = q.cmd("nbd-server-start", {"addr": {"type": "inet", "data": {
-    "host": "127.0.0.1", "port": str(port)}}, "max-connections": 1})
+    "host": "127.0.0.1", "port": "0"}}, "max-connections": 1})
 check(r == {"return": {}}, "nbd-server-start (inet, max-connections=1)")
+port = nbdqmp.listen_port(daemon_pid)
 r = q.cmd("block-export-add", {"type": "nbd", "id": "e2", "node-name": "v"})
 check(r == {"return": {}}, "export e2")
 # As in QEMU, the server stops accepting at the limit: a further client

@@ -11,12 +11,12 @@ mkdir -p "$T/psk"
 make_x509 cli
 ok "x509 CA, server and client certificates"
 
-PORT=$(free_port)
 start_server "$T/pid" --object "$SECRET" $(blockdev_args v) \
     --object "tls-creds-x509,id=tls0,endpoint=server,dir=$T/srv,verify-peer=on" \
-    --nbd-server "addr.type=inet,addr.host=127.0.0.1,addr.port=$PORT,tls-creds=tls0" \
+    --nbd-server "addr.type=inet,addr.host=127.0.0.1,addr.port=0,tls-creds=tls0" \
     --export "type=nbd,id=e0,node-name=v,name=disk0,writable=on"
 
+PORT=$(listen_port "$T/pid")
 NBDOPTS="driver=nbd,server.type=inet,server.host=127.0.0.1,server.port=$PORT,export=disk0"
 qio --object "tls-creds-x509,id=tls0,endpoint=client,dir=$T/cli" \
     --image-opts "$NBDOPTS,tls-creds=tls0" \
@@ -47,11 +47,11 @@ stop_server "$T/pid"
 
 # PSK.
 psktool -u alice -p "$T/psk/keys.psk" >/dev/null 2>&1 || fail "psktool"
-PORT=$(free_port)
 start_server "$T/pid2" --object "$SECRET" $(blockdev_args v) \
     --object "tls-creds-psk,id=tls0,endpoint=server,dir=$T/psk" \
-    --nbd-server "addr.type=inet,addr.host=127.0.0.1,addr.port=$PORT,tls-creds=tls0" \
+    --nbd-server "addr.type=inet,addr.host=127.0.0.1,addr.port=0,tls-creds=tls0" \
     --export "type=nbd,id=e0,node-name=v,name=disk0,writable=on"
+PORT=$(listen_port "$T/pid2")
 NBDOPTS="driver=nbd,server.type=inet,server.host=127.0.0.1,server.port=$PORT,export=disk0"
 qio --object "tls-creds-psk,id=tls0,endpoint=client,dir=$T/psk,username=alice" \
     --image-opts "$NBDOPTS,tls-creds=tls0" -c 'read -P 0x42 0 1M' \
@@ -65,11 +65,11 @@ ok "TLS-PSK: qemu-io and nbdinfo served, plaintext refused"
 stop_server "$T/pid2"
 
 # Anonymous TLS (tls-creds-anon): encrypted, nobody authenticated.
-PORT=$(free_port)
 start_server "$T/pid3" --object "$SECRET" $(blockdev_args v) \
     --object "tls-creds-anon,id=tls0,endpoint=server" \
-    --nbd-server "addr.type=inet,addr.host=127.0.0.1,addr.port=$PORT,tls-creds=tls0" \
+    --nbd-server "addr.type=inet,addr.host=127.0.0.1,addr.port=0,tls-creds=tls0" \
     --export "type=nbd,id=e0,node-name=v,name=disk0,writable=on"
+PORT=$(listen_port "$T/pid3")
 NBDOPTS="driver=nbd,server.type=inet,server.host=127.0.0.1,server.port=$PORT,export=disk0"
 qio --object "tls-creds-anon,id=tls0,endpoint=client" \
     --image-opts "$NBDOPTS,tls-creds=tls0" -c 'read -P 0x42 0 1M' \
