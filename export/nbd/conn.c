@@ -572,8 +572,9 @@ void nbd_conn_run(NbdConn *conn)
         conn->waiters--;
     }
     g_mutex_unlock(&conn->lock);
-    if (conn->nexp) {
-        nbd_server_export_put(conn->srv, conn->nexp);
-        conn->nexp = NULL;
+    NbdExport *nexp = conn->nexp;
+    if (nexp) {
+        nbd_server_conn_set_export(conn->srv, conn, NULL);
+        nbd_server_export_put(conn->srv, nexp);
     }
 }

@@ -258,6 +258,13 @@ typedef struct NbdExport {
  */
 NbdExport *nbd_server_export_get(NbdServer *srv, const char *name);
 void nbd_server_export_put(NbdServer *srv, NbdExport *nexp);
+/*
+ * Set conn->nexp (NULL: none).  Export deletion reads it from the main
+ * loop under the server lock to kick the export's clients, so the
+ * connection thread writes it under that lock too.
+ */
+void nbd_server_conn_set_export(NbdServer *srv, NbdConn *conn,
+                                NbdExport *nexp);
 /* (transfer full) list of nbd export names and descriptions for LIST. */
 GPtrArray *nbd_server_export_names(NbdServer *srv, GPtrArray **descs);
 /* Whether clients must STARTTLS (the server has tls-creds). */
@@ -282,7 +289,8 @@ struct NbdConn {
     NbdServer *srv;
     NbdChan ch;
     gint64 handshake_deadline;        /* monotonic µs, 0: none (srv lock) */
-    NbdExport *nexp;                  /* set once GO / EXPORT_NAME succeed */
+    NbdExport *nexp;                  /* set once GO / EXPORT_NAME succeed;
+                                         written under the server lock */
     bool structured;
     bool no_zeroes;
     bool meta_alloc;                  /* base:allocation selected */

@@ -245,7 +245,7 @@ static int opt_info_go(NbdConn *conn, uint32_t opt, const uint8_t *data,
         }
     }
     if (r == 0 && opt == NBD_OPT_GO && size >= 0) {
-        conn->nexp = nexp;
+        nbd_server_conn_set_export(conn->srv, conn, nexp);
         /* A context selected for another export does not carry over. */
         if (conn->meta_alloc && strcmp(conn->meta_export, name) != 0) {
             conn->meta_alloc = false;
@@ -283,7 +283,7 @@ static int opt_export_name(NbdConn *conn, const uint8_t *data, uint32_t len)
         nbd_server_export_put(conn->srv, nexp);
         return r;
     }
-    conn->nexp = nexp;
+    nbd_server_conn_set_export(conn->srv, conn, nexp);
     conn->min_block = 1;
     conn->meta_alloc = false;         /* EXPORT_NAME ends negotiation bare */
     return 1;

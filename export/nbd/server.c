@@ -80,6 +80,14 @@ NbdExport *nbd_server_export_get(NbdServer *srv, const char *name)
     return nexp;
 }
 
+void nbd_server_conn_set_export(NbdServer *srv, NbdConn *conn,
+                                NbdExport *nexp)
+{
+    g_mutex_lock(&srv->lock);
+    conn->nexp = nexp;
+    g_mutex_unlock(&srv->lock);
+}
+
 void nbd_server_export_put(NbdServer *srv, NbdExport *nexp)
 {
     g_mutex_lock(&srv->lock);

@@ -17,7 +17,10 @@
  *   - g_cond_wait/_wait_until: the mutex is released and reacquired;
  *   - g_thread_pool_push: release on the pushed item; the pool's function
  *     is replaced by a trampoline that acquires it before running;
- *   - g_idle_add/_full, g_timeout_add/_full: the same for the callback data.
+ *   - g_idle_add/_full, g_timeout_add/_full: the same for the callback data;
+ *   - g_once_init_enter/leave: the GOnce's value is released by leave and
+ *     acquired by enter (the inline fast path of the g_once_init_enter
+ *     macro is an atomic load in our code, which TSan sees).
  * Calls GLib makes internally bind inside libglib and stay invisible; the
  * suppressions in tests/tsan.supp cover what that leaves (each explained).
  * Thread context: any (these are the GLib functions themselves).
@@ -32,13 +35,16 @@ void __tsan_release(void *addr);
 /* The link flag -Wl,--undefined=lb_tsan_glib_present pulls this file in. */
 int lb_tsan_glib_present;
 
-#define REAL(type, name, args)                                   \
-    static type(*real)args;                                      \
-    if (!real) {                                                 \
-        real = (type(*)args)dlsym(RTLD_NEXT, name);              \
-        if (!real) {                                             \
-            abort();                                             \
-        }                                                        \
+/* GLib's own definition of @name, looked up once (atomically: any thread). */
+#define REAL(type, name, args)                                          \
+    static type(*real_fn)args;                                          \
+    type(*real)args = __atomic_load_n(&real_fn, __ATOMIC_ACQUIRE);      \
+    if (!real) {                                                        \
+        real = (type(*)args)dlsym(RTLD_NEXT, name);                     \
+        if (!real) {                                                    \
+            abort();                                                    \
+        }                                                               \
+        __atomic_store_n(&real_fn, real, __ATOMIC_RELEASE);             \
     }
 
 void g_mutex_lock(GMutex *m)
@@ -104,6 +110,22 @@ gboolean g_cond_wait_until(GCond *c, GMutex *m, gint64 end_time)
     gboolean r = real(c, m, end_time);
     __tsan_acquire(m);
     return r;
+}
+
+/* Parenthesised names: g_once_init_enter/leave are also macros. */
+gboolean (g_once_init_enter)(volatile void *location)
+{
+    REAL(gboolean, "g_once_init_enter", (volatile void *));
+    gboolean first = real(location);
+    __tsan_acquire((void *)location);
+    return first;
+}
+
+void (g_once_init_leave)(volatile void *location, gsize result)
+{
+    REAL(void, "g_once_init_leave", (volatile void *, gsize));
+    __tsan_release((void *)location);
+    real(location, result);
 }
 
 /* The function and data of a pool or a source, run by a trampoline. */
