@@ -118,6 +118,13 @@ static int overlay_io(SnapState *s, bool write, uint64_t off, void *buf,
     return 0;
 }
 
+/* A read of the image below, as part of this node's request. */
+static int child_read(LbNode *file, uint64_t off, void *buf, size_t len)
+{
+    struct iovec iov = {buf, len};
+    return lb_io_child(file, LB_REQ_READ, off, len, &iov, 1, 0);
+}
+
 /* Data path, any thread. */
 static int snap_pread(LbNode *bs, uint64_t off, void *buf, size_t len)
 {
@@ -130,7 +137,7 @@ static int snap_pread(LbNode *bs, uint64_t off, void *buf, size_t len)
         uint64_t c = off / SNAP_CHUNK;
         size_t n = MIN(len, (c + 1) * SNAP_CHUNK - off);
         ret = chunk_written(s, c) ? overlay_io(s, false, off, p, n)
-                                  : lb_node_pread(s->file, off, p, n);
+                                  : child_read(s->file, off, p, n);
         off += n;
         p += n;
         len -= n;
@@ -161,7 +168,7 @@ static int snap_pwrite(LbNode *bs, uint64_t off, const void *buf, size_t len,
             if (!chunk) {
                 chunk = g_malloc(SNAP_CHUNK);
             }
-            ret = lb_node_pread(s->file, start, chunk, clen);
+            ret = child_read(s->file, start, chunk, clen);
             if (ret == 0) {
                 memcpy(chunk + (off - start), p, n);
                 ret = overlay_io(s, true, start, chunk, clen);
@@ -180,6 +187,32 @@ static int snap_pwrite(LbNode *bs, uint64_t off, const void *buf, size_t len,
     return ret;
 }
 
+/* Scatter lists: one entry as is, more through a flat copy. */
+static int snap_preadv(LbNode *bs, uint64_t off, const struct iovec *iov,
+                       int niov, size_t len, unsigned flags)
+{
+    if (niov == 1) {
+        return snap_pread(bs, off, iov[0].iov_base, len);
+    }
+    g_autofree guint8 *flat = g_malloc(len);
+    int ret = snap_pread(bs, off, flat, len);
+    if (ret == 0) {
+        lb_iov_from_buf(iov, niov, 0, flat, len);
+    }
+    return ret;
+}
+
+static int snap_pwritev(LbNode *bs, uint64_t off, const struct iovec *iov,
+                        int niov, size_t len, unsigned flags)
+{
+    if (niov == 1) {
+        return snap_pwrite(bs, off, iov[0].iov_base, len, flags);
+    }
+    g_autofree guint8 *flat = g_malloc(len);
+    lb_iov_to_buf(iov, niov, 0, flat, len);
+    return snap_pwrite(bs, off, flat, len, flags);
+}
+
 static int snap_flush(LbNode *bs)
 {
     return 0;      /* nothing here outlives the node */
@@ -193,7 +226,7 @@ const LbBlockDriver lb_driver_snapshot = {
     .close = snap_close,
     /* data path */
     .length = snap_length,
-    .pread = snap_pread,
-    .pwrite = snap_pwrite,
+    .preadv = snap_preadv,
+    .pwritev = snap_pwritev,
     .flush = snap_flush,
 };
