@@ -26,7 +26,7 @@
 typedef struct LbExport LbExport;
 
 typedef struct LbExportOps {
-    const char *type;                 /* "nbd", "fuse" */
+    const char *type;                 /* "nbd", "fuse", "vhost-user-blk" */
     /*
      * Read the type's own keys from @args (marking them used; the registry
      * rejects unknown keys afterwards) and set up exp->impl.  On failure
@@ -57,6 +57,7 @@ struct LbExport {
 /* Export types (each defined in its directory). */
 extern const LbExportOps lb_export_nbd_ops;
 extern const LbExportOps lb_export_fuse_ops;
+extern const LbExportOps lb_export_vhost_user_blk_ops;
 
 /**
  * lb_export_del_type: delete every export of type @ops in hard mode,

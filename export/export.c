@@ -29,6 +29,7 @@ G_DEFINE_QUARK(lb-export-error-quark, lb_export_error)
 /* Every export type, explicitly (no constructor magic). */
 static const LbExportOps *const export_types[] = {
     &lb_export_nbd_ops,
+    &lb_export_vhost_user_blk_ops,
 #ifdef LB_HAVE_EXPORT_FUSE
     &lb_export_fuse_ops,
 #endif
