@@ -57,32 +57,37 @@ static void mark_broken(VuQueue *vq, const char *why)
     vq->broken = true;
 }
 
-/* Add the buffer of descriptor @d to @elem. */
+/*
+ * Add the buffer of one descriptor to @elem.  The status byte is the last
+ * byte of the last writable buffer; it is found even when the buffers
+ * before it are not acceptable, so such a request still gets IOERR.
+ */
 static void elem_add(VuQueue *vq, VuElem *elem, uint64_t addr, uint32_t len,
                      bool writable)
 {
     unsigned n = elem->n_out + elem->n_in;
 
+    if (writable && len > 0) {
+        uint64_t last;
+        elem->status = g_uint64_checked_add(&last, addr, len - 1)
+                           ? vu_mem_gpa(vq->dev->mem, last, 1)
+                           : NULL;
+    }
+    if (elem->bad) {
+        return;
+    }
     if (!writable && elem->n_in > 0) {
         elem->bad = true;             /* readable after writable (2.7.4.2) */
         return;
     }
     if (!vu_mem_gpa_iov(vq->dev->mem, addr, len, elem->iov, &n, VU_MAX_IOV)) {
         elem->bad = true;
-        if (writable) {
-            elem->status = NULL;      /* the status byte is not ours to set */
-        }
         return;
     }
-    unsigned added = n - (elem->n_out + elem->n_in);
     if (writable) {
-        elem->n_in += added;
-        if (len > 0) {
-            struct iovec *last = &elem->iov[n - 1];
-            elem->status = (uint8_t *)last->iov_base + last->iov_len - 1;
-        }
+        elem->n_in = n - elem->n_out;
     } else {
-        elem->n_out += added;
+        elem->n_out = n;
     }
 }
 

@@ -75,8 +75,8 @@ enum {
 #define VU_MAX_REGIONS           8
 #define VU_MAX_FDS               8
 #define VU_MAX_CONFIG_SIZE       256
-/* The largest payload accepted (the memory table with 8 regions). */
-#define VU_MAX_PAYLOAD           (8 + VU_MAX_REGIONS * 32)
+/* The largest payload accepted; anything longer drops the connection. */
+#define VU_MAX_PAYLOAD           4096
 
 typedef struct VuMsgHdr {
     uint32_t request;
