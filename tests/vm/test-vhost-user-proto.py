@@ -161,6 +161,29 @@ def test_reconnect(d, sock):
     b.close()
 
 
+def test_read_only(d, tmp):
+    """A read-only export of the same node: RO offered, writes IOERR."""
+    sock = os.path.join(tmp, "ro.sock")
+    r = d.qmp.cmd("block-export-add", {
+        "type": "vhost-user-blk", "id": "ro0", "node-name": "disk0",
+        "addr": {"type": "unix", "path": sock}})
+    check(r == {"return": {}}, "block-export-add read-only (QMP)")
+    b = vu.BlkDev(sock)
+    check(b.offered & vu.BLK_F_RO, "read-only export offers VIRTIO_BLK_F_RO")
+    before = b.read(8, 4096)
+    check(before[0] == vu.S_OK, "read-only export: IN OK")
+    check(b.write(8, b"\xee" * 4096)[0] == vu.S_IOERR,
+          "read-only export: OUT gets IOERR")
+    check(b.req(vu.T_WRITE_ZEROES, out=vu.dwz(8, 8))[0] == vu.S_IOERR,
+          "read-only export: WRITE_ZEROES gets IOERR")
+    check(b.req(vu.T_DISCARD, out=vu.dwz(8, 8))[0] == vu.S_IOERR,
+          "read-only export: DISCARD gets IOERR")
+    check(b.read(8, 4096)[1] == before[1], "read-only export: data unchanged")
+    b.close()
+    r = d.qmp.cmd("block-export-del", {"id": "ro0"})
+    check(r == {"return": {}}, "block-export-del of the read-only export")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         vol = Volume(tmp)
@@ -172,6 +195,7 @@ def main():
             data = test_basics(d, sock, vol)
             test_mem_replace(sock)
             test_reconnect(d, sock)
+            test_read_only(d, tmp)
             r = d.qmp.cmd("block-export-del", {"id": "vu0"})
             check(r == {"return": {}}, "block-export-del after disconnect")
         finally:
