@@ -17,6 +17,10 @@ TEST_PKGS="cryptsetup-bin qemu-utils libnbd-bin fio gnutls-bin fuse3 xz-utils
  python3-minimal debhelper dpkg-dev fakeroot lintian man-db systemd
  python3-cryptography clang libclang-rt-dev"
 QEMU_PKGS="qemu-utils qemu-block-extra"
+# The vhost-user-blk guest tests (tests/vm): QEMU's x86 system emulator
+# (from backports, like the tools) and busybox-static for the initramfs;
+# libvirt-clients for virt-xml-validate of the documented domain XML.
+VM_PKGS="qemu-system-x86 busybox-static libvirt-clients"
 
 missing() {
     local p out=""
@@ -102,5 +106,19 @@ if [ -n "$need" ] || ! qemu_new_enough; then
             qemu-utils >/dev/null 2>&1 ||
             echo "luksblk: QEMU from $codename-backports not available; QEMU 9 interop tests will skip" >&2
     fi
+fi
+
+# shellcheck disable=SC2086
+vm_need=$(missing $VM_PKGS)
+if [ -n "$vm_need" ]; then
+    add_backports
+    apt-get update -qq || true
+    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+    # shellcheck disable=SC2086
+    { [ -n "$codename" ] &&
+        apt-get install -y -qq --no-install-recommends -t "$codename-backports" \
+            $vm_need >/dev/null 2>&1; } ||
+    apt-get install -y -qq --no-install-recommends $vm_need >/dev/null 2>&1 ||
+        echo "luksblk: could not install$vm_need; the vhost-user-blk guest tests will skip" >&2
 fi
 exit 0
