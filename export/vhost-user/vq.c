@@ -98,7 +98,7 @@ static void elem_add(VuQueue *vq, VuElem *elem, uint64_t addr, uint32_t len,
  */
 static bool walk_chain(VuQueue *vq, uint16_t head, VuElem *elem)
 {
-    const VringDesc *table = vq->desc;
+    const uint8_t *table = (const uint8_t *)vq->desc;
     uint32_t max = vq->num, i = head, steps = 0;
     bool indirect = false;
 
@@ -106,12 +106,13 @@ static bool walk_chain(VuQueue *vq, uint16_t head, VuElem *elem)
         if (i >= max || ++steps > max) {
             return false;
         }
-        VringDesc d = {
-            .addr = READ_ONCE(table[i].addr),
-            .len = READ_ONCE(table[i].len),
-            .flags = READ_ONCE(table[i].flags),
-            .next = READ_ONCE(table[i].next),
-        };
+        /*
+         * One copy, then only the copy is used.  An indirect table need
+         * not be aligned, hence memcpy rather than a struct access.
+         */
+        VringDesc d;
+        memcpy(&d, table + (size_t)i * sizeof(d), sizeof(d));
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
         if (d.flags & VRING_DESC_F_INDIRECT) {
             /* One level only; an indirect descriptor ends its chain. */
             if (indirect || (d.flags & VRING_DESC_F_NEXT) ||

@@ -352,6 +352,8 @@ def main():
             r = d.qmp.cmd("query-block-exports")
             check(d.alive() and r == {"return": []},
                   "daemon alive, QMP answers")
+        except (OSError, vu.VuError) as e:
+            check(False, "exception: %r" % e)
         finally:
             log = d.stop()
         check(vol.oracle_read(0, 4096) == KNOWN,

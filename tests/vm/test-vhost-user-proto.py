@@ -198,6 +198,8 @@ def main():
             test_read_only(d, tmp)
             r = d.qmp.cmd("block-export-del", {"id": "vu0"})
             check(r == {"return": {}}, "block-export-del after disconnect")
+        except (OSError, vu.VuError) as e:
+            check(False, "exception: %r" % e)
         finally:
             log = d.stop()
         check(not os.path.exists(sock), "socket removed with the export")
