@@ -6,7 +6,9 @@
  *
  * Request path:
  *   queue thread: vu_queue_pop() ─> vu_blk_handle(): check header, range
- *     and buffers ─> vu_io_submit() (or answer at once)
+ *     and buffers ─> lb_node_submit() with LB_REQ_SHARED_BUF (guest RAM:
+ *     a luks read decrypts through a private bounce buffer, so guest
+ *     memory never holds ciphertext) or answer at once
  *   completion (any thread): status byte ─> used ring ─> call eventfd
  *
  * Sectors in requests are always 512 bytes (5.2.6), whatever blk_size
@@ -32,8 +34,8 @@
 
 struct VuBlkReq {
     VuQueue *vq;
-    VuIo io;
-    uint32_t in_len;                  /* bytes written, status included */
+    LbRequest io;                     /* to the node: iovecs in guest RAM */
+    uint32_t in_len;                  /* data bytes written to the guest */
     VuElem elem;
 };
 
@@ -103,11 +105,10 @@ static void req_complete(VuBlkReq *req, uint8_t status)
     }
 }
 
-static void req_io_done(VuIo *io, int ret)
+/* Any thread: an I/O worker, or the submitting queue thread. */
+static void req_io_done(LbRequest *io, int ret)
 {
-    VuBlkReq *req = G_STRUCT_MEMBER_P(io, -G_STRUCT_OFFSET(VuBlkReq, io));
-
-    req_complete(req, ret < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
+    req_complete(io->opaque, ret < 0 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
 }
 
 /* Copy @len bytes from the start of @iov[0..@n) to @buf; false if short. */
@@ -189,13 +190,13 @@ static uint8_t req_dwz(VuBlkReq *req, uint32_t type, struct iovec *data,
     req->io.offset = seg.sector * SECTOR;
     req->io.len = bytes;
     if (type == VIRTIO_BLK_T_DISCARD) {
-        req->io.op = VU_IO_DISCARD;
+        req->io.op = LB_REQ_DISCARD;
         req->io.flags = 0;
     } else {
-        req->io.op = VU_IO_WRITE_ZEROES;
+        req->io.op = LB_REQ_WRITE_ZEROES;
         req->io.flags = (seg.flags & VIRTIO_BLK_WZ_F_UNMAP
-                             ? LB_WRITE_MAY_UNMAP : 0) |
-                        (dev_wce(dev) ? 0 : LB_WRITE_FUA);
+                             ? LB_REQ_MAY_UNMAP : 0) |
+                        (dev_wce(dev) ? 0 : LB_REQ_FUA);
     }
     return 0xff;                      /* submit */
 }
@@ -219,8 +220,11 @@ static uint8_t req_prepare(VuBlkReq *req)
     if (in[n_in - 1].iov_len == 0) {
         n_in--;
     }
-    req->io.node = dev->exp->node;
     req->io.cb = req_io_done;
+    req->io.opaque = req;
+    req->io.iov = NULL;
+    req->io.niov = 0;
+    req->io.len = 0;
 
     switch (h.type) {
     case VIRTIO_BLK_T_IN:
@@ -233,8 +237,13 @@ static uint8_t req_prepare(VuBlkReq *req)
             !range_ok(dev, h.sector, bytes)) {
             return VIRTIO_BLK_S_IOERR;
         }
-        req->io.op = write ? VU_IO_WRITE : VU_IO_READ;
-        req->io.flags = write && !dev_wce(dev) ? LB_WRITE_FUA : 0;
+        req->io.op = write ? LB_REQ_WRITE : LB_REQ_READ;
+        /*
+         * Guest RAM: the layers below must never leave ciphertext (or
+         * any intermediate data) in it, and read it only once.
+         */
+        req->io.flags = LB_REQ_SHARED_BUF |
+                        (write && !dev_wce(dev) ? LB_REQ_FUA : 0);
         req->io.offset = h.sector * SECTOR;
         req->io.iov = data;
         req->io.niov = n;
@@ -242,7 +251,8 @@ static uint8_t req_prepare(VuBlkReq *req)
         return 0xff;
     }
     case VIRTIO_BLK_T_FLUSH:
-        req->io.op = VU_IO_FLUSH;
+        req->io.op = LB_REQ_FLUSH;
+        req->io.flags = 0;
         return 0xff;
     case VIRTIO_BLK_T_GET_ID: {
         /* The export id: up to 20 bytes, NUL-padded when shorter. */
@@ -272,7 +282,7 @@ void vu_blk_handle(VuQueue *vq, VuBlkReq *req)
     uint8_t st = req_prepare(req);
 
     if (st == 0xff) {
-        vu_io_submit(&req->io);
+        lb_node_submit(vq->dev->exp->node, &req->io);
     } else {
         req_complete(req, st);
     }
@@ -351,6 +361,24 @@ static void config_init(VuDev *dev, uint16_t nq)
 
 /* ---- the export type ---------------------------------------------------- */
 
+/*
+ * A drained section on the node: stop taking requests off the rings (the
+ * block layer would hold them at its gate anyway) and take them again
+ * when it ends.  Requests already submitted finish; the drain waits for
+ * them.  Main loop; never blocks.
+ */
+static void vu_blk_quiesce(void *opaque, bool quiesce)
+{
+    VuBlkExport *ve = opaque;
+
+    g_atomic_int_set(&ve->dev.quiesced, quiesce);
+    if (!quiesce) {
+        for (unsigned i = 0; i < ve->dev.nq; i++) {
+            eventfd_write(ve->dev.qs[i].wake_fd, 1);
+        }
+    }
+}
+
 static bool parse_args(LbOpts *args, uint64_t *blk_size, uint64_t *nq,
                        GError **errp)
 {
@@ -414,7 +442,6 @@ static bool vu_blk_create(LbExport *exp, LbOpts *args, GError **errp)
     ve->srv.exp = exp;
     ve->srv.dev = &ve->dev;
     ve->srv.listen_fd = fd;
-    vu_io_init();
     if (!vu_server_start(&ve->srv, errp)) {
         vu_unlisten(fd, path);
         g_free(ve->dev.qs);
@@ -422,6 +449,7 @@ static bool vu_blk_create(LbExport *exp, LbOpts *args, GError **errp)
         return false;
     }
     exp->impl = ve;
+    lb_node_add_quiesce_cb(exp->node, vu_blk_quiesce, ve);
     return true;
 }
 
@@ -432,6 +460,7 @@ static void vu_blk_destroy(LbExport *exp, bool hard)
     if (!ve) {
         return;
     }
+    lb_node_remove_quiesce_cb(exp->node, vu_blk_quiesce, ve);
     vu_server_stop(&ve->srv);
     vu_unlisten(ve->srv.listen_fd, ve->unix_path);
     g_mutex_clear(&ve->dev.cfg_lock);

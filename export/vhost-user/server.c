@@ -60,7 +60,8 @@ static void queue_process(VuQueue *vq)
 {
     for (;;) {
         g_mutex_lock(&vq->lock);
-        if (vq->paused || vq->quit || !vq->enabled) {
+        if (vq->paused || vq->quit || !vq->enabled ||
+            g_atomic_int_get(&vq->dev->quiesced)) {
             g_mutex_unlock(&vq->lock);
             return;
         }
@@ -101,7 +102,8 @@ static gpointer queue_thread(gpointer opaque)
     for (;;) {
         g_mutex_lock(&vq->lock);
         bool quit = vq->quit;
-        bool run = !quit && !vq->paused && vq->enabled && !vq->broken;
+        bool run = !quit && !vq->paused && vq->enabled && !vq->broken &&
+                   !g_atomic_int_get(&vq->dev->quiesced);
         vq->busy = run;
         vq->want_slot = false;
         g_mutex_unlock(&vq->lock);

@@ -9,13 +9,13 @@
  *   server.c  listening socket, the control thread, vhost-user messages
  *   mem.c     guest memory table: mmap of the front-end's fds, translation
  *   vq.c      split virtqueues: descriptor chains, used ring, notifications
- *   io.c      the block-layer adapter (requests with iovecs into guest RAM)
+ *   listen.c  the listening socket (unix or an inherited fd)
  *
  * Threads of one export:
  *
  *   control thread: accept ─> loop { read message ─> handle ─> reply }
  *   one thread per started virtqueue: wait for a kick ─> pop chains ─>
- *       parse request ─> submit to the block layer (many in flight)
+ *       parse request ─> lb_node_submit() (many in flight per queue)
  *   completion (any thread): status byte ─> used ring ─> call eventfd
  *
  * Everything that changes what a queue thread or an in-flight request may
@@ -363,6 +363,7 @@ struct VuDev {
     uint64_t length;                  /* bytes */
     uint32_t blk_size;
     bool writable;
+    int quiesced;                     /* atomic: the node is drained */
 };
 
 /* One export's back-end (server.c). */
@@ -402,39 +403,5 @@ void vu_blk_req_pool_free(VuQueue *vq);
 VuElem *vu_blk_req_elem(VuBlkReq *req);
 bool vu_blk_set_config(VuDev *dev, const VuConfigMsg *c);
 void vu_blk_get_config(VuDev *dev, VuConfigMsg *c);
-
-/* ---- io.c: block-layer adapter ------------------------------------------ */
-
-typedef enum {
-    VU_IO_READ,
-    VU_IO_WRITE,
-    VU_IO_WRITE_ZEROES,
-    VU_IO_DISCARD,
-    VU_IO_FLUSH,
-} VuIoOp;
-
-typedef struct VuIo VuIo;
-typedef void VuIoCb(VuIo *io, int ret);
-
-/* One request to the node; embedded in the virtio-blk request. */
-struct VuIo {
-    VuIoOp op;
-    unsigned flags;                   /* LbWriteFlags */
-    uint64_t offset;
-    uint64_t len;                     /* write-zeroes, discard */
-    const struct iovec *iov;          /* read, write: guest memory */
-    int niov;
-    VuIoCb *cb;
-    LbNode *node;
-};
-
-/**
- * vu_io_submit: run @io against its node; @io->cb gets 0 or -errno on
- * another thread (or on this one).  Reads never leave ciphertext in the
- * guest's buffers.  Context: any thread.
- */
-void vu_io_submit(VuIo *io);
-/** Wait until no request submitted by this module is running (teardown). */
-void vu_io_init(void);
 
 #endif /* LB_EXPORT_VHOST_USER_VU_PRIV_H */
