@@ -18,6 +18,7 @@
 #include <json-glib/json-glib.h>
 
 #include "block-priv.h"
+#include "lb/block-io.h"
 #include "lb/event.h"
 #include "lb/thread.h"
 
@@ -336,7 +337,11 @@ void lb_job_add_progress(LbJob *job, uint64_t bytes)
 /* Whether a node of the job is in a drained section (caller: job->lock). */
 static bool job_nodes_drained(LbJob *job)
 {
-    /* TODO(#10): lb_node_is_drained() once core-io's drain lands. */
+    for (guint i = 0; i < job->nodes->len; i++) {
+        if (lb_node_is_drained(job->nodes->pdata[i])) {
+            return true;
+        }
+    }
     return false;
 }
 

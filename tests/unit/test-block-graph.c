@@ -3,10 +3,12 @@
  * (issue 10): child permissions, the exclusive header update (amend
  * racing resize and info readers), references across threads, named
  * thread contexts and their asserts, and block jobs (progress in bytes,
- * pause, cancel, speed limit) driving the shared copy loop.
+ * pause, cancel, speed limit, drained nodes) driving the shared copy
+ * loop.
  */
 #include "config.h"
 #include "lb/block.h"
+#include "lb/block-io.h"
 #include "lb/copy.h"
 #include "lb/job.h"
 #include "lb/object.h"
@@ -335,6 +337,31 @@ static void test_job_cancel(Fixture *fx, gconstpointer data)
     g_assert_null(lb_job_find("j1"));
 }
 
+/* Drain awareness: a job waits at its checkpoints while a node of it is
+ * drained, and goes on when the drained section ends. */
+static void test_job_drain(Fixture *fx, gconstpointer data)
+{
+    CopyJob cj;
+    g_autoptr(LbNode) s0 = NULL;
+    g_autoptr(LbNode) d0 = NULL;
+    uint64_t cur, total;
+
+    open_pair(fx, &s0, &d0);
+    LbJob *job = copy_job("j3", &cj, s0, d0);
+    lb_node_drained_begin(d0);
+    lb_job_start(job);
+    g_usleep(200 * 1000);
+    lb_job_progress(job, &cur, &total);
+    g_assert_cmpuint(cur, ==, 0);
+    g_assert_cmpint(lb_job_status(job), ==, LB_JOB_STATUS_RUNNING);
+    lb_node_drained_end(d0);
+    wait_status(job, LB_JOB_STATUS_CONCLUDED);
+    g_assert_null(lb_job_error(job));
+    lb_job_progress(job, &cur, &total);
+    g_assert_cmpuint(cur, ==, 8 * MiB);
+    lb_job_dismiss(job);
+}
+
 static void test_job_duplicate(Fixture *fx, gconstpointer data)
 {
     CopyJob cj, cj2;
@@ -387,6 +414,8 @@ int main(int argc, char **argv)
                test_job_copy, fx_teardown);
     g_test_add("/block/graph/job/cancel", Fixture, NULL, fx_setup,
                test_job_cancel, fx_teardown);
+    g_test_add("/block/graph/job/drain", Fixture, NULL, fx_setup,
+               test_job_drain, fx_teardown);
     g_test_add("/block/graph/job/duplicate", Fixture, NULL, fx_setup,
                test_job_duplicate, fx_teardown);
     g_test_add_func("/block/graph/context-assert", test_context_assert);
