@@ -261,8 +261,38 @@ static bool slot_active(LbLuks *luks, int slot, bool *exists)
     return false;
 }
 
-static bool amend_activate(LbLuks *luks, const char *new_secret,
-                           int64_t keyslot, uint64_t iter_time, GError **errp)
+/* The first inactive keyslot (QEMU's find_free_keyslot), or -1. */
+static int free_slot(LbLuks *luks)
+{
+    int n = lb_luks_version(luks) >= 2 ? 32 : 8;
+    bool exists;
+
+    for (int i = 0; i < n; i++) {
+        if (!slot_active(luks, i, &exists) && exists) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* The key-secret the node was opened with (QEMU's luks->secret). */
+static char *open_secret(LbNode *bs)
+{
+    g_autoptr(LbOpts) o = lb_opts_parse_json(bs->opts_json, NULL);
+    const char *id = o ? lb_opts_get_str(o, "key-secret") : NULL;
+    return g_strdup(id);
+}
+
+/*
+ * QEMU's qcrypto_block_luks_amend_add_keyslot: checks and wording in its
+ * order; the volume key comes from @secret (default: the key-secret the
+ * node was opened with), which must still open a keyslot; with @force an
+ * active keyslot is overwritten.
+ */
+static bool amend_activate(LbNode *bs, LbLuks *luks, const char *new_secret,
+                           const char *old_secret, const char *secret,
+                           bool has_keyslot, int64_t keyslot,
+                           uint64_t iter_time, bool force, GError **errp)
 {
     bool exists;
 
@@ -271,7 +301,21 @@ static bool amend_activate(LbLuks *luks, const char *new_secret,
                     "'new-secret' is required to activate a keyslot");
         return false;
     }
-    if (keyslot >= 0 && slot_active(luks, (int)keyslot, &exists)) {
+    if (old_secret) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "'old-secret' must not be given when activating keyslots");
+        return false;
+    }
+    if (!has_keyslot) {
+        keyslot = free_slot(luks);
+        if (keyslot < 0) {
+            g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                        "Can't add a keyslot - all keyslots are in use");
+            return false;
+        }
+    }
+    bool active = slot_active(luks, (int)keyslot, &exists);
+    if (!force && active) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                     "Refusing to overwrite active keyslot %" G_GINT64_FORMAT
                     " - please erase it first",
@@ -284,27 +328,130 @@ static bool amend_activate(LbLuks *luks, const char *new_secret,
                     "key-secret");
         return false;
     }
+    /* QEMU retrieves the volume key again with this passphrase: once its
+     * keyslot is gone, no key can be added with it. */
+    g_autofree char *unlock_id = secret ? g_strdup(secret) : open_secret(bs);
+    if (unlock_id) {
+        g_autoptr(LbSecret) unlock = lb_secret_lookup(unlock_id, errp);
+        if (!unlock) {
+            return false;
+        }
+        int found = lb_luks_find_key(luks, unlock, errp);
+        if (found == -2) {
+            return false;
+        }
+        if (found < 0) {
+            g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                        "Invalid password, cannot unlock any keyslot");
+            return false;
+        }
+    }
     g_autoptr(LbSecret) pass = lb_secret_lookup(new_secret, errp);
-    return pass &&
-           lb_luks_add_key(luks, pass, (int)keyslot, iter_time, errp) >= 0;
+    if (!pass) {
+        return false;
+    }
+    /* force: the old key material goes first (the volume key stays in
+     * memory, so the new one can always be written). */
+    if (active && !lb_luks_remove_key(luks, (int)keyslot, errp)) {
+        return false;
+    }
+    return lb_luks_add_key(luks, pass, (int)keyslot, iter_time, errp) >= 0;
 }
 
-static bool amend_erase(LbLuks *luks, const char *old_secret, int64_t keyslot,
-                        bool force, GError **errp)
+/* Header I/O on a private in-memory copy (opaque = GByteArray *). */
+static bool mem_read(void *opaque, uint64_t off, void *buf, size_t len,
+                     GError **errp)
+{
+    GByteArray *a = opaque;
+
+    if (off > a->len || len > a->len - off) {
+        memset(buf, 0, len);
+        if (off < a->len) {
+            memcpy(buf, a->data + off, a->len - off);
+        }
+        return true;
+    }
+    memcpy(buf, a->data + off, len);
+    return true;
+}
+
+static bool mem_write(void *opaque, uint64_t off, const void *buf, size_t len,
+                      GError **errp)
+{
+    GByteArray *a = opaque;
+
+    if (off + len > a->len) {
+        g_byte_array_set_size(a, (guint)(off + len));
+    }
+    memcpy(a->data + off, buf, len);
+    return true;
+}
+
+static int64_t mem_length(void *opaque, GError **errp)
+{
+    return ((GByteArray *)opaque)->len;
+}
+
+/*
+ * The keyslots that @pass opens, in erase order, found by erasing them
+ * from a copy of the header in memory (the engine offers no per-slot test),
+ * so QEMU's checks can refuse before anything on disk changes.
+ * Returns: false with @errp set on an I/O error.
+ */
+static bool matching_slots(LbNode *bs, LbLuks *luks, const LbSecret *pass,
+                           GArray *slots, GError **errp)
+{
+    LbNode *hdr = lb_node_child(bs, "header");
+    LbLuksIO nio, mio = { .read = mem_read, .write = mem_write,
+                          .length = mem_length };
+    uint64_t size = lb_luks_header_size(luks);
+    g_autoptr(GByteArray) copy = g_byte_array_sized_new((guint)size);
+
+    g_byte_array_set_size(copy, (guint)size);
+    lb_luks_node_io(hdr ? hdr : lb_node_child(bs, "file"), &nio);
+    if (!nio.read(nio.opaque, 0, copy->data, size, errp)) {
+        return false;
+    }
+    mio.opaque = copy;
+    g_autoptr(LbLuks) dry = lb_luks_open(&mio, NULL,
+                                         LB_LUKS_OPEN_NO_KEYS |
+                                             LB_LUKS_OPEN_DETACHED,
+                                         errp);
+    if (!dry) {
+        return false;
+    }
+    for (;;) {
+        int slot = lb_luks_find_key(dry, pass, errp);
+        if (slot == -2) {
+            return false;
+        }
+        if (slot < 0) {
+            return true;
+        }
+        g_array_append_val(slots, slot);
+        if (!lb_luks_remove_key(dry, slot, errp)) {
+            return false;
+        }
+    }
+}
+
+/* QEMU's qcrypto_block_luks_amend_erase_keyslots, checks in its order. */
+static bool amend_erase(LbNode *bs, LbLuks *luks, const char *old_secret,
+                        bool has_keyslot, int64_t keyslot, bool force,
+                        GError **errp)
 {
     bool exists;
 
-    if (keyslot >= 0) {
-        if (!slot_active(luks, (int)keyslot, &exists)) {
+    if (has_keyslot) {
+        bool active = slot_active(luks, (int)keyslot, &exists);
+        if (!force && !active) {
             g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
-                        exists ? "Given keyslot %" G_GINT64_FORMAT
-                                 " is already erased (inactive) "
-                               : "Invalid keyslot %" G_GINT64_FORMAT
-                                 " specified",
+                        "Given keyslot %" G_GINT64_FORMAT
+                        " is already erased (inactive) ",
                         keyslot);
             return false;
         }
-        if (lb_luks_n_active_slots(luks) == 1 && !force) {
+        if (!force && lb_luks_n_active_slots(luks) == 1) {
             g_set_error(
                 errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                 "Attempt to erase the only active keyslot %" G_GINT64_FORMAT
@@ -313,7 +460,8 @@ static bool amend_erase(LbLuks *luks, const char *old_secret, int64_t keyslot,
                 keyslot);
             return false;
         }
-        return lb_luks_remove_key(luks, (int)keyslot, errp);
+        /* An inactive keyslot's material was wiped when it was erased. */
+        return !active || lb_luks_remove_key(luks, (int)keyslot, errp);
     }
     if (!old_secret) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
@@ -326,32 +474,27 @@ static bool amend_erase(LbLuks *luks, const char *old_secret, int64_t keyslot,
     if (!pass) {
         return false;
     }
-    unsigned erased = 0;
-    for (;;) {
-        int slot = lb_luks_find_key(luks, pass, errp);
-        if (slot == -2) {
-            return false;
-        }
-        if (slot < 0) {
-            break;
-        }
-        if (lb_luks_n_active_slots(luks) == 1 && !force) {
-            g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
-                        "Requested operation would erase all active "
-                        "keyslots which will erase all the data in the "
-                        "image irreversibly - refusing operation");
-            return false;
-        }
-        if (!lb_luks_remove_key(luks, slot, errp)) {
-            return false;
-        }
-        erased++;
+    g_autoptr(GArray) slots = g_array_new(FALSE, FALSE, sizeof(int));
+    if (!matching_slots(bs, luks, pass, slots, errp)) {
+        return false;
     }
-    if (erased == 0) {
+    if (slots->len == 0) {
         g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                     "No keyslots match given (old) password for erase "
                     "operation");
         return false;
+    }
+    if (!force && slots->len == lb_luks_n_active_slots(luks)) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "All the active keyslots match the (old) password that "
+                    "was given and erasing them will erase all the data in "
+                    "the image irreversibly - refusing operation");
+        return false;
+    }
+    for (guint i = 0; i < slots->len; i++) {
+        if (!lb_luks_remove_key(luks, g_array_index(slots, int, i), errp)) {
+            return false;
+        }
     }
     return true;
 }
@@ -360,6 +503,7 @@ bool lb_luks_drv_amend(LbNode *bs, LbOpts *opts, bool force, GError **errp)
 {
     LbLuks *luks = lb_luks_drv_engine(bs);
     const char *state = NULL, *new_secret = NULL, *old_secret = NULL;
+    const char *secret = NULL;
     int64_t keyslot = -1;
     uint64_t iter_time = 2000;
 
@@ -367,6 +511,7 @@ bool lb_luks_drv_amend(LbNode *bs, LbOpts *opts, bool force, GError **errp)
     if (!lb_opts_get_string(opts, "state", &state, errp) ||
         !lb_opts_get_string(opts, "new-secret", &new_secret, errp) ||
         !lb_opts_get_string(opts, "old-secret", &old_secret, errp) ||
+        !lb_opts_get_string(opts, "secret", &secret, errp) ||
         !lb_opts_get_int(opts, "keyslot", -1, &keyslot, errp) ||
         !lb_opts_get_uint(opts, "iter-time", 2000, &iter_time, errp) ||
         !lb_opts_check_unused(opts, NULL, errp)) {
@@ -392,7 +537,19 @@ bool lb_luks_drv_amend(LbNode *bs, LbOpts *opts, bool force, GError **errp)
                     keyslot, nslots - 1);
         return false;
     }
-    return g_str_equal(state, "active")
-               ? amend_activate(luks, new_secret, keyslot, iter_time, errp)
-               : amend_erase(luks, old_secret, keyslot, force, errp);
+    bool has_keyslot = lb_opts_has(opts, "keyslot");
+    if (g_str_equal(state, "active")) {
+        return amend_activate(bs, luks, new_secret, old_secret, secret,
+                              has_keyslot, keyslot, iter_time, force, errp);
+    }
+    const char *bad = new_secret ? "new-secret"
+                      : lb_opts_has(opts, "iter-time") ? "iter-time"
+                      : secret ? "secret" : NULL;
+    if (bad) {
+        g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                    "'%s' must not be given when erasing keyslots", bad);
+        return false;
+    }
+    return amend_erase(bs, luks, old_secret, has_keyslot, keyslot, force,
+                       errp);
 }

@@ -10,6 +10,9 @@
  * return value holds only the error messages ("Error: Cannot find device",
  * "Block node is read-only", bad arguments), "" when there were none;
  * problems are never a QMP error, and returned lines end in "\r\n".
+ *
+ * Also here: x-blockdev-amend, QEMU 10's name for blockdev-amend (the
+ * command itself is in commands-block.c).
  */
 #include "config.h"
 
@@ -17,6 +20,7 @@
 #include <string.h>
 #include <json-glib/json-glib.h>
 
+#include "lb-qapi-commands-block-core.h"
 #include "lb-qapi-commands-misc.h"
 #include "lb/block.h"
 #include "lb/iocmds.h"
@@ -112,4 +116,17 @@ bool lb_qmp_human_monitor_command(const LbQmpHumanMonitorCommandArgs *args,
     g_autofree char *text = crlf(out->str);
     *ret = json_node_init_string(json_node_alloc(), text);
     return true;
+}
+
+bool lb_qmp_x_blockdev_amend(const LbQmpXBlockdevAmendArgs *args,
+                             JsonNode **ret, GError **errp)
+{
+    const LbQmpBlockdevAmendArgs a = {
+        .job_id = args->job_id,
+        .node_name = args->node_name,
+        .options = args->options,
+        .has_force = args->has_force,
+        .force = args->force,
+    };
+    return lb_qmp_blockdev_amend(&a, ret, errp);
 }

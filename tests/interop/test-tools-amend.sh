@@ -115,9 +115,22 @@ for NAME in luks1-detached luks1-attached luks2-detached luks2-attached; do
     expect_ok amend s1 -o state=inactive,keyslot=5
     agree "remove keyslot=5" "1" "k1" "k0 k2"
 
+    # QEMU's rules (293): erasing by passphrase is refused before anything
+    # changes when every active slot matches; --force overwrites an active
+    # slot in place.
+    expect_ok amend s1 -o state=active,new-secret=s1,iter-time=10
+    agree "same passphrase twice" "0 1" "k1" "k0 k2"
+    refused '^luksblk-img: All the active keyslots match the \(old\) password that was given and erasing them will erase all the data in the image irreversibly - refusing operation$' \
+        s1 -o state=inactive,old-secret=s1
+    agree "all-match refusal" "0 1" "k1" "k0 k2"
+    expect_ok amend s1 --force -o state=active,new-secret=s2,keyslot=0,iter-time=10
+    agree "--force overwrites slot 0" "0 1" "k1 k2" "k0"
+    expect_ok amend s1 -o state=inactive,old-secret=s2
+    agree "overwritten slot erased" "1" "k1" "k0 k2"
+
     # The last passphrase goes only with --force.
     refused 'only active keyslot 1' s1 -o state=inactive,keyslot=1
-    refused 'erase all active keyslots' s1 -o state=inactive,old-secret=s1
+    refused 'All the active keyslots match the \(old\) password' s1 -o state=inactive,old-secret=s1
     agree "last slot kept" "1" "k1" "k0 k2"
     expect_ok $IO $OBJS --image-opts "$OPTS,key-secret=s1" -c 'read -P 0x3c 0 64k'
     cp "$HDR" forced.img
@@ -134,6 +147,14 @@ for NAME in luks1-detached luks1-attached luks2-detached luks2-attached; do
     agree "--force removes the last" "" "" "k0 k1 k2"
     HDR=$HDR0
     rm -f forced.img
+    # LUKS1 has 8 keyslots; the ninth key gets QEMU's refusal.
+    if [ -z "$V" ]; then
+        for i in 1 2 3 4 5 6 7; do
+            expect_ok amend s1 -o state=active,new-secret=s2,iter-time=10
+        done
+        refused "^luksblk-img: Can't add a keyslot - all keyslots are in use\$" \
+            s1 -o state=active,new-secret=s0,iter-time=10
+    fi
     echo "ok: $NAME"
 done
 done_ok
