@@ -550,3 +550,47 @@ bool lb_luks2_set_segment_size(LbLuks *luks, uint64_t size, GError **errp)
     g_rw_lock_writer_unlock(&luks->hdr_lock);
     return true;
 }
+
+/* ---- for reencryption (block-luks2-reencrypt.c) ------------------------ */
+
+bool lb_luks2_digest_make(LbLuks2Digest *d, const LbSecret *vk,
+                          uint64_t iter_time_ms, uint32_t iterations,
+                          GError **errp)
+{
+    LbLuksCreateOpts o = {.iter_time_ms = iter_time_ms,
+                          .iterations = iterations};
+
+    memset(d, 0, sizeof(*d));
+    if (!digest_setup(d, LB_HASH_SHA256, vk, &o, errp)) {
+        return false;
+    }
+    d->keyslots = d->segments = 0;
+    return true;
+}
+
+bool lb_luks2_keyslot_make(LbLuks *luks, LbLuks2Hdr *hdr, int slot,
+                           const LbLuks2Keyslot *tmpl, const char *encryption,
+                           const LbSecret *pass, const LbSecret *vk,
+                           uint64_t iter_time_ms, uint32_t iterations,
+                           GError **errp)
+{
+    LbLuks2Segment seg = {.encryption = (char *)encryption};
+    bool argon = tmpl && tmpl->kdf != LB_LUKS2_KDF_PBKDF2;
+    LbLuks2KdfParams kp = {
+        .kdf = tmpl ? tmpl->kdf : LB_LUKS2_KDF_ARGON2ID,
+        .hash = tmpl ? tmpl->af_hash : LB_HASH_SHA256,
+        .iter_ms = iter_time_ms ? iter_time_ms : LB_LUKS_DEFAULT_ITER_TIME_MS,
+        .iterations = iterations,
+        .max_memory_kib = argon ? tmpl->memory : default_memory_kib(),
+        .parallel = argon ? tmpl->cpus
+                          : MIN(4u, (unsigned)g_get_num_processors()),
+    };
+    LbLuks2Keyslot *ks = &hdr->meta.keyslots[slot];
+
+    if (!keyslot_setup(ks, &seg, lb_secret_len(vk), &kp, errp) ||
+        !alloc_area(hdr, ks->area_size, &ks->area_offset, errp)) {
+        return false;
+    }
+    ks->used = true;
+    return keyslot_store(luks, ks, pass, vk, errp);
+}

@@ -347,7 +347,8 @@ bool lb_luks2_hdr_write(LbLuks *luks, LbLuks2Hdr *hdr, GError **errp)
     size_t area_len = hdr->hdr_size - LB_LUKS2_BIN_SIZE;
     LbLuks2Meta check = {0};
 
-    if (hdr->meta.requirements) {
+    if (hdr->meta.requirements &&
+        !lb_luks2_reenc_requirements_known(&hdr->meta)) {
         g_autofree char *req = g_strjoinv(", ", hdr->meta.requirements);
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_UNSUPPORTED,
                     "refusing to modify a LUKS2 header with unmet "

@@ -77,6 +77,10 @@ static void encode_keyslot(JsonBuilder *b, const LbLuks2Keyslot *ks)
         [LB_LUKS2_KDF_ARGON2ID] = "argon2id",
     };
 
+    if (ks->re.used) {
+        lb_luks2_reenc_encode_keyslot(b, ks);
+        return;
+    }
     add_str(b, "type", "luks2");
     add_int(b, "key_size", ks->key_size);
     json_builder_set_member_name(b, "af");
@@ -113,6 +117,19 @@ static void encode_keyslot(JsonBuilder *b, const LbLuks2Keyslot *ks)
 
 static void encode_segment(JsonBuilder *b, const LbLuks2Segment *s)
 {
+    if (s->linear) {
+        add_str(b, "type", "linear");
+        add_u64str(b, "offset", s->offset);
+        if (s->dynamic) {
+            add_str(b, "size", "dynamic");
+        } else {
+            add_u64str(b, "size", s->size);
+        }
+        if (s->flags) {
+            add_strv(b, "flags", s->flags);
+        }
+        return;
+    }
     add_str(b, "type", "crypt");
     add_u64str(b, "offset", s->offset);
     if (s->dynamic) {

@@ -324,6 +324,9 @@ static bool decode_segment(JsonObject *o, const char *ctx, LbLuks2Segment *s,
     if (!type) {
         return false;
     }
+    if (g_str_equal(type, "linear")) {
+        return lb_luks2_reenc_decode_linear(o, ctx, s, errp);
+    }
     if (!g_str_equal(type, "crypt")) {
         UNSUPP(errp, "%s: segment type \"%s\" is not supported", ctx, type);
         return false;
@@ -416,6 +419,10 @@ static bool decode_keyslot(JsonObject *o, const char *ctx, uint64_t hdr_size,
 
     if (!type) {
         return false;
+    }
+    if (g_str_equal(type, "reencrypt")) {
+        return lb_luks2_reenc_decode_keyslot(o, ctx, hdr_size, keyslots_size,
+                                             ks, errp);
     }
     if (!g_str_equal(type, "luks2")) {
         UNSUPP(errp,
@@ -630,6 +637,10 @@ static bool check_meta(const LbLuks2Meta *meta, uint64_t hdr_size,
     for (unsigned i = 0; i < LB_LUKS2_MAX_DIGESTS; i++) {
         covered |= meta->digests[i].used ? meta->digests[i].segments : 0;
     }
+    bool any_zero = false;
+    for (unsigned i = 0; i < LB_LUKS2_MAX_SEGMENTS; i++) {
+        any_zero |= meta->segments[i].used && meta->segments[i].offset == 0;
+    }
     for (unsigned i = 0; i < LB_LUKS2_MAX_SEGMENTS; i++) {
         const LbLuks2Segment *s = &meta->segments[i];
         if (!s->used) {
@@ -639,11 +650,14 @@ static bool check_meta(const LbLuks2Meta *meta, uint64_t hdr_size,
             CORRUPT(errp, "segment ids are not contiguous");
             return false;
         }
-        if (!(covered & (1u << i))) {
+        if (!s->linear && !(covered & (1u << i))) {
             CORRUPT(errp, "segment %u is not covered by any digest", i);
             return false;
         }
-        if (s->offset && s->offset < 2 * hdr_size + meta->keyslots_size) {
+        /* As cryptsetup, only the lowest data offset is checked (during
+         * reencryption of a detached header segments start anywhere). */
+        if (s->offset && !any_zero &&
+            s->offset < 2 * hdr_size + meta->keyslots_size) {
             CORRUPT(errp, "segment %u overlaps the keyslots area", i);
             return false;
         }
@@ -651,6 +665,13 @@ static bool check_meta(const LbLuks2Meta *meta, uint64_t hdr_size,
     if (nseg == 0) {
         UNSUPP(errp, "no data segment");
         return false;
+    }
+    bool reenc = nseg > 1;
+    for (unsigned i = 0; i < LB_LUKS2_MAX_KEYSLOTS; i++) {
+        reenc |= meta->keyslots[i].re.used;
+    }
+    if (reenc) {
+        return lb_luks2_reenc_check_meta(meta, errp);
     }
     if (nseg > 1) {
         UNSUPP(errp,

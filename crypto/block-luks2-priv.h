@@ -82,6 +82,17 @@ typedef struct LbLuks2Keyslot {
     guint8 salt[LB_LUKS2_SALT_MAX];
     size_t salt_len;
     int priority; /* 0 ignore, 1 normal (absent), 2 prefer */
+    /* Type "reencrypt" (block-luks2-reencrypt.c): area_offset/area_size
+     * above hold its area, key_size is 1, the luks2 fields are unused. */
+    struct {
+        bool used;
+        char mode[16];      /* "encrypt", "reencrypt", "decrypt" */
+        char direction[16]; /* "forward", "backward" */
+        char area_type[24]; /* none journal checksum datashift... */
+        LbHashAlg hash;     /* checksum */
+        uint32_t sector_size;
+        uint64_t shift_size; /* datashift */
+    } re;
 } LbLuks2Keyslot;
 
 typedef struct LbLuks2Segment {
@@ -93,6 +104,7 @@ typedef struct LbLuks2Segment {
     char *encryption;
     uint32_t sector_size;
     char **flags; /* NULL or a NULL-terminated list */
+    bool linear;  /* type "linear" (reencryption): no encryption */
 } LbLuks2Segment;
 
 typedef struct LbLuks2Digest {
@@ -212,5 +224,49 @@ int lb_luks2_add_key(LbLuks *luks, const LbSecret *pass, int slot,
                      uint64_t iter_time_ms, GError **errp);
 bool lb_luks2_remove_key(LbLuks *luks, int slot, GError **errp);
 bool lb_luks2_set_segment_size(LbLuks *luks, uint64_t size, GError **errp);
+
+/**
+ * lb_luks2_digest_make: a new pbkdf2/sha256 digest of @vk in @d, bound to
+ * nothing (the caller sets keyslots and segments).
+ */
+bool lb_luks2_digest_make(LbLuks2Digest *d, const LbSecret *vk,
+                          uint64_t iter_time_ms, uint32_t iterations,
+                          GError **errp);
+/**
+ * lb_luks2_keyslot_make: keyslot @slot of @hdr (in memory) for @vk with
+ * @pass, KDF like @tmpl (NULL = argon2id), area cipher @encryption; its
+ * key material is written and flushed, the header is not.
+ */
+bool lb_luks2_keyslot_make(LbLuks *luks, LbLuks2Hdr *hdr, int slot,
+                           const LbLuks2Keyslot *tmpl, const char *encryption,
+                           const LbSecret *pass, const LbSecret *vk,
+                           uint64_t iter_time_ms, uint32_t iterations,
+                           GError **errp);
+
+/* ---- block-luks2-reencrypt*.c ------------------------------------------ */
+
+/** lb_luks2_reenc_decode_keyslot: a keyslot of type "reencrypt". */
+bool lb_luks2_reenc_decode_keyslot(JsonObject *o, const char *ctx,
+                                   uint64_t hdr_size, uint64_t keyslots_size,
+                                   LbLuks2Keyslot *ks, GError **errp);
+/** lb_luks2_reenc_decode_linear: a segment of type "linear". */
+bool lb_luks2_reenc_decode_linear(JsonObject *o, const char *ctx,
+                                  LbLuks2Segment *s, GError **errp);
+/** lb_luks2_reenc_encode_keyslot: cryptsetup's member order. */
+void lb_luks2_reenc_encode_keyslot(JsonBuilder *b, const LbLuks2Keyslot *ks);
+/**
+ * lb_luks2_reenc_check_meta: the rules of a header with several segments
+ * or a reencrypt keyslot (facts file "Segments during the operation").
+ */
+bool lb_luks2_reenc_check_meta(const LbLuks2Meta *meta, GError **errp);
+/** Whether every mandatory requirement is a reencryption one we handle. */
+bool lb_luks2_reenc_requirements_known(const LbLuks2Meta *meta);
+/**
+ * lb_luks2_keyslot_unlock_digest: as lb_luks2_keyslot_unlock(), against
+ * digest @di instead of the one covering segment 0.
+ */
+int lb_luks2_keyslot_unlock_digest(LbLuks *luks, const LbLuks2Hdr *hdr,
+                                   int id, int di, const LbSecret *pass,
+                                   LbSecret **vk, GError **errp);
 
 #endif /* LB_CRYPTO_BLOCK_LUKS2_PRIV_H */

@@ -77,13 +77,20 @@ static bool verify_digest(const LbLuks2Digest *d, const LbSecret *key,
 int lb_luks2_keyslot_unlock(LbLuks *luks, const LbLuks2Hdr *hdr, int id,
                             const LbSecret *pass, LbSecret **vk, GError **errp)
 {
+    return lb_luks2_keyslot_unlock_digest(
+        luks, hdr, id, lb_luks2_segment_digest(&hdr->meta), pass, vk, errp);
+}
+
+int lb_luks2_keyslot_unlock_digest(LbLuks *luks, const LbLuks2Hdr *hdr,
+                                   int id, int di, const LbSecret *pass,
+                                   LbSecret **vk, GError **errp)
+{
     const LbLuks2Keyslot *ks = &hdr->meta.keyslots[id];
-    int di = lb_luks2_segment_digest(&hdr->meta);
     char name[LB_LUKS1_NAME_LEN], mode[LB_LUKS1_NAME_LEN];
     bool match = false;
 
     g_assert(ks->used);
-    if (di < 0 || !(hdr->meta.digests[di].keyslots & (1u << id))) {
+    if (ks->re.used || di < 0 || !(hdr->meta.digests[di].keyslots & (1u << id))) {
         return 0;
     }
     size_t af_len = lb_luks_af_sectors(ks->key_size) * LB_LUKS_SECTOR;
@@ -154,6 +161,18 @@ bool lb_luks2_set_common(LbLuks *luks, const LbLuks2Hdr *hdr, GError **errp)
     const LbLuks2Segment *seg = &hdr->meta.segments[0];
 
     g_assert(seg->used);
+    /* Mid-reencryption the first segment may be plaintext: describe the
+     * volume by its first encrypted segment (a backup one at worst). */
+    for (unsigned i = 0; seg->linear && i < LB_LUKS2_MAX_SEGMENTS; i++) {
+        if (hdr->meta.segments[i].used && !hdr->meta.segments[i].linear) {
+            seg = &hdr->meta.segments[i];
+        }
+    }
+    if (seg->linear) {
+        g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_UNSUPPORTED,
+                    "LUKS2 header has no encrypted segment");
+        return false;
+    }
     luks->version = 2;
     split_spec(seg->encryption, luks->cipher_name, luks->cipher_mode);
     luks->payload_offset = seg->offset;
@@ -356,7 +375,7 @@ static void luks2_fill_info(LbLuks *luks, LbLuksInfo *info)
         if (s->used) {
             LbLuksSegmentInfo *si = &info->segments[info->n_segments++];
             si->id = i;
-            si->type = g_strdup("crypt");
+            si->type = g_strdup(s->linear ? "linear" : "crypt");
             si->offset = s->offset;
             si->size = s->dynamic ? 0 : s->size;
             si->iv_tweak = s->iv_tweak;

@@ -65,6 +65,12 @@ static const ImgCmd img_cmds[] = {
       "luksHeaderBackup --header-backup-file backup image" },
     { "luksHeaderRestore", img_header_restore,
       "luksHeaderRestore [--force] --header-backup-file backup image" },
+    { "reencrypt", img_reencrypt,
+      "reencrypt [--object objectdef] --key-secret id [--new-key-secret id] "
+      "[--encrypt | --decrypt] [--header hdr] [--cipher spec] "
+      "[--key-size bits] [--sector-size n] [--resilience mode] "
+      "[--hotzone-size size] [--reduce-device-size size] [--iter-time ms] "
+      "[--init-only | --resume-only | --repair] [-p] [-q] device" },
     { "resize", img_resize,
       "resize [--object objectdef] [--image-opts] [-f fmt] "
       "[--preallocation=prealloc] [-q] [--shrink] filename [+ | -]size" },

@@ -96,6 +96,7 @@ int img_bench(int argc, char **argv);
 int img_convert(int argc, char **argv);
 int img_amend(int argc, char **argv);
 int img_resize(int argc, char **argv);
+int img_reencrypt(int argc, char **argv);
 int img_check(int argc, char **argv);
 int img_compare(int argc, char **argv);
 int img_header_backup(int argc, char **argv);
