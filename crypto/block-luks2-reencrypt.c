@@ -27,6 +27,7 @@
 #define REENC_NONE_HOTZONE (20u * 1024 * 1024)
 #define REENC_MAX_HOTZONE (1024u * 1024 * 1024)
 #define REENC_KEYSLOTS_SIZE 16744448u /* cryptsetup's detached default */
+#define ROUND_UP(x, a) (((x) + (a)-1) / (a) * (a))
 
 typedef struct Reenc {
     LbLuks *luks; /* header engine; its LbLuks2State holds the header */
@@ -522,6 +523,23 @@ static bool protect(Reenc *r, const guint8 *buf, size_t len, GError **errp)
     return lb_luks_io_write(r->luks, k->area_offset, sums, nb * hl, errp);
 }
 
+/*
+ * Bytes of the reencryption area that can hold data: the checksums of the
+ * whole volume at most (whoever chose the hotzones), or the whole journal.
+ */
+static uint64_t area_used(Reenc *r)
+{
+    const LbLuks2Keyslot *k = re_slot(r);
+
+    if (g_str_equal(k->re.area_type, "checksum")) {
+        uint64_t bs = k->re.sector_size;
+        return ROUND_UP((r->size + bs - 1) / bs *
+                            lb_hash_digest_len(k->re.hash),
+                        4096);
+    }
+    return g_str_equal(k->re.area_type, "journal") ? k->area_size : 0;
+}
+
 /* Finish: one segment as backup-final said, old keyslots and metadata
  * gone; then the freed areas are wiped. */
 static bool finish(Reenc *r, GError **errp)
@@ -546,7 +564,13 @@ static bool finish(Reenc *r, GError **errp)
     unsigned nw = 0;
     for (int i = 0; i < LB_LUKS2_MAX_KEYSLOTS; i++) {
         if (gone & (1u << i) && m->keyslots[i].used) {
-            wipe[nw++] = m->keyslots[i];
+            wipe[nw] = m->keyslots[i];
+            /* Of the reencryption area only what a hotzone can have used
+             * (checksums, or the journal of one hotzone) holds data. */
+            if (i == r->ks) {
+                wipe[nw].area_size = MIN(wipe[nw].area_size, area_used(r));
+            }
+            nw++;
             g_free(m->keyslots[i].area_encryption);
             memset(&m->keyslots[i], 0, sizeof(m->keyslots[i]));
             for (int d = 0; d < LB_LUKS2_MAX_DIGESTS; d++) {
@@ -563,6 +587,9 @@ static bool finish(Reenc *r, GError **errp)
      * checksums or plaintext journal). */
     g_autofree guint8 *rnd = NULL;
     for (unsigned i = 0; i < nw; i++) {
+        if (!wipe[i].area_size) {
+            continue;
+        }
         rnd = g_realloc(rnd, wipe[i].area_size);
         if (!lb_random_bytes(rnd, wipe[i].area_size, errp) ||
             !lb_luks_io_write(r->luks, wipe[i].area_offset, rnd,

@@ -12,7 +12,9 @@
  * appended to FILE at exit, so a test knows how many kill points exist.
  */
 #undef _FILE_OFFSET_BITS
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -534,8 +534,9 @@ static const JsonCase json_cases[] = {
      "\"sector_size\":512,\"integrity\":{\"type\":\"hmac(sha256)\","
      "\"journal_encryption\":\"none\",\"journal_integrity\":\"none\"}}",
      LB_LUKS_ERROR_UNSUPPORTED, false},
+    /* A luks2 keyslot body typed "reencrypt": key_size is not 1. */
     {"reencrypt-keyslot", "\"type\":\"luks2\"", "\"type\":\"reencrypt\"",
-     LB_LUKS_ERROR_UNSUPPORTED, false},
+     LB_LUKS_ERROR_CORRUPT, false},
     {"unknown-kdf", "\"type\":\"pbkdf2\",\"hash\"",
      "\"type\":\"scrypt\",\"hash\"", LB_LUKS_ERROR_UNSUPPORTED, false},
     {"linear-segment", "\"type\":\"crypt\"", "\"type\":\"linear\"",
