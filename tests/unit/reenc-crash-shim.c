@@ -10,6 +10,8 @@
  * that call first writes the first half of its buffer (a torn write).
  * With LB_CRASH_COUNT=FILE set instead, the number of matching writes is
  * appended to FILE at exit, so a test knows how many kill points exist.
+ * With LB_SIGNAL_AT=N the process sends itself SIGTERM just before its
+ * N-th matching write, which then goes ahead (a clean interruption).
  */
 #undef _FILE_OFFSET_BITS
 #ifndef _GNU_SOURCE
@@ -18,6 +20,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +49,8 @@ static int lb_watched(int fd)
     char link[64], path[PATH_MAX];
     struct stat st;
 
-    if (!getenv("LB_CRASH_AT") && !getenv("LB_CRASH_COUNT")) {
+    if (!getenv("LB_CRASH_AT") && !getenv("LB_CRASH_COUNT") &&
+        !getenv("LB_SIGNAL_AT")) {
         return 0;
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -92,6 +96,10 @@ static int lb_crash_now(int fd, int *torn)
         return 0;
     }
     long n = atomic_fetch_add(&lb_calls, 1) + 1;
+    const char *sig = getenv("LB_SIGNAL_AT");
+    if (sig && n == atol(sig)) {
+        raise(SIGTERM);
+    }
     *torn = t && *t == '1';
     return at && n == atol(at);
 }
