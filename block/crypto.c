@@ -19,6 +19,7 @@
  */
 #include "config.h"
 #include "crypto-priv.h"
+#include "lb/luks-reencrypt.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -402,6 +403,23 @@ static int luks_flush(LbNode *bs)
 /* ---- open / close -----------------------------------------------------------
  */
 
+/* Recover a crashed LUKS2 reencryption hotzone (LB_REENC_REPAIR). */
+static bool luks_reencrypt_recover(LuksState *s, const LbLuksIO *hio,
+                                   const LbSecret *pass, GError **errp)
+{
+    LbReencOpts o = {.stage = LB_REENC_REPAIR};
+    LbLuksIO dio;
+    bool stopped;
+
+    lb_luks_node_io(s->file, &dio);
+    dio.truncate = NULL;
+    if (!lb_luks2_reencrypt(hio, &dio, pass, NULL, &o, &stopped, errp)) {
+        g_prefix_error(errp, "cannot recover the interrupted reencryption: ");
+        return false;
+    }
+    return true;
+}
+
 static bool luks_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
 {
     LuksState *s = lb_node_opaque(bs);
@@ -449,8 +467,19 @@ static bool luks_open(LbNode *bs, LbOpts *opts, unsigned flags, GError **errp)
     unsigned lflags = (no_keys ? LB_LUKS_OPEN_NO_KEYS : 0) |
                       (s->header ? LB_LUKS_OPEN_DETACHED : 0) |
                       (lb_node_is_writable(bs) ? 0 : LB_LUKS_OPEN_READ_ONLY);
-    s->luks = lb_luks_open(&io, pass, lflags, errp);
+    s->luks = lb_luks_open(&io, pass, lflags, &local);
+    if (!s->luks && lb_luks_reencrypt_recover_needed(local) &&
+        lb_node_is_writable(bs)) {
+        /* A reencryption crashed in a hotzone: recover it (as cryptsetup
+         * repair does) before any request can read it as clean. */
+        g_clear_error(&local);
+        if (!luks_reencrypt_recover(s, &io, pass, errp)) {
+            return false;
+        }
+        s->luks = lb_luks_open(&io, pass, lflags, &local);
+    }
     if (!s->luks) {
+        g_propagate_error(errp, g_steal_pointer(&local));
         return false;
     }
     if (no_keys) {

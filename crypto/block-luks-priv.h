@@ -93,6 +93,13 @@ bool lb_luks2_has_secondary(LbLuks *luks);
 
 #define LB_LUKS_POOL_MAX 16
 
+/* crypto/block-luks2-reencrypt-map.c: data path mid-reencryption. */
+typedef struct LbLuks2ReencMap LbLuks2ReencMap;
+void lb_luks2_reenc_map_free(LbLuks2ReencMap *m);
+int lb_luks2_reenc_map_crypt(LbLuks2ReencMap *map, bool encrypt,
+                             uint64_t offset, const guint8 *in, guint8 *out,
+                             size_t len);
+
 struct LbLuks {
     LbLuksIO io;
     unsigned flags;                /* LbLuksOpenFlags */
@@ -122,6 +129,10 @@ struct LbLuks {
      */
     GMutex update_lock;
     GRWLock hdr_lock;
+
+    /* Set when the header is mid-reencryption: requests are split by
+     * segment (crypto/block-luks2-reencrypt-map.c). */
+    LbLuks2ReencMap *reenc;
 
     /* Data path: a pool of ready cipher contexts keyed with master_key. */
     GMutex pool_lock;

@@ -135,6 +135,7 @@ void lb_luks_free(LbLuks *luks)
     if (luks->fmt && luks->ops && luks->ops->free_fmt) {
         luks->ops->free_fmt(luks->fmt);
     }
+    lb_luks2_reenc_map_free(luks->reenc);
     lb_secret_free(luks->master_key);
     g_mutex_clear(&luks->pool_lock);
     g_mutex_clear(&luks->update_lock);
@@ -194,6 +195,10 @@ static int luks_crypt(LbLuks *luks, bool encrypt, uint64_t offset,
     }
     if (offset % luks->sector_size || len % luks->sector_size) {
         return -EINVAL;
+    }
+    if (luks->reenc) {
+        return lb_luks2_reenc_map_crypt(luks->reenc, encrypt, offset, in, out,
+                                        len);
     }
     LbBlockCipher *c = pool_get(luks);
     if (!c) {

@@ -117,29 +117,19 @@ static void encode_keyslot(JsonBuilder *b, const LbLuks2Keyslot *ks)
 
 static void encode_segment(JsonBuilder *b, const LbLuks2Segment *s)
 {
-    if (s->linear) {
-        add_str(b, "type", "linear");
-        add_u64str(b, "offset", s->offset);
-        if (s->dynamic) {
-            add_str(b, "size", "dynamic");
-        } else {
-            add_u64str(b, "size", s->size);
-        }
-        if (s->flags) {
-            add_strv(b, "flags", s->flags);
-        }
-        return;
-    }
-    add_str(b, "type", "crypt");
+    /* "linear" segments (reencryption) have no cipher fields. */
+    add_str(b, "type", s->linear ? "linear" : "crypt");
     add_u64str(b, "offset", s->offset);
     if (s->dynamic) {
         add_str(b, "size", "dynamic");
     } else {
         add_u64str(b, "size", s->size);
     }
-    add_u64str(b, "iv_tweak", s->iv_tweak);
-    add_str(b, "encryption", s->encryption);
-    add_int(b, "sector_size", s->sector_size);
+    if (!s->linear) {
+        add_u64str(b, "iv_tweak", s->iv_tweak);
+        add_str(b, "encryption", s->encryption);
+        add_int(b, "sector_size", s->sector_size);
+    }
     if (s->flags) {
         add_strv(b, "flags", s->flags);
     }

@@ -262,6 +262,21 @@ bool lb_luks2_reenc_check_meta(const LbLuks2Meta *meta, GError **errp);
 /** Whether every mandatory requirement is a reencryption one we handle. */
 bool lb_luks2_reenc_requirements_known(const LbLuks2Meta *meta);
 /**
+ * lb_luks2_reenc_map_new: the data path of a header mid-reencryption:
+ * unlock the old and new keys with @pass (the first keyslot that opened
+ * into *@slot), verify the metadata digest.  A crashed hotzone gives
+ * LB_LUKS_ERROR_NEEDS_RECOVERY.
+ */
+LbLuks2ReencMap *lb_luks2_reenc_map_new(LbLuks *luks, const LbLuks2Hdr *hdr,
+                                        const LbSecret *pass, int *slot,
+                                        GError **errp);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LbLuks2ReencMap, lb_luks2_reenc_map_free)
+/** A key of the map, for lb_luks_has_keys() (transfer none). */
+const LbSecret *lb_luks2_reenc_map_key(const LbLuks2ReencMap *map);
+/** Largest segment sector size of the map. */
+unsigned lb_luks2_reenc_map_sector(const LbLuks2ReencMap *map);
+
+/**
  * lb_luks2_keyslot_unlock_digest: as lb_luks2_keyslot_unlock(), against
  * digest @di instead of the one covering segment 0.
  */

@@ -487,3 +487,37 @@ LbSecret *lb_luks2_reenc_digest_input(const LbLuks2Meta *meta,
     memcpy(p, a->data + 2, a->len - 2);
     return out;
 }
+
+bool lb_luks2_reenc_digest_verify(const LbLuks2Meta *meta,
+                                  const LbSecret *vk_old,
+                                  const LbSecret *vk_new, GError **errp)
+{
+    int ks = lb_luks2_reenc_keyslot(meta);
+    int di = -1;
+    guint8 out[LB_HASH_MAX_DIGEST];
+
+    for (int i = 0; i < LB_LUKS2_MAX_DIGESTS; i++) {
+        if (meta->digests[i].used && (meta->digests[i].keyslots & (1u << ks))) {
+            di = i;
+        }
+    }
+    if (di < 0) {
+        g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_CORRUPT,
+                    "Reencryption metadata is invalid (no digest)");
+        return false;
+    }
+    const LbLuks2Digest *d = &meta->digests[di];
+    g_autoptr(LbSecret) in = lb_luks2_reenc_digest_input(meta, vk_old, vk_new);
+    if (!lb_pbkdf2(d->hash, lb_secret_cdata(in), lb_secret_len(in), d->salt,
+                   d->salt_len, d->iterations, out, d->digest_len, errp)) {
+        return false;
+    }
+    bool ok = lb_memeq_consttime(out, d->digest, d->digest_len);
+    lb_memzero(out, sizeof(out));
+    if (!ok) {
+        g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_CORRUPT,
+                    "Reencryption metadata is invalid (the reencryption "
+                    "digest does not verify)");
+    }
+    return ok;
+}

@@ -24,4 +24,9 @@ LbSecret *lb_luks2_reenc_digest_input(const LbLuks2Meta *meta,
                                       const LbSecret *vk_old,
                                       const LbSecret *vk_new);
 
+/** lb_luks2_reenc_digest_verify: check the reencryption metadata digest. */
+bool lb_luks2_reenc_digest_verify(const LbLuks2Meta *meta,
+                                  const LbSecret *vk_old,
+                                  const LbSecret *vk_new, GError **errp);
+
 #endif /* LB_CRYPTO_BLOCK_LUKS2_REENCRYPT_PRIV_H */

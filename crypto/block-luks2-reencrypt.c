@@ -246,19 +246,20 @@ static LbBlockCipher *seg_cipher(const LbLuks2Segment *s, const LbSecret *vk,
                                lb_secret_len(vk), errp);
 }
 
-/* Turn old bytes of logical [start, start+len) into new ones, in place. */
-static bool transform(Reenc *r, uint64_t start, guint8 *buf, size_t len,
-                      GError **errp)
+/* Turn old bytes of logical [start, start+len) into new ones, in place,
+ * with the cipher contexts @co and @cn (one pair per thread). */
+static bool transform_with(Reenc *r, LbBlockCipher *co, LbBlockCipher *cn,
+                           uint64_t start, guint8 *buf, size_t len,
+                           GError **errp)
 {
     int ret = 0;
 
     if (!r->prev.linear) {
-        ret = lb_block_cipher_decrypt(r->c_old,
-                                      r->prev.iv_tweak + start / 512,
+        ret = lb_block_cipher_decrypt(co, r->prev.iv_tweak + start / 512,
                                       r->prev.sector_size, buf, buf, len);
     }
     if (ret == 0 && !r->fin.linear) {
-        ret = lb_block_cipher_encrypt(r->c_new, r->fin.iv_tweak + start / 512,
+        ret = lb_block_cipher_encrypt(cn, r->fin.iv_tweak + start / 512,
                                       r->fin.sector_size, buf, buf, len);
     }
     if (ret < 0) {
@@ -266,6 +267,12 @@ static bool transform(Reenc *r, uint64_t start, guint8 *buf, size_t len,
                     g_strerror(-ret));
     }
     return true;
+}
+
+static bool transform(Reenc *r, uint64_t start, guint8 *buf, size_t len,
+                      GError **errp)
+{
+    return transform_with(r, r->c_old, r->c_new, start, buf, len, errp);
 }
 
 /* ---- keys ------------------------------------------------------------------ */
@@ -300,32 +307,8 @@ static bool bad_pass(GError **errp)
 
 static bool meta_digest_verify(Reenc *r, GError **errp)
 {
-    LbLuks2Meta *m = &cur_hdr(r)->meta;
-    int di = -1;
-
-    for (int i = 0; i < LB_LUKS2_MAX_DIGESTS; i++) {
-        if (m->digests[i].used && (m->digests[i].keyslots & (1u << r->ks))) {
-            di = i;
-        }
-    }
-    if (di < 0) {
-        return fail(errp, LB_LUKS_ERROR_CORRUPT,
-                    "Reencryption metadata is invalid: no digest");
-    }
-    const LbLuks2Digest *d = &m->digests[di];
-    g_autoptr(LbSecret) in = lb_luks2_reenc_digest_input(m, r->vk_old,
-                                                         r->vk_new);
-    guint8 out[LB_HASH_MAX_DIGEST];
-    if (!lb_pbkdf2(d->hash, lb_secret_cdata(in), lb_secret_len(in), d->salt,
-                   d->salt_len, d->iterations, out, d->digest_len, errp)) {
-        return false;
-    }
-    if (!lb_memeq_consttime(out, d->digest, d->digest_len)) {
-        return fail(errp, LB_LUKS_ERROR_CORRUPT,
-                    "Reencryption metadata is invalid (the reencryption "
-                    "digest does not verify)");
-    }
-    return true;
+    return lb_luks2_reenc_digest_verify(&cur_hdr(r)->meta, r->vk_old,
+                                        r->vk_new, errp);
 }
 
 static bool meta_digest_make(Reenc *r, LbLuks2Meta *m, GError **errp)
@@ -500,27 +483,85 @@ static uint64_t hotzone_max(Reenc *r)
     return MAX(hz, align);
 }
 
-/* Store checksums or the journal of the old bytes @buf in the area. */
-static bool protect(Reenc *r, const guint8 *buf, size_t len, GError **errp)
+/* One half of a hotzone for a thread: checksums of the old bytes into
+ * @sums (when not NULL), then the old bytes turned into new ones. */
+typedef struct Half {
+    Reenc *r;
+    LbBlockCipher *co, *cn;
+    uint64_t start;
+    guint8 *buf;
+    size_t len;
+    guint8 *sums;
+    GError *err;
+    bool ok;
+} Half;
+
+static gpointer half_run(gpointer opaque)
+{
+    Half *h = opaque;
+    const LbLuks2Keyslot *k = re_slot(h->r);
+
+    h->ok = true;
+    if (h->sums) {
+        size_t hl = lb_hash_digest_len(k->re.hash), bs = k->re.sector_size;
+        for (size_t i = 0; h->ok && i * bs < h->len; i++) {
+            h->ok = lb_hash_bytes(k->re.hash, h->buf + i * bs,
+                                  MIN(bs, h->len - i * bs), h->sums + i * hl,
+                                  &h->err);
+        }
+    }
+    h->ok = h->ok && transform_with(h->r, h->co, h->cn, h->start, h->buf,
+                                    h->len, &h->err);
+    return NULL;
+}
+
+/*
+ * Checksums of the old bytes of the hotzone into @sums (NULL: none), and
+ * the hotzone reencrypted in @buf, on both cores when it is large: the
+ * second half runs on a helper thread with its own cipher contexts.
+ */
+static bool hash_and_transform(Reenc *r, uint64_t hs, guint8 *buf,
+                               size_t hl, guint8 *sums, GError **errp)
 {
     const LbLuks2Keyslot *k = re_slot(r);
+    size_t unit = MAX(MAX(r->prev.sector_size, r->fin.sector_size), 4096u);
+    Half a = {.r = r, .co = r->c_old, .cn = r->c_new, .start = hs,
+              .buf = buf, .len = hl, .sums = sums};
+    Half b = a;
+    g_autoptr(LbBlockCipher) co = NULL, cn = NULL;
 
-    if (g_str_equal(k->re.area_type, "journal")) {
-        return lb_luks_io_write(r->luks, k->area_offset, buf, len, errp);
+    if (sums) {
+        unit = MAX(unit, k->re.sector_size);
     }
-    if (!g_str_equal(k->re.area_type, "checksum")) {
-        return true;
-    }
-    size_t hl = lb_hash_digest_len(k->re.hash), bs = k->re.sector_size;
-    size_t nb = (len + bs - 1) / bs;
-    g_autofree guint8 *sums = g_malloc(nb * hl);
-    for (size_t i = 0; i < nb; i++) {
-        if (!lb_hash_bytes(k->re.hash, buf + i * bs, MIN(bs, len - i * bs),
-                           sums + i * hl, errp)) {
+    size_t half = hl / 2 / unit * unit;
+    if (g_get_num_processors() < 2 || half < 4 * 1024 * 1024 ||
+        (!r->prev.linear && !(co = seg_cipher(&r->prev, r->vk_old, NULL))) ||
+        (!r->fin.linear && !(cn = seg_cipher(&r->fin, r->vk_new, NULL)))) {
+        half_run(&a);
+    } else {
+        a.len = half;
+        b.co = co;
+        b.cn = cn;
+        b.start = hs + half;
+        b.buf = buf + half;
+        b.len = hl - half;
+        b.sums = sums ? sums + half / k->re.sector_size *
+                                   lb_hash_digest_len(k->re.hash)
+                      : NULL;
+        GThread *t = g_thread_new("lb-reencrypt", half_run, &b);
+        half_run(&a);
+        g_thread_join(t);
+        if (!b.ok) {
+            g_clear_error(&a.err);
+            g_propagate_error(errp, b.err);
             return false;
         }
     }
-    return lb_luks_io_write(r->luks, k->area_offset, sums, nb * hl, errp);
+    if (!a.ok) {
+        g_propagate_error(errp, a.err);
+        return false;
+    }
+    return true;
 }
 
 /*
@@ -623,12 +664,29 @@ static bool step(Reenc *r, guint8 *buf, uint64_t max, GError **errp)
     if (!data_read(r, r->fin.offset + hs, buf, hl, errp)) {
         return false;
     }
-    if (!none && (!protect(r, buf, hl, errp) ||
-                  !commit_segments(r, hs, hl, errp))) {
+    /* Protect the old bytes: their checksums, or a copy in the journal
+     * (written before the buffer is reencrypted). */
+    const LbLuks2Keyslot *k = re_slot(r);
+    bool checksum = g_str_equal(k->re.area_type, "checksum");
+    size_t nsums = checksum ? (hl + k->re.sector_size - 1) /
+                                  k->re.sector_size *
+                                  lb_hash_digest_len(k->re.hash)
+                            : 0;
+    g_autofree guint8 *sums = checksum ? g_malloc(nsums) : NULL;
+    if (g_str_equal(k->re.area_type, "journal") &&
+        !lb_luks_io_write(r->luks, k->area_offset, buf, hl, errp)) {
         return false;
     }
-    if (!transform(r, hs, buf, hl, errp) ||
-        !data_write(r, r->fin.offset + hs, buf, hl, errp) ||
+    if (!hash_and_transform(r, hs, buf, hl, sums, errp) ||
+        (checksum &&
+         !lb_luks_io_write(r->luks, k->area_offset, sums, nsums, errp))) {
+        return false;
+    }
+    /* The hot segments commit flushes the area with the header. */
+    if (!none && !commit_segments(r, hs, hl, errp)) {
+        return false;
+    }
+    if (!data_write(r, r->fin.offset + hs, buf, hl, errp) ||
         (!none && !data_sync(r, errp))) {
         return false;
     }

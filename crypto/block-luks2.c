@@ -196,7 +196,8 @@ static bool luks2_open(LbLuks *luks, const LbSecret *pass, unsigned flags,
     if (!hdr) {
         return false;
     }
-    if (hdr->meta.requirements &&
+    bool reenc = lb_luks2_reenc_requirements_known(&hdr->meta);
+    if (hdr->meta.requirements && !reenc &&
         !(flags & (LB_LUKS_OPEN_READ_ONLY | LB_LUKS_OPEN_NO_KEYS))) {
         g_autofree char *req = g_strjoinv(", ", hdr->meta.requirements);
         g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_UNSUPPORTED,
@@ -222,6 +223,23 @@ static bool luks2_open(LbLuks *luks, const LbSecret *pass, unsigned flags,
         return false;
     }
     if (flags & LB_LUKS_OPEN_NO_KEYS) {
+        if (warning) {
+            g_warning("%s", warning);
+        }
+        return true;
+    }
+
+    if (reenc) {
+        /* Mid-reencryption: each request goes to its segment's key. */
+        int slot = -1;
+        luks->reenc = lb_luks2_reenc_map_new(luks, hdr, pass, &slot, errp);
+        if (!luks->reenc) {
+            return false;
+        }
+        luks->master_key = lb_secret_dup(lb_luks2_reenc_map_key(luks->reenc));
+        luks->unlocked_slot = slot;
+        luks->payload_size = 0;
+        luks->sector_size = lb_luks2_reenc_map_sector(luks->reenc);
         if (warning) {
             g_warning("%s", warning);
         }

@@ -76,6 +76,13 @@ bool lb_luks2_reencrypt(const LbLuksIO *hdr_io, const LbLuksIO *data_io,
                         const LbSecret *pass, const LbSecret *new_pass,
                         const LbReencOpts *o, bool *stopped, GError **errp);
 
+/** Whether @err (may be NULL) says a crashed hotzone needs recovery. */
+static inline bool lb_luks_reencrypt_recover_needed(const GError *err)
+{
+    return err && g_error_matches(err, LB_LUKS_ERROR,
+                                  LB_LUKS_ERROR_NEEDS_RECOVERY);
+}
+
 /** lb_luks2_reencrypt_status: the reencryption state of an open header. */
 LbReencStatus lb_luks2_reencrypt_status(LbLuks *luks);
 

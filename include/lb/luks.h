@@ -30,6 +30,8 @@ typedef enum {
     LB_LUKS_ERROR_BAD_PASSPHRASE, /* no keyslot matches */
     LB_LUKS_ERROR_INVALID,        /* bad create/amend option */
     LB_LUKS_ERROR_NO_SLOT,        /* no free keyslot / slot not active */
+    LB_LUKS_ERROR_NEEDS_RECOVERY, /* LUKS2 reencryption crashed in a
+                                     hotzone: recover it first */
 } LbLuksError;
 /*
  * The message of LB_LUKS_ERROR_BAD_PASSPHRASE, QEMU's wording (scripts

@@ -4,6 +4,8 @@
 # write (area, JSON, binary header of each copy) and every hotzone data
 # write, whole and torn in half, for encrypt (checksum), re-key (checksum,
 # journal) and decrypt (checksum), 1 MiB volumes in 512 KiB hotzones.
+# (Encrypt is initialized by cryptsetup --init-only, the others by
+# luksblk; test-reencrypt.sh covers the other way round.)
 # After each kill luksblk recovers and finishes (--resume-only) and the
 # data must equal a reference run from the same initialized header (same
 # volume key, so equal bytes mean equal plaintext); the reference itself
@@ -32,7 +34,9 @@ lb() { "$IMG" reencrypt --object secret,id=s0,file=k0 --key-secret s0 --iter-tim
     --pbkdf pbkdf2 -q --hotzone-size 512K "$@"; }
 head -c 1M /dev/urandom > plain.img
 cp plain.img d.enc
-$CSF reencrypt --encrypt --type luks2 --header h.enc --key-file k0 --sector-size 512 d.enc ||
+# 1 MiB keyslots area: the header is copied before every kill.
+KS="--luks2-keyslots-size 1M"
+$CSF reencrypt --encrypt --type luks2 --header h.enc $KS --key-file k0 --sector-size 512 d.enc ||
     { echo "cryptsetup cannot encrypt"; exit 1; }
 
 # oracle_ok HDR DATA: the finished volume decrypts to plain.img with
@@ -52,7 +56,9 @@ for sc in encrypt:checksum rekey:checksum rekey:journal decrypt:checksum; do
     mode=${sc%:*} res=${sc#*:}
     rm -f h0.img
     case $mode in
-    encrypt) cp plain.img d0.img; lb --encrypt --header h0.img --init-only --resilience $res d0.img ;;
+    encrypt) cp plain.img d0.img
+        $CSF reencrypt --encrypt --type luks2 --header h0.img $KS --key-file k0 --sector-size 512 \
+            --init-only --resilience $res d0.img ;;
     rekey) cp d.enc d0.img; cp h.enc h0.img; lb --header h0.img --init-only --resilience $res d0.img ;;
     decrypt) cp d.enc d0.img; cp h.enc h0.img; lb --decrypt --header h0.img --init-only --resilience $res d0.img ;;
     esac
@@ -78,8 +84,8 @@ for sc in encrypt:checksum rekey:checksum rekey:journal decrypt:checksum; do
                     lb --header h.img --resume-only d.img
                 [ $? = 99 ] || { fail "$sc: not killed at $f write $i"; continue; }
                 points=$((points + 1))
-                if head -c 65536 h.img | grep -aq online-reencrypt; then
-                    lb --header h.img --resume-only d.img 2>/dev/null ||
+                if in_reenc h.img; then
+                    lb --header h.img --resume-only d.img ||
                         { fail "$sc: luksblk cannot finish after a kill at $f write $i torn $torn"; continue; }
                 fi
                 cmp -s d.img dr.img || fail "$sc: data differs after a kill at $f write $i (torn $torn)"
