@@ -895,6 +895,11 @@ static bool init(Reenc *r, const LbSecret *pass, const LbSecret *new_pass,
         r->d_new = d0;
         break;
     case LB_REENC_DECRYPT:
+        if (s0->offset != 0) {
+            return fail(errp, LB_LUKS_ERROR_UNSUPPORTED,
+                        "decrypting a volume with an attached header needs a "
+                        "data shift, which is not supported yet");
+        }
         seg_copy(&r->prev, s0);
         r->fin = (LbLuks2Segment){.used = true, .linear = true,
                                   .offset = s0->offset, .dynamic = true,
@@ -1131,6 +1136,17 @@ bool lb_luks2_reencrypt(const LbLuksIO *hdr_io, const LbLuksIO *data_io,
             return fail(errp, LB_LUKS_ERROR_NOT_LUKS,
                         "volume is not in LUKS format");
         }
+        /* Never format over something that is there already (the data
+         * device given as --header by mistake). */
+        int64_t hlen = hdr_io->length(hdr_io->opaque, errp);
+        if (hlen < 0) {
+            return false;
+        }
+        if (hlen > 0) {
+            return fail(errp, LB_LUKS_ERROR_INVALID,
+                        "the header file is not empty and holds no LUKS "
+                        "header; refusing to overwrite it");
+        }
         if (!create_header(hdr_io, o, pass, &created_vk, errp)) {
             return false;
         }
@@ -1141,7 +1157,8 @@ bool lb_luks2_reencrypt(const LbLuksIO *hdr_io, const LbLuksIO *data_io,
     }
     if (lb_luks_version(r.luks) != 2) {
         fail(errp, LB_LUKS_ERROR_UNSUPPORTED,
-             "reencryption needs a LUKS2 header (see luks-convert)");
+             "reencryption needs a LUKS2 header (convert it first: "
+             "cryptsetup convert --type luks2)");
         goto out;
     }
     LbLuks2Meta *m = &cur_hdr(&r)->meta;

@@ -258,5 +258,20 @@ LD_PRELOAD=$SHIM LB_CRASH_FILE=$TT/d.img LB_CRASH_AT=4 lb --header h.img --key-s
 truncate -s 1M d.img
 same_after "payload smaller than the segments" "outside the data device" --header h.img --key-secret s0 d.img
 
+# --encrypt --header naming an existing non-LUKS file (the data disk by
+# mistake) is refused; so is a decrypt that would need a data shift.
+cp plain.img x.img; cp plain.img y.img
+lb --encrypt --header x.img --key-secret s0 y.img 2> err.txt && fail "encrypt over a non-empty header file"
+grep -q "refusing to overwrite" err.txt && cmp -s x.img plain.img && cmp -s y.img plain.img && ok ||
+    fail "encrypt over a non-empty header file: $(cat err.txt)"
+truncate -s 20M a.img
+$CSF luksFormat --type luks2 a.img k0 && cp a.img a.before
+lb --decrypt --key-secret s0 a.img 2> err.txt && fail "attached decrypt without data shift"
+grep -q "needs a data shift" err.txt && cmp -s a.img a.before && ok ||
+    fail "attached decrypt: $(cat err.txt)"
+# An attached header re-keys in place (header and data in one file).
+lb --key-secret s0 a.img && ok || fail "attached re-key"
+$CS open --test-passphrase --key-file k0 a.img && ok || fail "attached re-key: cryptsetup cannot unlock"
+
 echo "$checks checks, $fails failures"
 [ $fails = 0 ]
