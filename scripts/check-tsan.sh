@@ -30,7 +30,7 @@ ninja -C "$build" || exit 1
 # a job or the monitor.  Test names as in `meson test --list`.
 tests=("$@")
 if [ ${#tests[@]} = 0 ]; then
-    tests=(util-event block-file block-luks
+    tests=(util-event block-file block-luks block-io nbd-datapath
            nbd-io nbd-concurrency nbd-tls nbd-qmp nbd-authz nbd-addr
            fuse-lifecycle fuse-luks fuse-concurrent fuse-qmp
            qmp-protocol luks-detached-header luks2-detached-header
