@@ -81,8 +81,10 @@ _luksblk_img() {
     --preallocation=*) _luksblk_values --preallocation= off falloc full; return ;;
     -*)
         mapfile -t COMPREPLY < <(compgen -W "$(_luksblk_img_opts "$cmd")" -- "$cur")
-        [[ ${COMPREPLY[0]-} == *= ]] && compopt -o nospace 2>/dev/null
-        return ;;
+        if [[ ${COMPREPLY[0]-} == *= ]]; then
+            compopt -o nospace 2>/dev/null
+        fi
+        return 0 ;;
     esac
     mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 }

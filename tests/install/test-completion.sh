@@ -9,28 +9,32 @@ B=${LB_BUILD:?}/tools
 source "${LB_SRC:?}/contrib/completion/luksblk.bash"
 fails=0
 
-# complete WORD...: the candidates for the last word of the command line
+# complete WORD...: set COMPREPLY to the candidates for the last word
 complete_words() {
     COMP_WORDS=("$@")
     COMP_CWORD=$(($# - 1))
     COMP_LINE="$*"
     COMP_POINT=${#COMP_LINE}
     COMPREPLY=()
-    local fn
-    fn=$(complete -p "$1" | sed -n 's/.*-F \([^ ]*\) .*/\1/p')
-    "$fn" "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
-    printf '%s\n' "${COMPREPLY[@]}"
+    local spec=${COMPSPEC[$1]}
+    # compopt fails outside a real completion: the status does not matter
+    "$spec" "$1" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}" || true
 }
 expect() {  # expect WANTED WORD...: WANTED is among the candidates
-    local want=$1
+    local want=$1 c
     shift
-    local got
-    got=$(complete_words "$@")
-    if ! grep -qxF -- "$want" <<<"$got"; then
-        echo "FAIL: '$*' does not offer '$want'"
-        fails=$((fails + 1))
-    fi
+    complete_words "$@"
+    for c in "${COMPREPLY[@]}"; do
+        [ "$c" != "$want" ] || return 0
+    done
+    echo "FAIL: '$*' does not offer '$want'"
+    fails=$((fails + 1))
 }
+declare -A COMPSPEC
+for p in luksblk-img luksblk-io luksblk-storage-daemon; do
+    COMPSPEC[$p]=$(complete -p "$p" | sed -n 's/.*-F \([^ ]*\) .*/\1/p')
+    [ -n "${COMPSPEC[$p]}" ] || { echo "FAIL: no completion for $p"; exit 1; }
+done
 
 # luksblk-img: commands and each command's options
 syn=$("$B/luksblk-img" --help | sed -n '/^Command syntax:/,$p' | tail -n +2)
