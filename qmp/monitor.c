@@ -15,6 +15,7 @@
 #include "qmp/qmp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 #include <gio/gio.h>
@@ -330,6 +331,11 @@ bool lb_monitor_listen_unix(const char *id, const char *path, GError **errp)
 
 bool lb_monitor_listen_fd(const char *id, int fd, GError **errp)
 {
+    if (fcntl(fd, F_GETFD) < 0) {
+        g_set_error(errp, LB_QMP_ERROR, LB_QMP_ERROR_GENERIC,
+                    "fd %d is not open (no socket was passed there)", fd);
+        return false;
+    }
     g_autoptr(GSocket) sock = g_socket_new_from_fd(fd, errp);
 
     if (!sock) {

@@ -8,7 +8,8 @@
 #   2. fd=3 by number, NBD on a unix path the daemon creates, NOTIFY_SOCKET
 #      abstract (@name): when READY=1 arrives the NBD socket exists and
 #      greets (readiness comes after the listeners, not before)
-#   3. an unknown fd name: a clear error, exit 1, and no READY=1
+#   3. an unknown fd name, or an fd nothing was passed at: a clear error,
+#      exit 1, and no READY=1
 import os, signal, socket, subprocess, sys, tempfile, time, json, shutil
 
 BUILD = os.environ["LB_BUILD"]
@@ -167,5 +168,14 @@ if rc != 1 or "nosuch" not in err:
 if recv_state(ns, 0.5) is not None:
     fail("3: a failed start sent a notification")
 print("3. unknown fd name:", err.strip())
+p = start(GRAPH + ["--chardev", "socket,id=m0,fd=99", "--monitor", "chardev=m0"],
+          {"NOTIFY_SOCKET": os.path.join(T, "notify")}, fds=())
+rc = p.wait(60)
+err = p.stderr.read()
+if rc != 1 or "fd 99 is not open" not in err or "WARNING" in err:
+    fail("3: fd=99: exit %d, stderr %r" % (rc, err))
+if recv_state(ns, 0.5) is not None:
+    fail("3: a failed start sent a notification")
+print("3. fd not open:", err.strip())
 shutil.rmtree(T, ignore_errors=True)
 print("systemd notify and socket activation work")
