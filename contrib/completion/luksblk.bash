@@ -45,6 +45,11 @@ _luksblk_img_opts() {
     info) echo "--object --image-opts -f --output= -U -h --help" ;;
     luksHeaderBackup) echo "--header-backup-file -h --help" ;;
     luksHeaderRestore) echo "--force --header-backup-file -h --help" ;;
+    reencrypt) echo "--object --key-secret --new-key-secret --encrypt
+                     --decrypt --header --cipher --key-size --sector-size
+                     --resilience --hotzone-size --reduce-device-size
+                     --iter-time --pbkdf --init-only --resume-only --repair
+                     -p -q -h --help" ;;
     resize) echo "--object --image-opts -f --preallocation= -q --shrink
                   -h --help" ;;
     esac
@@ -56,7 +61,7 @@ _luksblk_img() {
     if [ "$COMP_CWORD" -le 1 ]; then
         mapfile -t COMPREPLY < <(compgen -W "amend bench check compare
             convert create header-attach header-backup header-detach
-            header-restore info luksHeaderBackup luksHeaderRestore resize
+            header-restore info luksHeaderBackup luksHeaderRestore reencrypt resize
             -h --help -V --version" -- "$cur")
         return
     fi
@@ -67,6 +72,9 @@ _luksblk_img() {
     -t)
         mapfile -t COMPREPLY < <(compgen -W "none writeback writethrough
             directsync unsafe" -- "$cur"); return ;;
+    --resilience)
+        mapfile -t COMPREPLY < <(compgen -W "checksum journal datashift
+            none" -- "$cur"); return ;;
     -o)
         mapfile -t COMPREPLY < <(compgen -W "key-secret= detached-header=
             luks-version= cipher-alg= cipher-mode= ivgen-alg= ivgen-hash-alg=
