@@ -5,6 +5,7 @@
  */
 #include "config.h"
 #include "block-priv.h"
+#include "crypto-priv.h"
 
 #include <string.h>
 #include "lb/thread.h"
@@ -45,6 +46,26 @@ bool lb_parse_cache_mode(const char *mode, unsigned *flags, GError **errp)
     }
     g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
                 "Invalid cache option: %s", mode);
+    return false;
+}
+
+bool lb_img_measure(const char *fmt, uint64_t size, LbOpts *opts,
+                    uint64_t *required, GError **errp)
+{
+    g_autoptr(LbOpts) empty = NULL;
+
+    if (!opts) {
+        opts = empty = lb_opts_new();
+    }
+    if (g_str_equal(fmt, "luks")) {
+        return lb_luks_drv_measure(size, opts, required, errp);
+    }
+    if (g_str_equal(fmt, "raw")) {
+        *required = size;
+        return lb_opts_check_unused(opts, NULL, errp);
+    }
+    g_set_error(errp, LB_BLOCK_ERROR, LB_BLOCK_ERROR_INVALID,
+                "Format driver '%s' does not support measure", fmt);
     return false;
 }
 

@@ -392,6 +392,12 @@ static int64_t mem_length(void *opaque, GError **errp)
     return ((GByteArray *)opaque)->len;
 }
 
+static bool mem_truncate(void *opaque, uint64_t size, GError **errp)
+{
+    g_byte_array_set_size(opaque, (guint)size);
+    return true;
+}
+
 /*
  * The keyslots that @pass opens, in erase order, found by erasing them
  * from a copy of the header in memory (the engine offers no per-slot test),
@@ -552,4 +558,41 @@ bool lb_luks_drv_amend(LbNode *bs, LbOpts *opts, bool force, GError **errp)
     }
     return amend_erase(bs, luks, old_secret, has_keyslot, keyslot, force,
                        errp);
+}
+
+/*
+ * qemu-img measure: the layout depends on the cipher, key size and LUKS
+ * version, not on the passphrase or the KDF's cost, so a header is made
+ * in memory with a dummy passphrase and the cheapest PBKDF2 (the
+ * key-secret is only checked to exist) and its payload offset is read.
+ */
+bool lb_luks_drv_measure(uint64_t size, LbOpts *opts, uint64_t *required,
+                         GError **errp)
+{
+    CreateParams p;
+
+    if (!parse_create_opts(opts, &p, errp) ||
+        !lb_opts_check_unused(opts, NULL, errp)) {
+        return false;
+    }
+    g_autoptr(LbSecret) real = lb_secret_lookup(p.key_secret, errp);
+    if (!real) {
+        return false;
+    }
+    p.c.pbkdf = "pbkdf2";
+    p.c.iterations = 1000;
+    p.c.pbkdf_time = 0;
+    g_autoptr(GByteArray) mem = g_byte_array_new();
+    LbLuksIO io = { .read = mem_read, .write = mem_write,
+                    .length = mem_length, .truncate = mem_truncate,
+                    .opaque = mem };
+    g_autoptr(LbSecret) dummy = lb_secret_new_from("x", 1);
+    g_autoptr(LbLuks) luks = lb_luks_create(&io, &p.c, dummy, errp);
+    if (!luks) {
+        return false;
+    }
+    size = (size + 511) / 512 * 512;
+    *required = p.c.detached ? lb_luks_header_size(luks)
+                             : lb_luks_payload_offset(luks) + size;
+    return true;
 }

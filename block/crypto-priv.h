@@ -15,6 +15,9 @@ void lb_luks_node_io(LbNode *node, LbLuksIO *io);
 bool lb_luks_drv_create(const char *filename, uint64_t size, LbOpts *opts,
                         GError **errp);
 bool lb_luks_drv_create_nodes(LbOpts *opts, GError **errp);
+/* qemu-img measure -O luks: header + payload bytes (crypto-create.c). */
+bool lb_luks_drv_measure(uint64_t size, LbOpts *opts, uint64_t *required,
+                         GError **errp);
 bool lb_luks_drv_amend(LbNode *bs, LbOpts *opts, bool force, GError **errp);
 /* The engine of an open luks node (transfer none). */
 LbLuks *lb_luks_drv_engine(LbNode *bs);

@@ -65,6 +65,9 @@ static const ImgCmd img_cmds[] = {
       "luksHeaderBackup --header-backup-file backup image" },
     { "luksHeaderRestore", img_header_restore,
       "luksHeaderRestore [--force] --header-backup-file backup image" },
+    { "measure", img_measure,
+      "measure [--output=ofmt] [-O output_fmt] [-o options] [--size N | "
+      "[--object objectdef] [--image-opts] [-f fmt] filename]" },
     { "reencrypt", img_reencrypt,
       "reencrypt [--object objectdef] --key-secret id [--new-key-secret id] "
       "[--encrypt | --decrypt] [--header hdr] [--cipher spec] "

@@ -95,6 +95,7 @@ int img_info(int argc, char **argv);
 int img_bench(int argc, char **argv);
 int img_convert(int argc, char **argv);
 int img_amend(int argc, char **argv);
+int img_measure(int argc, char **argv);
 int img_resize(int argc, char **argv);
 int img_reencrypt(int argc, char **argv);
 int img_check(int argc, char **argv);

@@ -37,7 +37,16 @@
 static bool io_parse_num(const char *s, uint64_t *out, GString *err)
 {
     g_autoptr(GError) local = NULL;
+    char *end = NULL;
 
+    /* qemu-io's cvtnum takes hex too ("0x10000"), without a suffix. */
+    if (g_ascii_strncasecmp(s, "0x", 2) == 0 && g_ascii_isxdigit(s[2])) {
+        errno = 0;
+        *out = g_ascii_strtoull(s + 2, &end, 16);
+        if (errno == 0 && *end == '\0') {
+            return true;
+        }
+    }
     if (s[0] == '-' || !lb_parse_size(s, out, &local)) {
         g_string_append_printf(err, "Parsing error: non-numeric argument, "
                                "or extraneous/unrecognized suffix -- %s\n", s);

@@ -231,6 +231,13 @@ bool lb_node_amend(LbNode *bs, LbOpts *opts, bool force, GError **errp);
 
 /** qemu-img create: make @filename of format @fmt with @size and -o @opts.
  * Main loop. */
+/**
+ * lb_img_measure: the bytes a new image of format @fmt holding @size bytes
+ * with create options @opts needs (qemu-img measure; for luks the header
+ * plus the payload, all of it allocated).  Control plane, any thread.
+ */
+bool lb_img_measure(const char *fmt, uint64_t size, LbOpts *opts,
+                    uint64_t *required, GError **errp);
 bool lb_img_create(const char *fmt, const char *filename, uint64_t size,
                    LbOpts *opts, GError **errp);
 /** blockdev-create: format existing nodes as described by @opts; it looks

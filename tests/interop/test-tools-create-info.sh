@@ -197,4 +197,25 @@ for pre in no yes; do
     [ ! -e bad.luks ] || fail "a failed create left bad.luks (pre-existing: $pre)"
 done
 ok
+# measure: what a luks image of a size needs, as qemu-img measure says and
+# as create then makes (QEMU's 288); from --size or an input image.
+expect_ok $IMG measure $SEC -O luks -o key-secret=sec0,iter-time=10 --size 64M
+has "required size: 69177344"
+has "fully allocated size: 69177344"
+expect_ok $IMG create -q $SEC -f luks -o key-secret=sec0,iter-time=10 m.luks 64M
+[ "$(stat -c %s m.luks)" = 69177344 ] || fail "measure vs create"
+expect_ok $IMG create -q -f raw m.raw 64M
+expect_ok $IMG measure $SEC -O luks -o key-secret=sec0 --output=json -f raw m.raw
+json_is required 69177344
+json_is fully-allocated 69177344
+expect_err "^luksblk-img: No secret with id 'nope'" \
+    $IMG measure -O luks -o key-secret=nope --size 1M
+if command -v qemu-img >/dev/null; then
+    for o in key-secret=sec0 key-secret=sec0,cipher-alg=aes-128,cipher-mode=cbc; do
+        [ "$($IMG measure $SEC -O luks -o $o --size 1G)" = \
+          "$(qemu-img measure $SEC -O luks -o $o --size 1G)" ] ||
+            fail "measure -o $o differs from qemu-img"
+    done
+    ok
+fi
 done_ok

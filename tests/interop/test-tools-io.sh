@@ -189,4 +189,10 @@ expect_ok $IO -s -f raw -c "write -P 0x55 0 256k" -c "read -P 0x55 0 256k" r.img
 printf '%s\n' "$out" | grep -q 'verification failed' && fail "-s raw: $out"
 cmp -s -n 262144 r.img /dev/zero || fail "-s wrote to r.img"
 ok
+# Numbers in hex, as qemu-io's cvtnum takes them (QEMU's 288).
+expect_ok $IO -f raw -c "write -P 0x51 0x10000 0x400" -c "read -P 0x51 65536 1k" r.img
+has "wrote 1024/1024 bytes at offset 65536"
+has "read 1024/1024 bytes at offset 65536"
+expect_rc 1 $IO -f raw -c "read 0x 1" r.img
+has "Parsing error: non-numeric argument, or extraneous/unrecognized suffix -- 0x"
 done_ok
