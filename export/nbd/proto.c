@@ -9,8 +9,9 @@
  *           until GO or EXPORT_NAME enters transmission, or ABORT/EOF.
  *
  * Supported options: EXPORT_NAME, ABORT, LIST, STARTTLS, INFO, GO,
- * STRUCTURED_REPLY, LIST/SET_META_CONTEXT (base:allocation, reporting
- * everything as allocated data); everything else gets NBD_REP_ERR_UNSUP.  A server with
+ * STRUCTURED_REPLY, LIST/SET_META_CONTEXT (base:allocation, answered from
+ * the node's block status: holes of a raw/file export are reported, luks
+ * payload is all data); everything else gets NBD_REP_ERR_UNSUP.  A server with
  * TLS credentials answers every option but STARTTLS and ABORT with
  * NBD_REP_ERR_TLS_REQD (and drops EXPORT_NAME, which has no error reply)
  * until the TLS session is up.
