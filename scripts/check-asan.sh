@@ -28,7 +28,9 @@ export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0:verify_asan
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logdir/report"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 
-scripts/run-tests.sh "$build"
+# ASan+UBSan run 2-3x slower: the suite's timeouts (about 5x a plain run)
+# are multiplied.
+scripts/run-tests.sh "$build" --timeout-multiplier 3
 rc=$?
 
 reports=$(find "$logdir" -type f | wc -l)

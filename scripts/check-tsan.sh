@@ -30,9 +30,11 @@ ninja -C "$build" || exit 1
 # a job or the monitor.  Test names as in `meson test --list`.
 tests=("$@")
 if [ ${#tests[@]} = 0 ]; then
-    tests=(util-event block-file block-luks block-io nbd-datapath
+    tests=(util-event block-file block-io block-luks block-graph
+           crypto-block-concurrent
            nbd-io nbd-concurrency nbd-tls nbd-qmp nbd-authz nbd-addr
-           fuse-lifecycle fuse-luks fuse-concurrent fuse-qmp
+           nbd-datapath fuse-lifecycle fuse-luks fuse-concurrent fuse-qmp
+           concurrent-control export-perms
            qmp-protocol luks-detached-header luks2-detached-header
            soak hostile-nbd hostile-qmp)
     # Only those this build has (FUSE tests need libfuse3, etc.).
