@@ -178,8 +178,11 @@ static void conn_reply(NbdConn *conn, NbdReq *req, uint32_t err, bool batch)
             conn->obuf = g_malloc(NBD_OBUF_SIZE);
         }
         for (int i = 0; i < n; i++) {
-            memcpy(conn->obuf + conn->olen, iov[i].iov_base, iov[i].iov_len);
-            conn->olen += iov[i].iov_len;
+            /* A 0-byte read or 0 extents: no buffer (memcpy from NULL is UB). */
+            if (iov[i].iov_len) {
+                memcpy(conn->obuf + conn->olen, iov[i].iov_base, iov[i].iov_len);
+                conn->olen += iov[i].iov_len;
+            }
         }
     } else if (conn->olen) {
         struct iovec all[3] = { { conn->obuf, conn->olen }, iov[0], iov[1] };

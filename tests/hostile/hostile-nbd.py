@@ -28,9 +28,11 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, "..", "interop")]
 from hostile_lib import (Daemon, Qmp, check, finish, raise_fd_limit,  # noqa: E402
                          wait_for)
+from nbdqmp import recvall  # noqa: E402
 
 NBDMAGIC = 0x4E42444D41474943
 IHAVEOPT = 0x49484156454F5054
@@ -39,16 +41,6 @@ SIMPLE_REPLY = 0x67446698
 OPT_STARTTLS, OPT_GO = 5, 7
 CMD_READ, CMD_WRITE, CMD_DISC, CMD_FLUSH = 0, 1, 2, 3
 SIZE = 16 << 20
-
-
-def recvall(s, n):
-    b = b""
-    while len(b) < n:
-        d = s.recv(n - len(b))
-        if not d:
-            raise EOFError("server closed")
-        b += d
-    return b
 
 
 def unix(path, timeout=20):
