@@ -33,6 +33,8 @@ ninja -C "$build" $(for t in $targets; do echo "tests/fuzz/fuzz-$t"; done)
 
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+# Crashes of earlier runs were kept in build-fuzz/regress/: report only new ones.
+rm -rf "$build/crashes"
 mkdir -p "$build/crashes"
 par=""
 if [ "$jobs" -gt 1 ]; then
