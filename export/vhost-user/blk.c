@@ -276,11 +276,42 @@ static uint8_t req_prepare(VuBlkReq *req)
     }
 }
 
-void vu_blk_handle(VuQueue *vq, VuBlkReq *req)
+/*
+ * The request alone on its queue (nothing else in flight or waiting):
+ * run it on the queue thread, which saves the hand-over to an I/O worker
+ * and back (a third of the CPU per 4 KiB request here).  With more
+ * requests around, lb_node_submit() keeps many in flight.
+ */
+static int req_run_inline(VuBlkReq *req)
+{
+    LbNode *node = req->vq->dev->exp->node;
+    LbRequest *io = &req->io;
+
+    switch (io->op) {
+    case LB_REQ_READ:
+        return lb_node_preadv(node, io->offset, io->iov, io->niov, io->flags);
+    case LB_REQ_WRITE:
+        return lb_node_pwritev(node, io->offset, io->iov, io->niov,
+                               io->flags);
+    case LB_REQ_FLUSH:
+        return lb_node_flush(node);
+    default:
+        return 1;
+    }
+}
+
+void vu_blk_handle(VuQueue *vq, VuBlkReq *req, bool alone)
 {
     req->in_len = 0;
     uint8_t st = req_prepare(req);
 
+    if (st == 0xff && alone) {
+        int r = req_run_inline(req);
+        if (r <= 0) {
+            req_io_done(&req->io, r);
+            return;
+        }
+    }
     if (st == 0xff) {
         lb_node_submit(vq->dev->exp->node, &req->io);
     } else {

@@ -84,9 +84,9 @@ static void queue_process(VuQueue *vq)
             return;
         }
         g_mutex_lock(&vq->lock);
-        vq->in_flight++;
+        bool alone = vq->in_flight++ == 0;
         g_mutex_unlock(&vq->lock);
-        vu_blk_handle(vq, req);
+        vu_blk_handle(vq, req, alone && !vu_queue_has_avail(vq));
     }
 }
 

@@ -171,6 +171,12 @@ int vu_queue_pop(VuQueue *vq, VuElem *elem)
     return 1;
 }
 
+bool vu_queue_has_avail(VuQueue *vq)
+{
+    return __atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE) !=
+           vq->last_avail;
+}
+
 bool vu_queue_idle(VuQueue *vq)
 {
     if (vu_has_feature(vq->dev, VIRTIO_RING_F_EVENT_IDX)) {

@@ -396,8 +396,14 @@ void vu_queue_stop(VuQueue *vq);
 
 /* blk.c */
 uint64_t vu_blk_features(VuDev *dev);
-/** Handle one popped chain (takes ownership of the pool entry). */
-void vu_blk_handle(VuQueue *vq, VuBlkReq *req);
+/**
+ * Handle one popped chain (takes ownership of the pool entry); @alone: no
+ * other request of the queue is in flight or available, so it may run
+ * synchronously on the queue thread.
+ */
+void vu_blk_handle(VuQueue *vq, VuBlkReq *req, bool alone);
+/** Whether the available ring has entries not taken yet. */
+bool vu_queue_has_avail(VuQueue *vq);
 VuBlkReq *vu_blk_req_get(VuQueue *vq);
 void vu_blk_req_pool_free(VuQueue *vq);
 VuElem *vu_blk_req_elem(VuBlkReq *req);

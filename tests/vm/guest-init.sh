@@ -104,6 +104,16 @@ nbd)
     waitgo
     say nbd-bytes "$(md5 8)"
     ;;
+bench)
+    # bench/bench-vhost.sh: phases "MODE:N[:SPAN]" from vtb=, each started
+    # by the host (it samples the daemon's CPU time around it).
+    for spec in $(tr ' ' '\n' < /proc/cmdline | sed -n 's/^vtb=//p' | tr ',' ' '); do
+        set -- $(echo "$spec" | tr ':' ' ')
+        say phase "$1"
+        waitgo
+        say result "$1 $(/bin/vgio /dev/vda "$@")"
+    done
+    ;;
 *)
     say error "unknown scenario $vt"
     ;;

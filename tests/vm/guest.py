@@ -159,7 +159,7 @@ def cpio_newc(entries):
     return bytes(out)
 
 
-def build_initramfs(cache, path):
+def build_initramfs(cache, path, extra=()):
     with open(busybox_static(), "rb") as f:
         bb = f.read()
     with open(os.path.join(HERE, "guest-init.sh"), "rb") as f:
@@ -174,19 +174,23 @@ def build_initramfs(cache, path):
         with open(os.path.join(cache, m + ".ko"), "rb") as f:
             entries.append(("mod/%s.ko" % m, stat.S_IFREG | 0o644,
                             f.read()))
+    for name, src in extra:
+        with open(src, "rb") as f:
+            entries.append((name, stat.S_IFREG | 0o755, f.read()))
     with open(path, "wb") as f:
         f.write(cpio_newc(entries))
 
 
-def prepare(build_dir, tmp):
-    """Kernel (cached) and a fresh initramfs; raises GuestUnavailable."""
+def prepare(build_dir, tmp, extra=()):
+    """Kernel (cached) and a fresh initramfs with @extra [(path in the
+    initramfs, host file)]; raises GuestUnavailable."""
     if not QEMU:
         raise GuestUnavailable("qemu-system-x86_64 is not installed "
                                "(Debian: qemu-system-x86)")
     cache = os.path.join(build_dir, "tests", "vm", "guest-cache")
     build_kernel(cache)
     initrd = os.path.join(tmp, "initramfs.cpio")
-    build_initramfs(cache, initrd)
+    build_initramfs(cache, initrd, extra)
     return os.path.join(cache, "vmlinux"), initrd
 
 
