@@ -182,9 +182,15 @@ bool lb_block_export_add(LbOpts *args, GError **errp)
         return false;
     }
     if (writable && !lb_node_is_writable(node)) {
-        g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
-                    "Cannot export read-only node '%s' as writable",
-                    node_name);
+        /* QEMU's generic check (vhost-user-blk) does not name the node. */
+        if (ops == &lb_export_vhost_user_blk_ops) {
+            g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                        "Cannot export read-only node as writable");
+        } else {
+            g_set_error(errp, LB_EXPORT_ERROR, LB_EXPORT_ERROR_INVALID,
+                        "Cannot export read-only node '%s' as writable",
+                        node_name);
+        }
         return false;
     }
 

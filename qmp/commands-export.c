@@ -73,6 +73,18 @@ bool lb_qmp_nbd_server_stop(JsonNode **ret, GError **errp)
 
 bool lb_qmp_block_export_add(JsonObject *args, JsonNode **ret, GError **errp)
 {
+    JsonNode *an = json_object_get_member(args, "addr");
+    JsonObject *addr = an && JSON_NODE_HOLDS_OBJECT(an)
+                           ? json_node_get_object(an)
+                           : NULL;
+
+    /* qemu-storage-daemon's monitor_get_fd(): no fd passing over QMP. */
+    if (addr && g_strcmp0(json_object_get_string_member_with_default(
+                              addr, "type", ""), "fd") == 0) {
+        g_set_error(errp, LB_QMP_ERROR, LB_QMP_ERROR_GENERIC,
+                    "only QEMU supports file descriptor passing");
+        return false;
+    }
     g_autoptr(LbOpts) opts = lb_qmp_opts_from_object(args, errp);
 
     return opts && lb_block_export_add(opts, errp);
