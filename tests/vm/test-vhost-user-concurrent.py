@@ -15,8 +15,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vuclient as vu  # noqa: E402
-from vmlib import Daemon, Volume, check  # noqa: E402
-import nbdqmp  # noqa: E402
+from vmlib import finish, Daemon, Volume, check  # noqa: E402
 
 CHUNK = 64 << 10
 
@@ -114,10 +113,7 @@ def main():
                                               os.path.join(tmp, "pass2"),
                                               vol.payload))
         check(rc == 0, "cryptsetup: the keyslot added during I/O opens")
-        if nbdqmp.failures:
-            print(log[-3000:])
-    print("%d failure(s)" % nbdqmp.failures)
-    return 1 if nbdqmp.failures else 0
+    return finish(log)
 
 
 if __name__ == "__main__":

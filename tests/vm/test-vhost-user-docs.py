@@ -15,7 +15,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vuclient as vu  # noqa: E402
-from vmlib import BUILD, PASS, QMP, Volume, check, wait_for  # noqa: E402
+from vmlib import finish, BUILD, PASS, QMP, Volume, check, wait_for  # noqa: E402
 import nbdqmp  # noqa: E402
 
 DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
@@ -99,8 +99,7 @@ def main():
             log.seek(0)
             if nbdqmp.failures:
                 print(log.read()[-2000:])
-    print("%d failure(s)" % nbdqmp.failures)
-    return 1 if nbdqmp.failures else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -19,8 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vuclient as vu  # noqa: E402
-from vmlib import Daemon, Volume, check  # noqa: E402
-import nbdqmp  # noqa: E402
+from vmlib import finish, Daemon, Volume, check  # noqa: E402
 
 KNOWN = bytes(range(256)) * 16         # 4 KiB written first, checked last
 
@@ -358,10 +357,7 @@ def main():
             log = d.stop()
         check(vol.oracle_read(0, 4096) == KNOWN,
               "independent decrypt: known data intact")
-        if nbdqmp.failures:
-            print(log[-3000:])
-    print("%d failure(s)" % nbdqmp.failures)
-    return 1 if nbdqmp.failures else 0
+    return finish(log)
 
 
 if __name__ == "__main__":

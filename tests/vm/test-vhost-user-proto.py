@@ -15,8 +15,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vuclient as vu  # noqa: E402
-from vmlib import Daemon, Volume, check  # noqa: E402
-import nbdqmp  # noqa: E402
+from vmlib import Daemon, Volume, check, finish  # noqa: E402
 
 
 def pattern(seed, n):
@@ -209,10 +208,7 @@ def main():
               "cryptsetup key + independent decrypt: OUT bytes")
         check(vol.raw_read(8 * 512, 4096) != data[:4096],
               "payload holds ciphertext, not the plaintext")
-        if nbdqmp.failures:
-            print(log)
-    print("%d failure(s)" % nbdqmp.failures)
-    return 1 if nbdqmp.failures else 0
+    return finish(log)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import guest  # noqa: E402
-from vmlib import BUILD, Daemon, Volume, check, skip  # noqa: E402
-import nbdqmp  # noqa: E402
+from vmlib import finish, BUILD, Daemon, Volume, check, skip  # noqa: E402
 
 MIB = 1 << 20
 
@@ -266,8 +265,7 @@ def main():
         vol = Volume(tmp, size_mb=16)
         sock = os.path.join(tmp, "vu.sock")
         SCENARIOS[sys.argv[1]](kernel, initrd, tmp, vol, sock)
-    print("%d failure(s)" % nbdqmp.failures)
-    return 1 if nbdqmp.failures else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -13,8 +13,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmlib import DAEMON, QMP, check, skip  # noqa: E402
-import nbdqmp  # noqa: E402
+from vmlib import finish, DAEMON, QMP, check, skip  # noqa: E402
 
 QSD = shutil.which("qemu-storage-daemon")
 
@@ -133,8 +132,7 @@ def main():
             if x != y:
                 print("      qsd: %s\n      lb : %s" % (json.dumps(x)[:300],
                                                       json.dumps(y)[:300]))
-    print("%d failure(s)" % nbdqmp.failures)
-    return 1 if nbdqmp.failures else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,16 @@ ORACLE = os.path.join(HERE, "..", "interop", "luks-oracle.py")
 PASS = "vhost-test-pass"
 
 
+def finish(log=""):
+    """End of a test script: the daemon's log if anything failed, the
+    failure count, and the exit status."""
+    import nbdqmp
+    if nbdqmp.failures and log:
+        print(log[-3000:])
+    print("%d failure(s)" % nbdqmp.failures)
+    return 1 if nbdqmp.failures else 0
+
+
 def skip(why):
     print("SKIP: " + why)
     sys.exit(77)
