@@ -167,7 +167,9 @@ static bool luks1_check_slots(const LbLuks1Hdr *h, bool detached, GError **errp)
                         "keyslot %u: bad stripe count %u", i, s->stripes);
             return false;
         }
-        if (s->key_offset < LB_LUKS1_FIRST_SLOT) {
+        /* cryptsetup only requires the material to start after the 592
+         * header bytes: 1.0-era headers put slot 0 at sector 2. */
+        if ((uint64_t)s->key_offset * LB_LUKS_SECTOR < sizeof(LbLuks1HdrDisk)) {
             g_set_error(errp, LB_LUKS_ERROR, LB_LUKS_ERROR_CORRUPT,
                         "keyslot %u: key material at sector %u overlaps "
                         "the header",
@@ -247,9 +249,15 @@ void lb_luks1_publish(LbLuks *luks, const LbLuks1Hdr *h)
     /* The layout end: the last slot's material rounded up to 4 KiB, which
      * is also the size of the detached header files cryptsetup and QEMU
      * write (2068480 bytes for a 64-byte key). */
-    luks->header_size =
-        LB_LUKS1_ROUND_UP(luks1_keyslots_end(h), LB_LUKS1_SLOT_ALIGN) *
-        LB_LUKS_SECTOR;
+    uint64_t end = luks1_keyslots_end(h);
+    uint64_t rounded = LB_LUKS1_ROUND_UP(end, LB_LUKS1_SLOT_ALIGN);
+    /* ...except when the payload starts in that rounding gap, as in the
+     * unaligned layout of cryptsetup 1.0 (slot 0 at sector 2, payload
+     * right after the last slot): the header then ends at the payload. */
+    if (h->payload_offset >= end && h->payload_offset < rounded) {
+        rounded = h->payload_offset;
+    }
+    luks->header_size = rounded * LB_LUKS_SECTOR;
 }
 
 /* ---- LbLuksFormatOps ----------------------------------------------------- */

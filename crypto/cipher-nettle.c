@@ -2,8 +2,9 @@
  * crypto/cipher-nettle.c: the nettle back end of LbBlockCipher.
  *
  * Serves every cipher/chain pair: aes, serpent, twofish, cast5 and
- * camellia in ECB, CBC, XTS, CTR, CFB and OFB, with every key schedule inside the
- * LbBlockCipher, that is in locked memory (cipher.c says why not gnutls).
+ * camellia in ECB, CBC, XTS, CTR, CFB, OFB and LRW, with every key schedule
+ * inside the LbBlockCipher, that is in locked memory (cipher.c says why not
+ * gnutls).
  * AES-XTS keys whose two halves are equal are accepted, as the kernel and
  * cryptsetup do.  Multi-sector paths keep the AES-NI pipeline busy: CBC
  * encryption runs several sectors side by side, XTS one block-function
@@ -344,16 +345,125 @@ int lb_cipher_xts_multi(LbBlockCipher *c, bool enc, uint64_t iv_sector,
     return 0;
 }
 
+/*
+ * LRW (Liskov-Rivest-Wagner, the IEEE P1619 draft's LRW-AES; Linux
+ * crypto/lrw.c, which dm-crypt's "lrw-<ivgen>" uses): the key is the
+ * block cipher key followed by a 16-byte K2.  Block j of a sector whose IV
+ * is I (a 128-bit big-endian number) uses the tweak T_j = K2 * (I + j) in
+ * GF(2^128) with the big-endian bit order of the kernel's gf128mul "bbe"
+ * (bit i of the number is the coefficient of x^i, x^128 = x^7 + x^2 + x +
+ * 1), and C = E(P ^ T_j) ^ T_j.  As in the kernel, T_{j+1} = T_j ^
+ * K2 * (I_j ^ (I_j + 1)), from a table of K2 * (2^(i+1) - 1).
+ */
+static void lb_gf_load(const guint8 *p, guint64 *hi, guint64 *lo)
+{
+    memcpy(hi, p, 8);
+    memcpy(lo, p + 8, 8);
+    *hi = GUINT64_FROM_BE(*hi);
+    *lo = GUINT64_FROM_BE(*lo);
+}
+
+static void lb_gf_store(guint8 *p, guint64 hi, guint64 lo)
+{
+    hi = GUINT64_TO_BE(hi);
+    lo = GUINT64_TO_BE(lo);
+    memcpy(p, &hi, 8);
+    memcpy(p + 8, &lo, 8);
+}
+
+/* r = a * b in GF(2^128), "bbe" order. */
+static void lb_gf_mul_bbe(const guint8 *a, const guint8 *b, guint8 *r)
+{
+    guint64 ah, al, bh, bl, rh = 0, rl = 0;
+
+    lb_gf_load(a, &ah, &al);
+    lb_gf_load(b, &bh, &bl);
+    for (int i = 127; i >= 0; i--) {
+        guint64 carry = rh >> 63;
+        guint64 bit = i >= 64 ? (bh >> (i - 64)) & 1 : (bl >> i) & 1;
+
+        rh = (rh << 1) | (rl >> 63);
+        rl = (rl << 1) ^ (carry * 0x87);
+        rh ^= ah & (0 - bit);
+        rl ^= al & (0 - bit);
+    }
+    lb_gf_store(r, rh, rl);
+}
+
+static void lb_lrw_setkey(LbBlockCipher *c, const guint8 *k2)
+{
+    guint8 ones[16] = {0};
+
+    memcpy(c->lrw_k2, k2, 16);
+    for (unsigned i = 0; i < 128; i++) {
+        ones[15 - i / 8] |= 1u << (i % 8);
+        lb_gf_mul_bbe(k2, ones, c->lrw_mulinc[i]);
+    }
+}
+
+/* The tweaks of one sector (@len bytes) whose IV is @iv. */
+static void lb_lrw_tweaks(const LbBlockCipher *c, const guint8 *iv,
+                          guint8 *tw, size_t len)
+{
+    guint64 ih, il;
+
+    lb_gf_load(iv, &ih, &il);
+    lb_gf_mul_bbe(iv, c->lrw_k2, tw);
+    for (size_t off = 16; off < len; off += 16) {
+        /* Trailing one bits of I: I ^ (I + 1) = 2^(n+1) - 1. */
+        unsigned n = 127;
+        if (il != G_MAXUINT64) {
+            n = (unsigned)__builtin_ctzll(~il);
+        } else if (ih != G_MAXUINT64) {
+            n = 64 + (unsigned)__builtin_ctzll(~ih);
+        }
+        memxor3(tw + off, tw + off - 16, c->lrw_mulinc[n], 16);
+        il++;
+        ih += il == 0;
+    }
+}
+
+static int lb_nettle_lrw_run(LbBlockCipher *c, nettle_cipher_func *f,
+                             const void *ctx, const guint8 *iv,
+                             const guint8 *in, guint8 *out, size_t len)
+{
+    guint8 tw[LB_XTS_MAX_UNIT];
+
+    g_assert(len <= sizeof(tw) && len % 16 == 0);
+    lb_lrw_tweaks(c, iv, tw, len);
+    lb_xts_apply(f, ctx, tw, in, out, len);
+    lb_memzero(tw, sizeof(tw));
+    return 0;
+}
+
+static int lb_nettle_lrw_encrypt(LbBlockCipher *c, const guint8 *iv,
+                                 const guint8 *in, guint8 *out, size_t len)
+{
+    return lb_nettle_lrw_run(c, c->data.alg->encrypt, &c->data.enc, iv, in, out,
+                             len);
+}
+
+static int lb_nettle_lrw_decrypt(LbBlockCipher *c, const guint8 *iv,
+                                 const guint8 *in, guint8 *out, size_t len)
+{
+    return lb_nettle_lrw_run(c, c->data.alg->decrypt, &c->data.dec, iv, in, out,
+                             len);
+}
+
 bool lb_cipher_nettle_setup(LbBlockCipher *c, const char *cipher,
                             const guint8 *key, size_t keylen, GError **errp)
 {
     size_t single = c->chain == LB_CHAIN_XTS ? keylen / 2 : keylen;
     const struct nettle_cipher *alg = NULL;
 
-    if (c->chain != LB_CHAIN_XTS || keylen % 2 == 0) {
+    if (c->chain == LB_CHAIN_LRW) {
+        single = keylen > 16 ? keylen - 16 : 0;
+    }
+    if ((c->chain != LB_CHAIN_XTS || keylen % 2 == 0) && single) {
         alg = lb_cipher_nettle_alg(cipher, single);
     }
-    if (!alg || (c->chain == LB_CHAIN_XTS && alg->block_size != 16)) {
+    if (!alg || ((c->chain == LB_CHAIN_XTS || c->chain == LB_CHAIN_LRW) &&
+                 alg->block_size != 16)) {
         g_set_error(errp, LB_CRYPTO_ERROR, LB_CRYPTO_ERROR_UNSUPPORTED,
                     "cipher %s does not support a %zu-bit key in this mode",
                     cipher, keylen * 8);
@@ -386,6 +496,10 @@ bool lb_cipher_nettle_setup(LbBlockCipher *c, const char *cipher,
     case LB_CHAIN_OFB:
         c->encrypt = lb_nettle_ofb_crypt;
         c->decrypt = lb_nettle_ofb_crypt;
+        break;    case LB_CHAIN_LRW:
+        lb_lrw_setkey(c, key + single);
+        c->encrypt = lb_nettle_lrw_encrypt;
+        c->decrypt = lb_nettle_lrw_decrypt;
         break;
     }
     return true;

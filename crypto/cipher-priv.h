@@ -25,6 +25,7 @@ typedef enum {
     LB_CHAIN_CTR,
     LB_CHAIN_CFB,
     LB_CHAIN_OFB,
+    LB_CHAIN_LRW,
 } LbChainMode;
 
 /* Largest IV / cipher block handled (16; cast5 has 8). */
@@ -77,6 +78,10 @@ struct LbBlockCipher {
     bool vaes512;        /* ... XTS, ECB, CBC with 512-bit VAES */
     LbAesniKey ni_data;  /* AES-NI: data key */
     LbAesniKey ni_tweak; /* AES-NI XTS: tweak key */
+    /* LRW: K2 (the last 16 key bytes) and K2 * (2^(i+1) - 1) for i =
+     * 0..127 (Linux crypto/lrw.c "mulinc"), GF(2^128) big-endian. */
+    guint8 lrw_k2[16];
+    guint8 lrw_mulinc[128][16];
 };
 
 /**

@@ -38,6 +38,7 @@ static const struct {
     {"ctr", LB_CHAIN_CTR},
     {"cfb", LB_CHAIN_CFB},
     {"ofb", LB_CHAIN_OFB},
+    {"lrw", LB_CHAIN_LRW},
 };
 
 static bool lb_chain_from_name(const char *name, size_t len, LbChainMode *out)
@@ -75,6 +76,10 @@ bool lb_cipher_key_bytes_valid(const char *cipher, const char *chain,
             return false;
         }
         alg = lb_cipher_nettle_alg(cipher, keylen / 2);
+        return alg && alg->block_size == 16;
+    }
+    if (mode == LB_CHAIN_LRW) {
+        alg = keylen > 16 ? lb_cipher_nettle_alg(cipher, keylen - 16) : NULL;
         return alg && alg->block_size == 16;
     }
     return lb_cipher_nettle_alg(cipher, keylen) != NULL;

@@ -8,7 +8,9 @@
  *   essiv:H    E_salt(le64(sector) then zeros), salt = H(whole volume key),
  *              E = the data cipher's block function keyed with the salt, so
  *              the key size is the digest size (sha256 -> AES-256 even for
- *              AES-128 data; XTS hashes both key halves)
+ *              AES-128 data; XTS hashes both key halves); H may also be
+ *              the kernel's wp256/wp384/wp512 (Whirlpool cut to 32/48/64
+ *              bytes)
  *   benbi      zeros then be64((sector << (9 - log2(block))) + 1), i.e. the
  *              1-based count of cipher blocks (a "narrow block" counter)
  *   null       all zeros
@@ -39,6 +41,11 @@ static const struct {
     {"eboiv", LB_IVGEN_EBOIV},
 };
 
+static const struct {
+    const char *name;
+    size_t len;
+} lb_wp_names[] = {{"wp256", 32}, {"wp384", 48}, {"wp512", 64}};
+
 static bool lb_ivgen_essiv_init(LbIvgen *g, const char *hash_name,
                                 const char *cipher, const guint8 *key,
                                 size_t keylen, GError **errp)
@@ -53,12 +60,21 @@ static bool lb_ivgen_essiv_init(LbIvgen *g, const char *hash_name,
                     "essiv needs a hash (e.g. essiv:sha256)");
         return false;
     }
+    /* The kernel's truncated Whirlpool names (crypto/wp512.c): wp256 and
+     * wp384 are the first 32 / 48 bytes of the Whirlpool digest. */
+    dlen = 0;
+    for (unsigned i = 0; i < G_N_ELEMENTS(lb_wp_names); i++) {
+        if (!g_ascii_strcasecmp(hash_name, lb_wp_names[i].name)) {
+            hash_name = "whirlpool";
+            dlen = lb_wp_names[i].len;
+        }
+    }
     if (!lb_hash_from_name(hash_name, &hash, errp) ||
         !lb_hash_bytes(hash, key, keylen, lb_secret_data(salt), errp)) {
         g_prefix_error(errp, "essiv: ");
         return false;
     }
-    dlen = lb_hash_digest_len(hash);
+    dlen = dlen ? dlen : lb_hash_digest_len(hash);
     alg = lb_cipher_nettle_alg(cipher, dlen);
     if (!alg || alg->block_size != g->iv_len) {
         g_set_error(errp, LB_CRYPTO_ERROR, LB_CRYPTO_ERROR_UNSUPPORTED,
