@@ -75,7 +75,7 @@ expect addr.type=fd, luksblk-storage-daemon --nbd-server addr
 expect secret, luksblk-storage-daemon --object s
 
 if [ "$fails" -gt 0 ]; then
-    echo "$fails completions missing"
+    echo "$fails completions missing: add them to contrib/completion/luksblk.bash"
     exit 1
 fi
 echo "bash completion offers every command and option of --help"

@@ -168,6 +168,7 @@ else:
 
 subprocess.run(["rm", "-rf", tmp])
 if failures:
-    print("%d undocumented items" % len(failures))
+    print("%d undocumented items: describe them in docs/man/*.rst (and "
+          "offer them in contrib/completion/luksblk.bash)" % len(failures))
     sys.exit(1)
 print("man pages document every command and option of --help")
