@@ -45,6 +45,7 @@ _luksblk_img_opts() {
     info) echo "--object --image-opts -f --output= -U -h --help" ;;
     luksHeaderBackup) echo "--header-backup-file -h --help" ;;
     luksHeaderRestore) echo "--force --header-backup-file -h --help" ;;
+    measure) echo "--output= -O -o --size --object --image-opts -f -h --help" ;;
     reencrypt) echo "--object --key-secret --new-key-secret --encrypt
                      --decrypt --header --cipher --key-size --sector-size
                      --resilience --hotzone-size --reduce-device-size
@@ -61,7 +62,7 @@ _luksblk_img() {
     if [ "$COMP_CWORD" -le 1 ]; then
         mapfile -t COMPREPLY < <(compgen -W "amend bench check compare
             convert create header-attach header-backup header-detach
-            header-restore info luksHeaderBackup luksHeaderRestore reencrypt resize
+            header-restore info luksHeaderBackup luksHeaderRestore measure reencrypt resize
             -h --help -V --version" -- "$cur")
         return
     fi
