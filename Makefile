@@ -2,6 +2,7 @@
 #   make          build everything into build/
 #   make check    install missing packages, build, run every test
 #   make check-qemu-iotests  only QEMU's own iotests (skipped offline)
+#   make check-deb  build, install, exercise and purge the Debian package
 #   make check-asan  the same suite built with ASan+UBSan (build-asan/)
 #   make check-tsan  the threaded tests built with ThreadSanitizer (build-tsan/)
 #   make fuzz     libFuzzer harnesses (clang, build-fuzz/), FUZZ_TIME s each
@@ -13,7 +14,7 @@
 BUILD ?= build
 PREFIX ?= /usr/local
 
-.PHONY: all deps check check-qemu-iotests check-asan check-tsan fuzz soak demo install deb clean bench
+.PHONY: all deps check check-deb check-qemu-iotests check-asan check-tsan fuzz soak demo install deb clean bench
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -26,7 +27,11 @@ deps:
 
 check: deps
 	@$(MAKE) --no-print-directory all
-	@scripts/run-tests.sh $(BUILD)
+	@scripts/run-tests.sh $(BUILD) --no-suite deb
+
+check-deb: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-tests.sh $(BUILD) --suite deb
 
 check-qemu-iotests: deps
 	@$(MAKE) --no-print-directory all
