@@ -27,6 +27,9 @@ trap 'rm -rf "$logdir"' EXIT
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0:verify_asan_link_order=0:log_path=$logdir/report"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logdir/report"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
+# The soak and hostile tests skip their RSS bounds under a sanitizer (ASan's
+# quarantine and shadow memory make the daemon's RSS meaningless).
+export LB_SANITIZER=address
 
 # ASan+UBSan run 2-3x slower: the suite's timeouts (about 5x a plain run)
 # are multiplied.
